@@ -170,3 +170,19 @@ type Migration interface {
 	// StartPostCopy switches to post-copy; ErrUnsupported if not allowed.
 	StartPostCopy(ctx context.Context) error
 }
+
+// IterationNotifier is implemented by a Migration that can tell when a
+// pre-copy iteration begins (libvirt's MIGRATION_ITERATION event). The
+// monitor then samples at once instead of waiting for its next tick. The
+// driver sends without blocking and drops what the monitor has not read.
+type IterationNotifier interface {
+	Iterations() <-chan uint64
+}
+
+// Repairer is implemented by a Driver that can end the state a crash can
+// leave, the VM defined or running on both hosts: it keeps the copy at
+// keep (LocationSource or LocationDestination) and destroys and undefines
+// the other. The engine decides which copy to keep (see Engine.Recover).
+type Repairer interface {
+	Repair(ctx context.Context, plan Plan, keep Location) error
+}

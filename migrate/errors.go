@@ -14,6 +14,9 @@ var (
 	ErrVMBusy       = errors.New("migrate: the virtual machine is already migrating")
 	ErrFinished     = errors.New("migrate: the job has already finished")
 	ErrShuttingDown = errors.New("migrate: engine is shutting down")
+	// ErrPolicyAbort wraps the reason when the engine's policy aborted a
+	// migration (completion or progress timeout).
+	ErrPolicyAbort = errors.New("migrate: aborted by policy")
 )
 
 // CheckKind classifies why a migration cannot be carried out, in the

@@ -1,0 +1,62 @@
+# vsmig: see README.md. Every target works on a fresh Debian 12 machine as root.
+SHELL      := /bin/bash
+GO         ?= go
+BIN        := bin
+STATE      ?= $(CURDIR)/state
+LAB_DIR    ?= /var/lib/vsmig-lab
+GOFLAGS    ?=
+export GOFLAGS
+
+.PHONY: all build run test deps check unit e2e lab lab-down lab-test bench fuzz-smoke install clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+# The server on its embedded default: libvirt if a local libvirtd answers,
+# otherwise the simulated demo cluster (it says which in its first log line).
+run: build
+	@bash testdata/ci/run-demo.sh "$(BIN)/vsmigd" "$(STATE)"
+
+# Everything CI runs: install what the tests need, static checks, unit and
+# fuzz-seed tests, the end-to-end tests with python3-winrm, and the two-host
+# libvirt lab with its integration and end-to-end tests.
+test: deps check unit e2e lab-test
+
+deps:
+	@bash testdata/ci/deps.sh
+
+check:
+	@bash testdata/ci/check.sh
+
+unit:
+	$(GO) test -count=1 ./...
+
+e2e: build
+	VSMIG_E2E=1 $(GO) test -count=1 -tags e2e -v ./testdata/e2e/
+
+lab:
+	bash testdata/lab/up.sh
+
+lab-down:
+	bash testdata/lab/down.sh
+
+lab-test: build
+	@bash testdata/ci/lab-test.sh
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./wsman/... ./cim/... ./migrate/...
+
+fuzz-smoke:
+	@bash testdata/ci/fuzz-smoke.sh
+
+PREFIX ?= /usr/local
+install: build
+	install -D -m 0755 $(BIN)/vsmigd $(DESTDIR)$(PREFIX)/sbin/vsmigd
+	install -D -m 0755 $(BIN)/vsmigctl $(DESTDIR)$(PREFIX)/bin/vsmigctl
+	install -D -m 0644 docker/vsmigd.service $(DESTDIR)/etc/systemd/system/vsmigd.service
+	install -D -m 0640 docker/vsmigd.sample.json $(DESTDIR)/etc/vsmig/vsmigd.json.sample
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,34 @@
+// Package vsm holds the providers of the DMTF Virtual System Migration
+// Profile (DSP1081) for vsmig: the host and virtual-system
+// CIM_ComputerSystem instances, CIM_VirtualSystemMigrationService with its
+// four extrinsic methods, its capabilities and setting data, the
+// migration jobs (VSMIG_MigrationJob, a CIM_ConcreteJob kept in a
+// job.Store), the associations between them, and the profile registration
+// in root/interop.
+//
+// A Profile sits between the Broker and the migration engine: New builds
+// it from a Config, Providers returns what to register with the Broker,
+// OnUpdate is the engine's update hook, Recover reconciles the jobs a
+// previous run left unfinished, and Close stops the expiry sweeper.
+//
+// Return codes. Everything that can be checked is checked before a job
+// exists, and refused with the profile's codes: 1 Not Supported, 4 Invalid
+// Parameter, 5 Invalid State, 6 Incompatible Parameters (see codes.go for
+// the mapping of migrate's errors). An accepted migration answers 4096
+// with a Job reference once the job is durably stored.
+//
+// The Check methods answer the question "would a migration be accepted
+// now?". They return 0 and IsMigratable true or false whenever the
+// question could be asked, also when the answer is no because of the
+// virtual system's state, the destination, or settings the destination
+// cannot honour (what Migrate would refuse with 1, 5 or 6). The reason of
+// a false is logged (level INFO, "migration check failed") and, when the
+// method declares an OUT parameter named Error (a vendor subclass may add
+// one, EmbeddedInstance("CIM_Error")), returned in it; the last failed
+// check of each virtual system can also be read with Profile.LastCheck.
+// Formally invalid input (a reference to nothing, a malformed
+// DestinationHost, an embedded instance of the wrong class) is still
+// answered with 4 and no IsMigratable, as DSP1081 says.
+//
+// Imports: the standard library, cim, cim/job and migrate. Never wsman.
+package vsm

@@ -1,0 +1,304 @@
+package vsm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vsmig/vsmig/cim"
+	"github.com/vsmig/vsmig/cim/job"
+	"github.com/vsmig/vsmig/migrate"
+)
+
+// Class names the profile serves.
+const (
+	ClassComputerSystem = "CIM_ComputerSystem"
+	ClassService        = "CIM_VirtualSystemMigrationService"
+	ClassCapabilities   = "CIM_VirtualSystemMigrationCapabilities"
+	ClassSettingData    = "CIM_VirtualSystemMigrationSettingData"
+	ClassJob            = "VSMIG_MigrationJob"
+	ClassError          = "CIM_Error"
+	ClassProfile        = "CIM_RegisteredProfile"
+
+	ClassHostedService         = "CIM_HostedService"
+	ClassServiceAffectsElement = "CIM_ServiceAffectsElement"
+	ClassElementCapabilities   = "CIM_ElementCapabilities"
+	ClassSettingsDefineCaps    = "CIM_SettingsDefineCapabilities"
+	ClassAffectedJobElement    = "CIM_AffectedJobElement"
+	ClassOwningJobElement      = "CIM_OwningJobElement"
+	ClassConformsToProfile     = "CIM_ElementConformsToProfile"
+
+	// Classes of the embedded instances the methods take.
+	ClassSystemSettingData   = "CIM_VirtualSystemSettingData"
+	ClassResourceSettingData = "CIM_ResourceAllocationSettingData"
+
+	// ServiceName is the Name key of the migration service.
+	ServiceName = "MigrationService"
+)
+
+// requiredClasses must all be in the Registry.
+var requiredClasses = []string{
+	ClassComputerSystem, ClassService, ClassCapabilities, ClassSettingData, ClassJob, ClassError,
+	ClassProfile, ClassHostedService, ClassServiceAffectsElement, ClassElementCapabilities,
+	ClassSettingsDefineCaps, ClassAffectedJobElement, ClassOwningJobElement, ClassConformsToProfile,
+	ClassSystemSettingData, ClassResourceSettingData,
+}
+
+// Profile is the DSP1081 implementation: it serves the profile's instances
+// and methods and keeps the migration jobs.
+type Profile struct {
+	cfg    Config
+	reg    cim.Registry
+	store  job.Store
+	engine Engine
+	log    *slog.Logger
+	now    func() time.Time
+	host   string
+
+	mu sync.Mutex
+	// active maps a virtual system's UUID to its unfinished job; it makes
+	// "already migrating" and OperatingStatus cheap for 10 000 VMs.
+	active map[string]string
+	// admitting holds the VMs whose Migrate call is between its checks
+	// and the stored job, so that two concurrent calls cannot both pass.
+	admitting map[string]bool
+	// lastCheck is the CIM_Error of the last failed Check of each VM.
+	lastCheck map[string]*cim.Instance
+
+	warned  sync.Map // "Class.Property" -> struct{}: schema gaps logged once
+	sweeper *job.Sweeper
+}
+
+// New builds a Profile. It fails if a required class is missing from the
+// Registry or the host name cannot be found.
+func New(cfg Config) (*Profile, error) {
+	if cfg.Registry == nil || cfg.Store == nil || cfg.Engine == nil {
+		return nil, errors.New("vsm: Config needs a Registry, a Store and an Engine")
+	}
+	cfg.fill()
+	var missing []string
+	for _, c := range requiredClasses {
+		if _, ok := cfg.Registry.Class(c); !ok {
+			missing = append(missing, c)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("vsm: classes missing from the registry: %s", strings.Join(missing, ", "))
+	}
+	p := &Profile{
+		cfg:       cfg,
+		reg:       cfg.Registry,
+		store:     cfg.Store,
+		engine:    cfg.Engine,
+		log:       cfg.Logger,
+		now:       func() time.Time { return cfg.Clock().UTC() },
+		host:      cfg.HostName,
+		active:    make(map[string]string),
+		admitting: make(map[string]bool),
+		lastCheck: make(map[string]*cim.Instance),
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), defaultCallTimeout)
+	defer cancel()
+	if p.host == "" {
+		h, err := cfg.Engine.Driver().Host(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("vsm: host name: %w", err)
+		}
+		p.host = h.Name
+	}
+	jobs, err := p.store.List(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("vsm: load jobs: %w", err)
+	}
+	for _, j := range jobs {
+		if !j.State.Terminal() && j.VMUUID != "" {
+			p.active[j.VMUUID] = j.InstanceID
+		}
+	}
+	if cfg.SweepInterval >= 0 {
+		p.sweeper = job.NewSweeper(p.store, job.SweeperConfig{
+			Interval: cfg.SweepInterval,
+			Now:      p.now,
+			Logger:   p.log,
+		})
+	}
+	return p, nil
+}
+
+// Close stops the expiry sweeper. It closes neither the Store nor the
+// Engine, which the caller owns.
+func (p *Profile) Close() error {
+	if p.sweeper != nil {
+		return p.sweeper.Close()
+	}
+	return nil
+}
+
+// HostName is the Name of the host CIM_ComputerSystem.
+func (p *Profile) HostName() string { return p.host }
+
+// Providers returns the instance providers to register with the Broker.
+func (p *Profile) Providers() []cim.InstanceProvider {
+	return []cim.InstanceProvider{
+		&systemProvider{p},
+		&serviceProvider{p},
+		&capsProvider{p},
+		&jobProvider{p},
+		&assocProvider{p},
+		&interopProvider{p},
+	}
+}
+
+// LastCheck returns the CIM_Error of the last failed Check method call for
+// the virtual system with the given UUID, or nil.
+func (p *Profile) LastCheck(vmUUID string) *cim.Instance {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.lastCheck[strings.ToLower(vmUUID)].Clone()
+}
+
+// activeJob returns the unfinished job of a VM, "" if none.
+func (p *Profile) activeJob(vm string) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.active[vm]
+}
+
+// jobEnded drops a finished job from the active index.
+func (p *Profile) jobEnded(j *job.Job) {
+	p.mu.Lock()
+	if p.active[j.VMUUID] == j.InstanceID {
+		delete(p.active, j.VMUUID)
+	}
+	p.mu.Unlock()
+}
+
+// newInstance returns an empty instance of class in ns; New checked that
+// every class the profile uses exists.
+func (p *Profile) newInstance(class, ns string) *cim.Instance {
+	c, ok := p.reg.Class(class)
+	if !ok {
+		panic("vsm: class " + class + " vanished from the registry")
+	}
+	return cim.NewInstance(c, ns)
+}
+
+// set assigns a property, converting v to the property's CIM type:
+// time.Time becomes a timestamp; time.Duration an interval, or whole
+// milliseconds for an integer property. A property the loaded schema does
+// not define is skipped (logged once): the profile's optional properties
+// must not make a trimmed schema unusable.
+func (p *Profile) set(inst *cim.Instance, name string, v any) {
+	prop := inst.Class.Property(name)
+	if prop == nil {
+		p.warnOnce(inst.Class.Name+"."+name, "schema lacks property; left out")
+		return
+	}
+	switch x := v.(type) {
+	case time.Time:
+		if x.IsZero() {
+			v = nil
+		} else {
+			v = cim.Timestamp(x)
+		}
+	case time.Duration:
+		if prop.Type != cim.DatetimeType {
+			v = uint64(x.Milliseconds())
+		} else {
+			v = cim.IntervalOf(x)
+		}
+	}
+	cv, err := cim.ConvertValue(prop.Type, prop.Array, v)
+	if err == nil {
+		err = inst.Set(prop.Name, cv)
+	}
+	if err != nil {
+		p.warnOnce(inst.Class.Name+"."+name, "cannot set property: "+err.Error())
+	}
+}
+
+func (p *Profile) warnOnce(key, msg string) {
+	if _, dup := p.warned.LoadOrStore(key, struct{}{}); !dup {
+		p.log.Warn(msg, "property", key)
+	}
+}
+
+// Paths of the profile's instances.
+
+func (p *Profile) hostPath() cim.ObjectPath {
+	return cim.ObjectPath{Namespace: p.cfg.Namespace, ClassName: ClassComputerSystem, Keys: []cim.KeyBinding{
+		{Name: "CreationClassName", Value: ClassComputerSystem},
+		{Name: "Name", Value: p.host},
+	}}
+}
+
+func (p *Profile) vmPath(uuid string) cim.ObjectPath {
+	return cim.ObjectPath{Namespace: p.cfg.Namespace, ClassName: ClassComputerSystem, Keys: []cim.KeyBinding{
+		{Name: "CreationClassName", Value: ClassComputerSystem},
+		{Name: "Name", Value: uuid},
+	}}
+}
+
+func (p *Profile) servicePath() cim.ObjectPath {
+	return cim.ObjectPath{Namespace: p.cfg.Namespace, ClassName: ClassService, Keys: []cim.KeyBinding{
+		{Name: "SystemCreationClassName", Value: ClassComputerSystem},
+		{Name: "SystemName", Value: p.host},
+		{Name: "CreationClassName", Value: ClassService},
+		{Name: "Name", Value: ServiceName},
+	}}
+}
+
+func (p *Profile) instanceIDPath(ns, class, id string) cim.ObjectPath {
+	return cim.ObjectPath{Namespace: ns, ClassName: class, Keys: []cim.KeyBinding{{Name: "InstanceID", Value: id}}}
+}
+
+func (p *Profile) capsID() string    { return p.cfg.OrgID + ":MigrationCapabilities" }
+func (p *Profile) profileID() string { return p.cfg.OrgID + ":DSP1081" }
+func (p *Profile) jobPath(id string) cim.ObjectPath {
+	return p.instanceIDPath(p.cfg.Namespace, ClassJob, id)
+}
+
+// keyString returns the string value of key name in path, "" if absent or
+// not a string.
+func keyString(path cim.ObjectPath, name string) string {
+	v, _ := path.Key(name)
+	s, _ := v.(string)
+	return s
+}
+
+// notFound is the error for a path that names no instance.
+func notFound(path cim.ObjectPath) error {
+	return cim.Errorf(cim.StatusNotFound, "no instance %s", path.String())
+}
+
+// findByPath returns the instance in insts whose path equals path.
+func findByPath(insts []*cim.Instance, path cim.ObjectPath) (*cim.Instance, error) {
+	for _, inst := range insts {
+		if inst.Path().Equal(path) {
+			return inst, nil
+		}
+	}
+	return nil, notFound(path)
+}
+
+// bg returns a context for store writes made outside a request.
+func bg() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), defaultCallTimeout)
+}
+
+// engineTypeName names a migration type for InstanceIDs and job names.
+func engineTypeName(t migrate.Type) string {
+	switch t {
+	case migrate.Live:
+		return "Live"
+	case migrate.Resume:
+		return "Resume"
+	case migrate.Restart:
+		return "Restart"
+	}
+	return fmt.Sprintf("Type%d", int(t))
+}

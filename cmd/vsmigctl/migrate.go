@@ -1,0 +1,213 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/vsmig/vsmig/wsman/client"
+)
+
+// migrationFlags are the MigrationSettingData a user can set.
+type migrationFlags struct {
+	typ       string
+	transport string
+	bandwidth uint
+	priority  uint
+	newName   string
+}
+
+func (m *migrationFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&m.typ, "type", "live", "migration type: live, resume or restart")
+	fs.StringVar(&m.transport, "transport", "", "transport: tcp, tls, tls-strict or ssh (default: the server's)")
+	fs.UintVar(&m.bandwidth, "bandwidth", 0, "bandwidth cap in MiB/s (0: no cap)")
+	fs.UintVar(&m.priority, "priority", 0, "queue priority: lower runs first (0: default)")
+	fs.StringVar(&m.newName, "new-name", "", "name of the VM on the destination")
+}
+
+var (
+	migrationTypes = map[string]int{"live": 2, "resume": 3, "restart": 4}
+	transportTypes = map[string]int{"ssh": 2, "tls": 3, "tls-strict": 4, "tcp": 5}
+)
+
+// settingData encodes the flags as a CIM-XML embedded
+// CIM_VirtualSystemMigrationSettingData, the form WMI clients send.
+func (m *migrationFlags) settingData() (string, error) {
+	mt, ok := migrationTypes[m.typ]
+	if !ok {
+		return "", usageErrorf("--type wants live, resume or restart, got %q", m.typ)
+	}
+	var b strings.Builder
+	b.WriteString(`<INSTANCE CLASSNAME="CIM_VirtualSystemMigrationSettingData">`)
+	prop := func(name, typ, value string) {
+		fmt.Fprintf(&b, `<PROPERTY NAME="%s" TYPE="%s"><VALUE>%s</VALUE></PROPERTY>`, name, typ, value)
+	}
+	prop("MigrationType", "uint16", strconv.Itoa(mt))
+	if m.transport != "" {
+		tt, ok := transportTypes[m.transport]
+		if !ok {
+			return "", usageErrorf("--transport wants tcp, tls, tls-strict or ssh, got %q", m.transport)
+		}
+		prop("TransportType", "uint16", strconv.Itoa(tt))
+	}
+	if m.bandwidth > 0 {
+		if m.bandwidth > 65535 {
+			return "", usageErrorf("--bandwidth is at most 65535 MiB/s")
+		}
+		prop("Bandwidth", "uint16", strconv.FormatUint(uint64(m.bandwidth), 10))
+		prop("BandwidthUnit", "string", "byte / second * 2^20")
+	}
+	if m.priority > 0 {
+		prop("Priority", "uint16", strconv.FormatUint(uint64(m.priority), 10))
+	}
+	b.WriteString(`</INSTANCE>`)
+	return b.String(), nil
+}
+
+func (m *migrationFlags) systemSettingData() string {
+	if m.newName == "" {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString(`<INSTANCE CLASSNAME="CIM_VirtualSystemSettingData"><PROPERTY NAME="ElementName" TYPE="string"><VALUE>`)
+	xmlEscape(&b, m.newName)
+	b.WriteString(`</VALUE></PROPERTY></INSTANCE>`)
+	return b.String()
+}
+
+func xmlEscape(b *strings.Builder, s string) {
+	r := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;")
+	b.WriteString(r.Replace(s))
+}
+
+// migrationParams builds the common IN parameters of the ToHost methods.
+func (a *app) migrationParams(vm vmRecord, host string, m *migrationFlags) ([]client.Param, error) {
+	msd, err := m.settingData()
+	if err != nil {
+		return nil, err
+	}
+	params := []client.Param{
+		{Name: "ComputerSystem", Ref: &client.Ref{ResourceURI: classURI("CIM_ComputerSystem"), Selectors: map[string]string{
+			"CreationClassName": "CIM_ComputerSystem", "Name": vm.UUID, "__cimnamespace": a.ns}}},
+		{Name: "DestinationHost", Text: host},
+		{Name: "MigrationSettingData", Text: msd},
+	}
+	if s := m.systemSettingData(); s != "" {
+		params = append(params, client.Param{Name: "NewSystemSettingData", Text: s})
+	}
+	return params, nil
+}
+
+// returnCodes names the DSP1081 method return values.
+var returnCodes = map[string]string{
+	"0": "completed", "1": "not supported", "2": "failed", "3": "timeout", "4": "invalid parameter",
+	"5": "invalid state", "6": "incompatible parameters", "4096": "job started",
+}
+
+// refused turns a method's non-success return value into an exit error.
+func refused(method string, out *client.Object) error {
+	rv := out.Get("ReturnValue")
+	code, err := strconv.Atoi(rv)
+	if err != nil || code < 1 || code > 63 {
+		code = exitFailure
+	}
+	return &exitError{code: code, err: fmt.Errorf("%s returned %s (%s)", method, rv, returnCodes[rv])}
+}
+
+func checkCommand(ctx context.Context, a *app, args []string) error {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	var m migrationFlags
+	m.register(fs)
+	pos, err := parseArgs(fs, args, 2)
+	if err != nil {
+		return err
+	}
+	vm, err := a.findVM(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	svc, err := a.service(ctx)
+	if err != nil {
+		return err
+	}
+	params, err := a.migrationParams(vm, pos[1], &m)
+	if err != nil {
+		return err
+	}
+	const method = "CheckVirtualSystemIsMigratableToHost"
+	out, err := a.client.Invoke(ctx, classURI("CIM_VirtualSystemMigrationService"), method, serviceSelectors(svc), params)
+	if err != nil {
+		return err
+	}
+	if out.Get("ReturnValue") != "0" {
+		return refused(method, out)
+	}
+	ok := out.Get("IsMigratable") == "true"
+	result := struct {
+		VM          string `json:"vm"`
+		Destination string `json:"destination"`
+		Migratable  bool   `json:"migratable"`
+	}{vm.Name, pos[1], ok}
+	answer := "yes"
+	if !ok {
+		answer = "no (the server's log and the Check method's CIM_Error say why)"
+	}
+	if err := a.out.Record([][2]string{{"VM", vm.Name}, {"Destination", pos[1]}, {"Migratable", answer}}, result); err != nil {
+		return err
+	}
+	if !ok {
+		return &exitError{code: 1, err: fmt.Errorf("%s cannot migrate to %s", vm.Name, pos[1])}
+	}
+	return nil
+}
+
+func migrateCommand(ctx context.Context, a *app, args []string) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	var m migrationFlags
+	m.register(fs)
+	wait := fs.Bool("wait", false, "follow the job until it ends")
+	pos, err := parseArgs(fs, args, 2)
+	if err != nil {
+		return err
+	}
+	vm, err := a.findVM(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	svc, err := a.service(ctx)
+	if err != nil {
+		return err
+	}
+	params, err := a.migrationParams(vm, pos[1], &m)
+	if err != nil {
+		return err
+	}
+	const method = "MigrateVirtualSystemToHost"
+	out, err := a.client.Invoke(ctx, classURI("CIM_VirtualSystemMigrationService"), method, serviceSelectors(svc), params)
+	if err != nil {
+		return err
+	}
+	switch out.Get("ReturnValue") {
+	case "0":
+		return a.out.Record([][2]string{{"VM", vm.Name}, {"Destination", pos[1]}, {"Result", "migrated"}},
+			map[string]string{"vm": vm.Name, "destination": pos[1], "result": "migrated"})
+	case "4096":
+	default:
+		return refused(method, out)
+	}
+	job := out.Ref("Job")
+	if job == nil || job.Selectors["InstanceID"] == "" {
+		return fmt.Errorf("%s returned 4096 without a Job reference", method)
+	}
+	id := job.Selectors["InstanceID"]
+	if !*wait {
+		return a.out.Record([][2]string{{"Job", id}, {"VM", vm.Name}, {"Destination", pos[1]}},
+			map[string]string{"job": id, "vm": vm.Name, "destination": pos[1]})
+	}
+	if !a.json {
+		fmt.Fprintf(a.stdout, "job %s: migrating %s to %s\n", id, vm.Name, pos[1])
+	}
+	return a.watch(ctx, id)
+}

@@ -1,0 +1,299 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the daemon's configuration. It is filled in layers: defaults,
+// then the config file (JSON), then VSMIGD_* environment variables, then
+// command-line flags. Every key has the same name in all three places
+// (flag "-https-addr", env VSMIGD_HTTPS_ADDR, file "https_addr").
+type Config struct {
+	StateDir string
+
+	HTTPSAddr        string
+	HTTPAddr         string
+	AllowUnencrypted bool
+	CertFile         string
+	KeyFile          string
+	ClientCAFile     string
+	UsersFile        string
+	CertUsersFile    string
+	MaxConnections   int
+	MaxEnvelopeSize  int
+
+	MetricsAddr string
+
+	Driver     string // auto, libvirt or sim
+	LibvirtURI string
+	HostName   string
+
+	MaxOutgoing             int
+	MaxIncoming             int
+	MaxDowntime             time.Duration
+	CompletionTimeoutPerGiB time.Duration
+	ProgressTimeout         time.Duration
+	AutoConverge            bool
+	AllowPostCopy           bool
+	DefaultTransport        string // tcp, tls, tls-strict, ssh
+
+	LogFormat string // text or json
+	LogLevel  string // debug, info, warn, error
+}
+
+// Defaults for the settings whose zero value is not the default.
+const (
+	defaultStateDir       = "/var/lib/vsmig"
+	defaultHTTPSAddr      = ":5986"
+	defaultMetricsAddr    = "127.0.0.1:9586"
+	defaultDriver         = "auto"
+	defaultLibvirtURI     = "qemu:///system"
+	defaultMaxConnections = 512
+	// defaultMaxEnvelopeSize is Windows' MaxEnvelopeSizekb default (500 KiB).
+	defaultMaxEnvelopeSize = 500 * 1024
+	defaultTransport       = "tcp"
+)
+
+func defaultConfig() Config {
+	return Config{
+		StateDir:         defaultStateDir,
+		HTTPSAddr:        defaultHTTPSAddr,
+		MetricsAddr:      defaultMetricsAddr,
+		Driver:           defaultDriver,
+		LibvirtURI:       defaultLibvirtURI,
+		MaxConnections:   defaultMaxConnections,
+		MaxEnvelopeSize:  defaultMaxEnvelopeSize,
+		DefaultTransport: defaultTransport,
+		AutoConverge:     true,
+		LogFormat:        "text",
+		LogLevel:         "info",
+	}
+}
+
+// setting is one configuration key bound to a field of Config.
+type setting struct {
+	key  string // file key, snake_case
+	help string
+	set  func(string) error
+	get  func() string
+}
+
+func (c *Config) settings() []setting {
+	str := func(key, help string, p *string) setting {
+		return setting{key, help, func(s string) error { *p = s; return nil }, func() string { return *p }}
+	}
+	integer := func(key, help string, p *int) setting {
+		return setting{key, help, func(s string) error {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 0 {
+				return fmt.Errorf("want a non-negative integer, got %q", s)
+			}
+			*p = n
+			return nil
+		}, func() string { return strconv.Itoa(*p) }}
+	}
+	boolean := func(key, help string, p *bool) setting {
+		return setting{key, help, func(s string) error {
+			b, err := strconv.ParseBool(s)
+			if err != nil {
+				return fmt.Errorf("want true or false, got %q", s)
+			}
+			*p = b
+			return nil
+		}, func() string { return strconv.FormatBool(*p) }}
+	}
+	duration := func(key, help string, p *time.Duration) setting {
+		return setting{key, help, func(s string) error {
+			d, err := time.ParseDuration(s)
+			if err != nil || d < 0 {
+				return fmt.Errorf("want a duration such as 150s or 300ms, got %q", s)
+			}
+			*p = d
+			return nil
+		}, func() string { return p.String() }}
+	}
+	return []setting{
+		str("state_dir", "directory for the job store, generated certificate and users file", &c.StateDir),
+		str("https_addr", "HTTPS listen address for WS-Management (empty disables)", &c.HTTPSAddr),
+		str("http_addr", "plain-HTTP listen address (empty disables; usually :5985)", &c.HTTPAddr),
+		boolean("allow_unencrypted", "accept Basic credentials over plain HTTP (as WinRM's AllowUnencrypted)", &c.AllowUnencrypted),
+		str("cert_file", "TLS certificate (PEM); a self-signed one is generated in state_dir when empty", &c.CertFile),
+		str("key_file", "TLS private key (PEM)", &c.KeyFile),
+		str("client_ca_file", "CA bundle that signs accepted TLS client certificates", &c.ClientCAFile),
+		str("users_file", "users file of name:bcrypt-hash lines (default state_dir/users)", &c.UsersFile),
+		str("cert_users_file", "map of client-certificate SHA-256 fingerprints to users", &c.CertUsersFile),
+		integer("max_connections", "cap on concurrent client connections", &c.MaxConnections),
+		integer("max_envelope_size", "largest request body accepted, in bytes (413 beyond)", &c.MaxEnvelopeSize),
+		str("metrics_addr", "plain-HTTP address for /metrics, /healthz and /readyz (empty disables)", &c.MetricsAddr),
+		str("driver", "hypervisor driver: auto (libvirt if reachable, else the simulated demo), libvirt or sim", &c.Driver),
+		str("libvirt_uri", "libvirt URI of the local host, e.g. qemu:///system or qemu+tcp://127.0.0.2/system", &c.LibvirtURI),
+		str("host_name", "the name or address other hosts use to reach this host (default: the OS host name)", &c.HostName),
+		integer("max_outgoing", "concurrent outgoing migrations (0: engine default)", &c.MaxOutgoing),
+		integer("max_incoming", "concurrent incoming migrations (0: engine default)", &c.MaxIncoming),
+		duration("max_downtime", "initial downtime limit of a live migration (0: engine default)", &c.MaxDowntime),
+		duration("completion_timeout_per_gib", "completion timeout per GiB of guest memory (0: engine default)", &c.CompletionTimeoutPerGiB),
+		duration("progress_timeout", "abort when remaining data sets no new low for this long (0: engine default)", &c.ProgressTimeout),
+		boolean("auto_converge", "allow CPU throttling when the dirty rate keeps up with the bandwidth", &c.AutoConverge),
+		boolean("allow_post_copy", "allow switching to post-copy when pre-copy cannot converge", &c.AllowPostCopy),
+		str("default_transport", "transport when a request names none: tcp, tls, tls-strict or ssh", &c.DefaultTransport),
+		str("log_format", "log format: text or json", &c.LogFormat),
+		str("log_level", "log level: debug, info, warn or error", &c.LogLevel),
+	}
+}
+
+// loadConfig builds the configuration from defaults, the file named by
+// -config (or VSMIGD_CONFIG), the environment and args.
+func loadConfig(args []string, getenv func(string) string) (Config, error) {
+	cfg := defaultConfig()
+	settings := cfg.settings()
+
+	fs := flag.NewFlagSet("vsmigd", flag.ContinueOnError)
+	fs.SetOutput(new(bytes.Buffer))
+	configFile := fs.String("config", getenv("VSMIGD_CONFIG"), "configuration file (JSON)")
+	flagValues := map[string]*string{}
+	for _, s := range settings {
+		flagValues[s.key] = fs.String(flagName(s.key), "", s.help)
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, fmt.Errorf("%w\n%s", err, usage(settings))
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+
+	if *configFile != "" {
+		if err := applyFile(settings, *configFile); err != nil {
+			return cfg, err
+		}
+	}
+	for _, s := range settings {
+		if v := getenv(envName(s.key)); v != "" {
+			if err := s.set(v); err != nil {
+				return cfg, fmt.Errorf("environment %s: %w", envName(s.key), err)
+			}
+		}
+	}
+	for _, s := range settings {
+		if set[flagName(s.key)] {
+			if err := s.set(*flagValues[s.key]); err != nil {
+				return cfg, fmt.Errorf("flag -%s: %w", flagName(s.key), err)
+			}
+		}
+	}
+	if cfg.UsersFile == "" {
+		cfg.UsersFile = filepath.Join(cfg.StateDir, "users")
+	}
+	return cfg, cfg.validate()
+}
+
+// applyFile reads a JSON object of settings; unknown keys are errors so a
+// typo is never silently ignored.
+func applyFile(settings []setting, path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	var raw map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&raw); err != nil {
+		return fmt.Errorf("config %s: not a JSON object: %w", path, err)
+	}
+	byKey := map[string]setting{}
+	for _, s := range settings {
+		byKey[s.key] = s
+	}
+	keys := make([]string, 0, len(raw))
+	for k := range raw {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		s, ok := byKey[k]
+		if !ok {
+			return fmt.Errorf("config %s: unknown key %q", path, k)
+		}
+		var v any
+		if err := json.Unmarshal(raw[k], &v); err != nil {
+			return fmt.Errorf("config %s: key %q: %w", path, k, err)
+		}
+		var text string
+		switch v := v.(type) {
+		case string:
+			text = v
+		case bool:
+			text = strconv.FormatBool(v)
+		case float64:
+			text = strconv.FormatFloat(v, 'f', -1, 64)
+		default:
+			return fmt.Errorf("config %s: key %q: want a string, number or boolean", path, k)
+		}
+		if err := s.set(text); err != nil {
+			return fmt.Errorf("config %s: key %q: %w", path, k, err)
+		}
+	}
+	return nil
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("config key %q: %s", key, fmt.Sprintf(format, args...)))
+	}
+	switch c.Driver {
+	case "auto", "libvirt", "sim":
+	default:
+		bad("driver", "want auto, libvirt or sim, got %q", c.Driver)
+	}
+	switch c.DefaultTransport {
+	case "tcp", "tls", "tls-strict", "ssh":
+	default:
+		bad("default_transport", "want tcp, tls, tls-strict or ssh, got %q", c.DefaultTransport)
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		bad("log_format", "want text or json, got %q", c.LogFormat)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log_level", "want debug, info, warn or error, got %q", c.LogLevel)
+	}
+	if c.HTTPSAddr == "" && c.HTTPAddr == "" {
+		bad("https_addr", "no listener: set https_addr or http_addr")
+	}
+	if (c.CertFile == "") != (c.KeyFile == "") {
+		bad("cert_file", "cert_file and key_file go together")
+	}
+	if c.StateDir == "" {
+		bad("state_dir", "must not be empty")
+	}
+	if c.MaxEnvelopeSize != 0 && c.MaxEnvelopeSize < 8192 {
+		bad("max_envelope_size", "at least 8192 bytes (DSP0226 R6.2-4), got %d", c.MaxEnvelopeSize)
+	}
+	return errors.Join(errs...)
+}
+
+func flagName(key string) string { return strings.ReplaceAll(key, "_", "-") }
+func envName(key string) string  { return "VSMIGD_" + strings.ToUpper(key) }
+
+func usage(settings []setting) string {
+	var b strings.Builder
+	b.WriteString("usage: vsmigd [serve] [-config FILE] [-key value ...]\n       vsmigd user add|remove NAME [-users-file FILE]\n       vsmigd version\n\nsettings (flag, environment, file key):\n")
+	for _, s := range settings {
+		fmt.Fprintf(&b, "  -%s  (%s, %q)\n        %s\n", flagName(s.key), envName(s.key), s.key, s.help)
+	}
+	return b.String()
+}

@@ -1,0 +1,241 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/vsmig/vsmig/cim"
+	"github.com/vsmig/vsmig/cim/job"
+	"github.com/vsmig/vsmig/cim/vsm"
+	"github.com/vsmig/vsmig/cim/wsbind"
+	"github.com/vsmig/vsmig/migrate"
+	"github.com/vsmig/vsmig/schemas"
+	"github.com/vsmig/vsmig/wsman"
+	"github.com/vsmig/vsmig/wsman/auth"
+	"github.com/vsmig/vsmig/wsman/server"
+)
+
+// shutdownTimeout bounds each shutdown step (HTTP drain, engine stop).
+const shutdownTimeout = 20 * time.Second
+
+// run wires the daemon together and serves until ctx ends:
+//
+//  1. choose the driver (libvirt, or the simulated demo) and log which;
+//  2. load the class registry, open the job store;
+//  3. start the engine and the DSP1081 providers, reconcile interrupted jobs;
+//  4. serve WS-Management (HTTPS, optional HTTP) and the metrics listener.
+//
+// On ctx's end it stops accepting requests (graceful HTTP shutdown), then
+// shuts the engine down (migrations in flight keep running in the
+// hypervisor and are re-attached at the next start), then closes the store
+// and the driver.
+func run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
+	logger, err := newLogger(cfg, stderr)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+		return fmt.Errorf("state directory: %w", err)
+	}
+
+	drv, host, err := openDriver(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer drv.Close()
+
+	reg, err := schemas.Load()
+	if err != nil {
+		return fmt.Errorf("loading the class schemas: %w", err)
+	}
+	store, err := job.Open(filepath.Join(cfg.StateDir, "jobs.db"), job.DefaultConfig())
+	if err != nil {
+		return fmt.Errorf("opening the job store: %w", err)
+	}
+	defer store.Close()
+
+	m := newMetrics()
+	var profile atomic.Pointer[vsm.Profile]
+	engCfg := engineConfig(cfg, logger)
+	engCfg.OnUpdate = func(u migrate.Update) {
+		if p := profile.Load(); p != nil {
+			p.OnUpdate(u)
+		}
+		if u.Status.Terminal() {
+			typ := "other"
+			if j, err := store.Get(context.Background(), u.JobID); err == nil {
+				typ = typeLabel(migrate.Type(j.MigrationType))
+			}
+			m.observeUpdate(u, typ)
+		}
+	}
+	eng, err := migrate.New(engCfg, drv)
+	if err != nil {
+		return fmt.Errorf("engine: %w", err)
+	}
+	p, err := vsm.New(vsm.Config{
+		Registry:         reg,
+		Store:            store,
+		Engine:           eng,
+		HostName:         host,
+		DefaultTransport: transportType(cfg.DefaultTransport),
+		Logger:           logger,
+	})
+	if err != nil {
+		return fmt.Errorf("profile: %w", err)
+	}
+	profile.Store(p)
+	m.observeJobs(store)
+	m.observeEngine(eng)
+
+	broker := cim.NewBroker(reg, logger)
+	for _, prov := range p.Providers() {
+		broker.Register(prov)
+	}
+	if err := p.Recover(ctx); err != nil {
+		logger.Error("reconciling interrupted jobs", "err", err)
+	}
+
+	svc := wsman.NewService(wsman.Config{
+		ProductVendor:  "vsmig",
+		ProductVersion: version,
+		Logger:         logger,
+		Observe:        func(ri wsman.RequestInfo) { m.observeRequest(ri.Action, ri.FaultSubcode, ri.Duration) },
+	})
+	defer svc.Close()
+	wsbind.Register(svc, broker, reg, wsbind.Options{DefaultNamespace: vsm.Namespace, Logger: logger})
+
+	authn, err := newAuthenticator(cfg, logger, m)
+	if err != nil {
+		return err
+	}
+	wsHandler := wsman.NewHTTPHandler(svc, wsman.HTTPConfig{
+		Authenticator:    authn,
+		AllowUnencrypted: cfg.AllowUnencrypted,
+		MaxBodySize:      int64(cfg.MaxEnvelopeSize),
+		Logger:           logger,
+	})
+
+	var ready atomic.Bool
+	if cfg.MetricsAddr != "" {
+		stop, err := serveMetrics(cfg.MetricsAddr, m, &ready, logger)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+
+	srvCfg := server.Config{
+		HTTPSAddr:    cfg.HTTPSAddr,
+		HTTPAddr:     cfg.HTTPAddr,
+		CertFile:     cfg.CertFile,
+		KeyFile:      cfg.KeyFile,
+		StateDir:     cfg.StateDir,
+		ClientCAFile: cfg.ClientCAFile,
+		MaxConns:     cfg.MaxConnections,
+		Logger:       logger,
+	}
+	if cfg.HTTPSAddr == "" {
+		srvCfg.HTTPSAddr = "-"
+	}
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		srvCfg.ExtraNames = append(srvCfg.ExtraNames, h)
+	} else {
+		srvCfg.ExtraNames = append(srvCfg.ExtraNames, host)
+	}
+	serveErr := server.Run(ctx, srvCfg, wsHandler, func(a server.Addrs) {
+		attrs := []any{"https", a.HTTPS, "http", a.HTTP}
+		if a.CertFingerprint != "" {
+			attrs = append(attrs, "cert_sha256", a.CertFingerprint, "cert_self_signed", a.CertGenerated)
+		}
+		logger.Info("serving WS-Management", attrs...)
+		if a.CertCreated {
+			fmt.Fprintf(stdout, "vsmigd: generated a self-signed certificate in %s\nvsmigd: SHA-256 fingerprint %s\n", cfg.StateDir, a.CertFingerprint)
+		}
+		ready.Store(true)
+	})
+	ready.Store(false)
+
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := eng.Shutdown(sctx); err != nil {
+		logger.Error("engine shutdown", "err", err)
+	}
+	logger.Info("stopped")
+	return serveErr
+}
+
+func newLogger(cfg Config, w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		return nil, fmt.Errorf("config key \"log_level\": %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return slog.New(slog.NewTextHandler(w, opts)), nil
+}
+
+// newAuthenticator accepts Basic credentials from the users file and, when
+// configured, TLS client certificates mapped to users.
+func newAuthenticator(cfg Config, logger *slog.Logger, m *metrics) (auth.Authenticator, error) {
+	basic, err := auth.NewBasicFile(auth.BasicFileConfig{Path: cfg.UsersFile, Logger: logger})
+	if err != nil {
+		return nil, fmt.Errorf("users file: %w", err)
+	}
+	var a auth.Authenticator = basic
+	if cfg.CertUsersFile != "" {
+		cm, err := auth.LoadCertMap(cfg.CertUsersFile)
+		if err != nil {
+			return nil, fmt.Errorf("config key \"cert_users_file\": %w", err)
+		}
+		a = auth.Chain(auth.ClientCert(cm), basic)
+	}
+	return auth.AuthenticatorFunc(func(r *http.Request) (string, error) {
+		user, err := a.Authenticate(r)
+		if err != nil && !errors.Is(err, auth.ErrNoCredentials) {
+			m.authFailures.Inc()
+		}
+		return user, err
+	}), nil
+}
+
+// serveMetrics serves /metrics, /healthz and /readyz on their own plain
+// HTTP listener, kept apart from the authenticated WS-Man endpoint.
+func serveMetrics(addr string, m *metrics, ready *atomic.Bool, logger *slog.Logger) (stop func(), err error) {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", m.handler())
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		if !ready.Load() {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "ready\n")
+	})
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("config key \"metrics_addr\": %w", err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("metrics listener", "err", err)
+		}
+	}()
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	}, nil
+}

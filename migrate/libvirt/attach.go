@@ -1,0 +1,116 @@
+package libvirt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	golibvirt "github.com/digitalocean/go-libvirt"
+
+	"github.com/vsmig/vsmig/migrate"
+)
+
+// Attach returns a handle on an outgoing migration of plan's VM that
+// libvirt is already running (started before a daemon restart); ErrNoJob
+// if there is none. The handle's Done closes when libvirt's job ends; its
+// outcome is decided by Locate: on the destination means success.
+func (d *Driver) Attach(ctx context.Context, plan migrate.Plan) (migrate.Migration, error) {
+	u, err := parseUUID(plan.VM)
+	if err != nil {
+		return nil, err
+	}
+	type found struct {
+		dom golibvirt.Domain
+		st  jobStats
+	}
+	f, err := call(ctx, d.main, "find migration job", func(h hypervisor) (found, error) {
+		dom, err := h.DomainLookupByUUID(u)
+		if err != nil {
+			return found{}, err
+		}
+		typ, params, err := h.DomainGetJobStats(dom, 0)
+		return found{dom, decodeJobStats(typ, params)}, err
+	})
+	if err != nil {
+		if isNotRunning(err) {
+			return nil, fmt.Errorf("libvirt: VM %s: %w", plan.VM, migrate.ErrNoJob)
+		}
+		return nil, err
+	}
+	if f.st.Type != golibvirt.DomainJobUnbounded && f.st.Type != golibvirt.DomainJobBounded {
+		return nil, fmt.Errorf("libvirt: VM %s: %w", plan.VM, migrate.ErrNoJob)
+	}
+	if op := f.st.operation(); op != golibvirt.DomainJobOperationStrUnknown && op != golibvirt.DomainJobOperationStrMigrationOut {
+		return nil, fmt.Errorf("libvirt: VM %s has a job that is not an outgoing migration (operation %d): %w",
+			plan.VM, op, migrate.ErrNoJob)
+	}
+	m := d.newMigration(plan, f.dom)
+	if m == nil {
+		return nil, migrate.ErrShuttingDown
+	}
+	m.sawJob = true
+	m.last = f.st.progress()
+	m.started = time.Now().Add(-m.last.Elapsed)
+	d.log.Info("attached to a running migration", "vm", plan.VM, "dest", plan.DestURI)
+	go m.watch()
+	return m, nil
+}
+
+// watch polls an attached migration's job until it disappears, then
+// decides the outcome from where the VM runs.
+func (m *migration) watch() {
+	tick := time.NewTicker(m.d.cfg.PollInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-m.stop:
+			m.finish(migrate.Result{}, errors.New("libvirt: driver closed while watching the migration"))
+			return
+		case <-tick.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		typ, err := call(ctx, m.d.main, "job stats", func(h hypervisor) (int32, error) {
+			t, _, err := h.DomainGetJobStats(m.dom, 0)
+			return t, err
+		})
+		cancel()
+		switch {
+		case err != nil && !isNotRunning(err):
+			continue // connection trouble: try again
+		case err == nil && (golibvirt.DomainJobType(typ) == golibvirt.DomainJobUnbounded ||
+			golibvirt.DomainJobType(typ) == golibvirt.DomainJobBounded):
+			continue
+		}
+		m.settle()
+		return
+	}
+}
+
+// settle ends an attached migration according to Locate.
+func (m *migration) settle() {
+	total := time.Since(m.started)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*m.d.cfg.DestTimeout)
+	defer cancel()
+	var loc migrate.Location
+	var err error
+	// The job can vanish from the source a moment before the destination
+	// has finished: give the hand-over a few seconds to settle.
+	for range 10 {
+		loc, err = m.d.Locate(ctx, m.plan)
+		if err == nil && loc != migrate.LocationBoth {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	switch {
+	case err != nil:
+		m.finish(migrate.Result{TotalTime: total}, fmt.Errorf("libvirt: migration ended, VM not located: %w", err))
+	case loc == migrate.LocationDestination:
+		m.finish(m.finalResult(context.Background(), total), nil)
+	case loc == migrate.LocationSource:
+		m.finish(migrate.Result{TotalTime: total}, errors.New("libvirt: the migration ended with the VM still on the source"))
+	default:
+		m.finish(migrate.Result{TotalTime: total}, fmt.Errorf("libvirt: the migration ended with the VM at location %d", loc))
+	}
+}

@@ -1,0 +1,236 @@
+package libvirt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	golibvirt "github.com/digitalocean/go-libvirt"
+
+	"github.com/vsmig/vsmig/migrate"
+)
+
+// Check verifies, without changing anything, that plan can be carried
+// out: the VM exists here in a fitting state with no job running, the
+// destination answers, is another host, has neither the VM's UUID nor its
+// (new) name defined, has the memory, and (for KVM guests with a CPU
+// model) a compatible CPU. Failures are *migrate.CheckError.
+func (d *Driver) Check(ctx context.Context, plan migrate.Plan) error {
+	if err := checkPlan(plan); err != nil {
+		return err
+	}
+	u, err := parseUUID(plan.VM)
+	if err != nil {
+		return &migrate.CheckError{Kind: migrate.InvalidParameter, Reason: "no such VM " + plan.VM, Err: err}
+	}
+	src, err := d.sourceFacts(ctx, u)
+	if err != nil {
+		if errors.Is(err, migrate.ErrNoDomain) {
+			return &migrate.CheckError{Kind: migrate.InvalidParameter, Reason: "no such VM " + plan.VM, Err: err}
+		}
+		return &migrate.CheckError{Kind: migrate.InvalidState, Reason: "source host not answering", Err: err}
+	}
+	if err := checkSourceState(plan, src); err != nil {
+		return err
+	}
+
+	dc, err := d.destConn(plan)
+	if err != nil {
+		return err
+	}
+	defer dc.close()
+	dctx, cancel := context.WithTimeout(ctx, d.cfg.DestTimeout)
+	defer cancel()
+	dst, err := destFacts(dctx, dc, u, plan, src)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return &migrate.CheckError{Kind: migrate.InvalidState,
+			Reason: "destination unreachable: " + plan.DestURI, Err: err}
+	}
+	return checkDest(plan, src, dst)
+}
+
+// checkPlan rejects plans that are formally wrong.
+func checkPlan(p migrate.Plan) error {
+	bad := func(reason string) error {
+		return &migrate.CheckError{Kind: migrate.InvalidParameter, Reason: reason}
+	}
+	switch p.Type {
+	case migrate.Live, migrate.Resume, migrate.Restart:
+	default:
+		return &migrate.CheckError{Kind: migrate.NotSupported, Reason: fmt.Sprintf("migration type %d", p.Type)}
+	}
+	switch {
+	case p.DestURI == "":
+		return bad("no destination URI")
+	case p.NewVCPUs < 0:
+		return bad("negative vCPU count")
+	case p.PostCopy && p.Type != migrate.Live:
+		return bad("post-copy needs a live migration")
+	}
+	return nil
+}
+
+// srcFacts is what Check learns about the VM on the source.
+type srcFacts struct {
+	Dom      golibvirt.Domain
+	State    migrate.DomainState
+	MaxKiB   uint64
+	VCPUs    int
+	JobType  golibvirt.DomainJobType
+	Facts    domainFacts
+	HostUUID string
+}
+
+func (d *Driver) sourceFacts(ctx context.Context, u golibvirt.UUID) (srcFacts, error) {
+	return call(ctx, d.main, "check source", func(h hypervisor) (srcFacts, error) {
+		var f srcFacts
+		dom, err := h.DomainLookupByUUID(u)
+		if err != nil {
+			return f, err
+		}
+		f.Dom = dom
+		state, maxMem, _, vcpus, _, err := h.DomainGetInfo(dom)
+		if err != nil {
+			return f, err
+		}
+		f.State, f.MaxKiB, f.VCPUs = domainState(golibvirt.DomainState(state)), maxMem, int(vcpus)
+		if f.State == migrate.StateRunning || f.State == migrate.StatePaused {
+			typ, _, err := h.DomainGetJobStats(dom, 0)
+			if err != nil && !isNotRunning(err) {
+				return f, err
+			}
+			f.JobType = golibvirt.DomainJobType(typ)
+		}
+		xml, err := h.DomainGetXMLDesc(dom, 0)
+		if err != nil {
+			return f, err
+		}
+		if f.Facts, err = parseDomainFacts(xml); err != nil {
+			return f, err
+		}
+		caps, err := h.ConnectGetCapabilities()
+		if err != nil {
+			return f, err
+		}
+		c, err := parseCaps(caps)
+		f.HostUUID = c.UUID
+		return f, err
+	})
+}
+
+func checkSourceState(p migrate.Plan, f srcFacts) error {
+	state := func(reason string) error {
+		return &migrate.CheckError{Kind: migrate.InvalidState, Reason: reason}
+	}
+	if f.JobType != golibvirt.DomainJobNone {
+		return &migrate.CheckError{Kind: migrate.InvalidState,
+			Reason: "the VM already has a job running in libvirt", Err: migrate.ErrVMBusy}
+	}
+	switch p.Type {
+	case migrate.Live, migrate.Resume:
+		if f.State != migrate.StateRunning && f.State != migrate.StatePaused {
+			return state("the VM is not running; only a Restart migration moves a stopped VM")
+		}
+	case migrate.Restart:
+		if f.State == migrate.StateCrashed || f.State == migrate.StateUnknown {
+			return state("the VM is in no state to be shut down and moved")
+		}
+	}
+	return nil
+}
+
+// dstFacts is what Check learns about the destination.
+type dstFacts struct {
+	HostUUID   string
+	MemKiB     uint64
+	FreeKiB    uint64
+	CPUs       int
+	UUIDTaken  bool
+	NameTaken  bool
+	CPUCompare int32 // -1 not compared; else virConnectCompareCPU's result
+	CPUErr     error
+}
+
+func destFacts(ctx context.Context, c *conn, u golibvirt.UUID, p migrate.Plan, src srcFacts) (dstFacts, error) {
+	name := p.NewName
+	if name == "" {
+		name = src.Dom.Name
+	}
+	return call(ctx, c, "check destination", func(h hypervisor) (dstFacts, error) {
+		f := dstFacts{CPUCompare: -1}
+		caps, err := h.ConnectGetCapabilities()
+		if err != nil {
+			return f, err
+		}
+		hc, err := parseCaps(caps)
+		if err != nil {
+			return f, err
+		}
+		f.HostUUID = hc.UUID
+		_, mem, cpus, _, _, _, _, _, err := h.NodeGetInfo()
+		if err != nil {
+			return f, err
+		}
+		f.MemKiB, f.CPUs = mem, int(cpus)
+		free, err := h.NodeGetFreeMemory()
+		if err != nil {
+			return f, err
+		}
+		f.FreeKiB = free / 1024
+		if _, err := h.DomainLookupByUUID(u); err == nil {
+			f.UUIDTaken = true
+		} else if !golibvirt.IsNotFound(err) {
+			return f, err
+		}
+		if _, err := h.DomainLookupByName(name); err == nil {
+			f.NameTaken = true
+		} else if !golibvirt.IsNotFound(err) {
+			return f, err
+		}
+		// Only a KVM guest with a named CPU model depends on the host
+		// CPU; TCG emulates whatever it is asked for.
+		if src.Facts.Type == "kvm" && src.Facts.CPU != "" {
+			f.CPUCompare, f.CPUErr = h.ConnectCompareCPU(src.Facts.CPU, 0)
+		}
+		return f, nil
+	})
+}
+
+func checkDest(p migrate.Plan, src srcFacts, dst dstFacts) error {
+	incompatible := func(format string, args ...any) error {
+		return &migrate.CheckError{Kind: migrate.Incompatible, Reason: fmt.Sprintf(format, args...)}
+	}
+	name := p.NewName
+	if name == "" {
+		name = src.Dom.Name
+	}
+	need := src.MaxKiB
+	if p.NewMemoryKiB > 0 {
+		need = p.NewMemoryKiB
+	}
+	vcpus := src.VCPUs
+	if p.NewVCPUs > 0 {
+		vcpus = p.NewVCPUs
+	}
+	switch {
+	case src.HostUUID != "" && src.HostUUID == dst.HostUUID:
+		return incompatible("the destination is this host (same host UUID %s)", dst.HostUUID)
+	case dst.UUIDTaken:
+		return incompatible("a VM with UUID %s is already defined on the destination", p.VM)
+	case dst.NameTaken:
+		return incompatible("a VM named %q is already defined on the destination", name)
+	case need > dst.MemKiB:
+		return incompatible("the VM needs %d KiB of memory, the destination has %d KiB in all", need, dst.MemKiB)
+	case need > dst.FreeKiB:
+		return incompatible("not enough free memory on the destination: the VM needs %d KiB, %d KiB free", need, dst.FreeKiB)
+	case dst.CPUs > 0 && vcpus > dst.CPUs:
+		return incompatible("the VM has %d vCPUs, the destination %d CPUs", vcpus, dst.CPUs)
+	case dst.CPUCompare == 0 && dst.CPUErr == nil:
+		// VIR_CPU_COMPARE_INCOMPATIBLE
+		return incompatible("the destination's CPU cannot run the VM's CPU model")
+	}
+	return nil
+}

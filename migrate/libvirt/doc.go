@@ -1,0 +1,27 @@
+// Package libvirt is the migrate.Driver for KVM/QEMU hosts managed by
+// libvirt, spoken to through github.com/digitalocean/go-libvirt (pure Go,
+// no cgo).
+//
+// A migration is a peer-to-peer DomainMigratePerform3Params call: the
+// source libvirtd connects to the destination itself and runs the whole
+// Begin/Prepare/Perform/Finish/Confirm protocol, so this process needs a
+// connection to the source only (plus short-lived ones to the destination
+// for checks, final statistics and Locate). The call blocks until the
+// migration ends, so it runs on its own goroutine and its own connection,
+// while job statistics, abort and downtime changes go over the driver's
+// main connection (libvirt serves those alongside the migration job).
+//
+// go-libvirt has no context support: every call here runs on a goroutine
+// and, when ctx ends first, the connection under it is closed, which
+// unblocks the call; the next call reconnects.
+//
+// URIs: qemu:///system (local socket, ?socket= honoured), qemu+unix,
+// qemu+tcp, qemu+tls (?pkipath=, ?no_verify=1) and qemu+ssh (Go SSH
+// client: ?keyfile=, ?no_verify=1, user and port). Not supported: SASL
+// authentication (go-libvirt has none; use auth_tcp=none on a trusted
+// network, or TLS), qemu+libssh/libssh2 options beyond those of
+// qemu+ssh, and qemu+ext.
+//
+// Imports: the standard library, migrate, go-libvirt, beevik/etree and
+// google/uuid.
+package libvirt

@@ -1,0 +1,37 @@
+package libvirt
+
+import (
+	"errors"
+	"fmt"
+
+	golibvirt "github.com/digitalocean/go-libvirt"
+
+	"github.com/vsmig/vsmig/migrate"
+)
+
+// wrapErr names the failed call and, where libvirt's error has a migrate
+// meaning, makes it match that sentinel too (errors.Is), keeping libvirt's
+// own message.
+func wrapErr(op string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case golibvirt.IsNotFound(err):
+		return fmt.Errorf("libvirt: %s: %w: %w", op, migrate.ErrNoDomain, err)
+	case isCode(err, golibvirt.ErrOperationUnsupported), isCode(err, golibvirt.ErrNoSupport):
+		return fmt.Errorf("libvirt: %s: %w: %w", op, migrate.ErrUnsupported, err)
+	}
+	return fmt.Errorf("libvirt: %s: %w", op, err)
+}
+
+// isCode reports whether err carries libvirt error number code.
+func isCode(err error, code golibvirt.ErrorNumber) bool {
+	var e golibvirt.Error
+	return errors.As(err, &e) && e.Code == uint32(code)
+}
+
+// isNotRunning reports libvirt's "domain is not running" (or no job), the
+// answer of the source once a migration has handed over.
+func isNotRunning(err error) bool {
+	return isCode(err, golibvirt.ErrOperationInvalid) || golibvirt.IsNotFound(err)
+}

@@ -1,0 +1,410 @@
+package libvirt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	golibvirt "github.com/digitalocean/go-libvirt"
+
+	"github.com/vsmig/vsmig/migrate"
+)
+
+// migration is a migrate.Migration: either one this driver started (the
+// perform call runs on its own connection) or one found running by Attach
+// (a watcher polls until libvirt's job ends).
+type migration struct {
+	d       *Driver
+	plan    migrate.Plan
+	dom     golibvirt.Domain
+	started time.Time
+	done    chan struct{}
+	stop    chan struct{} // closed by detach; ends an attached watcher
+
+	mu       sync.Mutex
+	last     migrate.Progress
+	sawJob   bool
+	aborted  bool
+	result   migrate.Result
+	err      error
+	stopOnce sync.Once
+}
+
+// Start begins plan and returns at once. The perform call gets its own
+// connection to the source, so that statistics, abort and tuning on the
+// main connection are never queued behind it.
+func (d *Driver) Start(ctx context.Context, plan migrate.Plan) (migrate.Migration, error) {
+	if err := checkPlan(plan); err != nil {
+		return nil, err
+	}
+	u, err := parseUUID(plan.VM)
+	if err != nil {
+		return nil, err
+	}
+	xmlFlags := golibvirt.DomainXMLMigratable
+	if plan.Type == migrate.Restart {
+		xmlFlags |= golibvirt.DomainXMLInactive
+	}
+	type src struct {
+		dom   golibvirt.Domain
+		xml   string
+		state migrate.DomainState
+	}
+	s, err := call(ctx, d.main, "prepare migration", func(h hypervisor) (src, error) {
+		dom, err := h.DomainLookupByUUID(u)
+		if err != nil {
+			return src{}, err
+		}
+		st, _, err := h.DomainGetState(dom, 0)
+		if err != nil {
+			return src{}, err
+		}
+		xml, err := h.DomainGetXMLDesc(dom, xmlFlags)
+		return src{dom, xml, domainState(golibvirt.DomainState(st))}, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	params, err := migrateParams(plan, s.xml, s.dom.Name)
+	if err != nil {
+		return nil, fmt.Errorf("libvirt: destination definition: %w", err)
+	}
+	perform := &conn{uri: d.cfg.URI, open: d.open}
+	if _, err := perform.get(ctx); err != nil {
+		return nil, fmt.Errorf("libvirt: %w", err)
+	}
+	m := d.newMigration(plan, s.dom)
+	if m == nil {
+		perform.close()
+		return nil, migrate.ErrShuttingDown
+	}
+	d.log.Info("migration starting", "vm", plan.VM, "name", s.dom.Name, "dest", plan.DestURI,
+		"type", int(plan.Type), "flags", uint32(migrateFlags(plan)), "params", len(params))
+	go m.run(perform, params, s.state)
+	return m, nil
+}
+
+func (d *Driver) newMigration(plan migrate.Plan, dom golibvirt.Domain) *migration {
+	m := &migration{d: d, plan: plan, dom: dom, started: time.Now(),
+		done: make(chan struct{}), stop: make(chan struct{})}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil
+	}
+	d.active[m] = struct{}{}
+	return m
+}
+
+// finish records the outcome and closes done.
+func (m *migration) finish(res migrate.Result, err error) {
+	m.mu.Lock()
+	m.result, m.err = res, err
+	m.last.Phase = "finishing"
+	m.mu.Unlock()
+	m.d.mu.Lock()
+	delete(m.d.active, m)
+	m.d.mu.Unlock()
+	if err != nil {
+		m.d.log.Warn("migration failed", "vm", m.plan.VM, "err", err)
+	} else {
+		m.d.log.Info("migration completed", "vm", m.plan.VM, "total", res.TotalTime,
+			"downtime", res.Downtime, "iterations", res.Iterations, "bytes", res.DataTransferred)
+	}
+	close(m.done)
+}
+
+// run carries out a started migration on the perform connection.
+func (m *migration) run(perform *conn, params []golibvirt.TypedParam, was migrate.DomainState) {
+	defer perform.close()
+	bg := context.Background()
+	p := m.plan
+	if p.Type == migrate.Restart && (was == migrate.StateRunning || was == migrate.StatePaused) {
+		if err := m.shutdown(bg); err != nil {
+			m.finish(migrate.Result{}, err)
+			return
+		}
+	}
+	if m.isAborted() {
+		m.finish(migrate.Result{}, errors.New("libvirt: migration aborted before it started"))
+		return
+	}
+	if p.Type != migrate.Restart && p.MaxDowntime > 0 {
+		go m.applyDowntime()
+	}
+	s, err := perform.get(bg)
+	if err != nil {
+		m.finish(migrate.Result{}, fmt.Errorf("libvirt: %w", err))
+		return
+	}
+	begin := time.Now()
+	_, err = s.h.DomainMigratePerform3Params(m.dom, golibvirt.OptString{p.DestURI}, params, nil, migrateFlags(p))
+	total := time.Since(begin)
+	if err != nil {
+		if m.isAborted() {
+			err = fmt.Errorf("libvirt: migration aborted: %w", err)
+		} else {
+			err = wrapErr("migrate to "+p.DestURI, err)
+		}
+		m.finish(migrate.Result{TotalTime: total}, err)
+		return
+	}
+	if p.Type == migrate.Restart && (was == migrate.StateRunning || was == migrate.StatePaused) {
+		if err := m.startOnDest(bg); err != nil {
+			m.finish(migrate.Result{TotalTime: total}, err)
+			return
+		}
+	}
+	m.finish(m.finalResult(bg, total), nil)
+}
+
+// applyDowntime sets the plan's downtime limit once the migration job
+// exists (QEMU's parameter is per migration; setting it earlier may be
+// reset when libvirt prepares the job).
+func (m *migration) applyDowntime() {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(10 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		typ, err := call(ctx, m.d.main, "job stats", func(h hypervisor) (int32, error) {
+			t, _, err := h.DomainGetJobStats(m.dom, 0)
+			return t, err
+		})
+		if err == nil && golibvirt.DomainJobType(typ) == golibvirt.DomainJobUnbounded {
+			err = m.SetMaxDowntime(ctx, m.plan.MaxDowntime)
+			cancel()
+			if err != nil {
+				m.d.log.Warn("cannot set the downtime limit", "vm", m.plan.VM, "err", err)
+			}
+			return
+		}
+		cancel()
+		select {
+		case <-m.done:
+			return
+		case <-deadline:
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// shutdown shuts the VM down cleanly for a Restart migration, waiting at
+// most the plan's ShutdownTimeout; on timeout the VM is left as it is.
+func (m *migration) shutdown(ctx context.Context) error {
+	timeout := m.plan.ShutdownTimeout
+	if timeout <= 0 {
+		timeout = DefaultShutdownTimeout
+	}
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err := call0(cctx, m.d.main, "shutdown", func(h hypervisor) error { return h.DomainShutdown(m.dom) })
+	cancel()
+	if err != nil {
+		return err
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		st, err := call(cctx, m.d.main, "domain state", func(h hypervisor) (int32, error) {
+			s, _, err := h.DomainGetState(m.dom, 0)
+			return s, err
+		})
+		cancel()
+		if err == nil && golibvirt.DomainState(st) == golibvirt.DomainShutoff {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("libvirt: the VM did not shut down within %v; it was left as it is on the source", timeout)
+		}
+		if m.isAborted() {
+			return errors.New("libvirt: migration aborted while waiting for the VM to shut down")
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// startOnDest starts the moved VM on the destination (Restart).
+func (m *migration) startOnDest(ctx context.Context) error {
+	dc, err := m.d.destConn(m.plan)
+	if err != nil {
+		return err
+	}
+	defer dc.close()
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	return call0(ctx, dc, "start on destination", func(h hypervisor) error {
+		dom, err := h.DomainLookupByUUID(m.dom.UUID)
+		if err != nil {
+			return err
+		}
+		return h.DomainCreate(dom)
+	})
+}
+
+// finalResult reads the completed job's statistics on the destination
+// (the source no longer has the VM). TotalTime is the wall time of the
+// perform call: it includes libvirt's finish and confirm phases, which the
+// destination's time_elapsed does not. Figures the destination cannot give
+// come from the last progress sample.
+func (m *migration) finalResult(ctx context.Context, total time.Duration) migrate.Result {
+	m.mu.Lock()
+	last := m.last
+	m.mu.Unlock()
+	res := migrate.Result{TotalTime: total, DataTransferred: last.DataProcessed, Iterations: last.Iteration}
+	if m.plan.Type == migrate.Restart {
+		return res
+	}
+	dc, err := m.d.destConn(m.plan)
+	if err != nil {
+		return res
+	}
+	defer dc.close()
+	ctx, cancel := context.WithTimeout(ctx, m.d.cfg.DestTimeout)
+	defer cancel()
+	st, err := call(ctx, dc, "completed job stats", func(h hypervisor) (jobStats, error) {
+		dom, err := h.DomainLookupByUUID(m.dom.UUID)
+		if err != nil {
+			return jobStats{}, err
+		}
+		typ, params, err := h.DomainGetJobStats(dom, golibvirt.DomainJobStatsCompleted)
+		return decodeJobStats(typ, params), err
+	})
+	if err != nil {
+		m.d.log.Warn("no final statistics from the destination", "vm", m.plan.VM, "err", err)
+		return res
+	}
+	r := st.result()
+	r.TotalTime = total
+	if r.DataTransferred == 0 {
+		r.DataTransferred = res.DataTransferred
+	}
+	if r.Iterations == 0 {
+		r.Iterations = res.Iterations
+	}
+	return r
+}
+
+func (m *migration) isAborted() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.aborted
+}
+
+// Progress reads the job's statistics on the source. Before libvirt has
+// set the job up it reports phase "setup"; once the source has handed the
+// VM over (or after Done) it repeats the last sample with phase
+// "finishing".
+func (m *migration) Progress(ctx context.Context) (migrate.Progress, error) {
+	select {
+	case <-m.done:
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return m.last, nil
+	default:
+	}
+	st, err := call(ctx, m.d.main, "job stats", func(h hypervisor) (jobStats, error) {
+		typ, params, err := h.DomainGetJobStats(m.dom, 0)
+		return decodeJobStats(typ, params), err
+	})
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch {
+	case err != nil && isNotRunning(err):
+		m.last.Phase = "finishing"
+		return m.last, nil
+	case err != nil:
+		return m.last, err
+	case st.Type == golibvirt.DomainJobNone:
+		if !m.sawJob {
+			return migrate.Progress{Elapsed: time.Since(m.started), Phase: "setup"}, nil
+		}
+		m.last.Phase = "finishing"
+		return m.last, nil
+	}
+	p := st.progress()
+	if st.Type == golibvirt.DomainJobUnbounded || st.Type == golibvirt.DomainJobBounded {
+		m.sawJob = true
+	}
+	m.last = p
+	return p, nil
+}
+
+// Done is closed when the migration has ended.
+func (m *migration) Done() <-chan struct{} { return m.done }
+
+// Result returns the outcome once Done is closed.
+func (m *migration) Result() (migrate.Result, error) {
+	select {
+	case <-m.done:
+	default:
+		return migrate.Result{}, errors.New("libvirt: migration still running")
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.result, m.err
+}
+
+// Abort cancels the migration through libvirt's job abort; the VM keeps
+// running on the source. A migration that has not reached libvirt yet
+// (Restart shutdown, setup) is stopped before it does.
+func (m *migration) Abort(ctx context.Context) error {
+	select {
+	case <-m.done:
+		return migrate.ErrFinished
+	default:
+	}
+	m.mu.Lock()
+	m.aborted = true
+	m.mu.Unlock()
+	for {
+		err := call0(ctx, m.d.main, "abort job", func(h hypervisor) error { return h.DomainAbortJob(m.dom) })
+		if err == nil {
+			return nil
+		}
+		if !isNotRunning(err) {
+			return err
+		}
+		// No job yet (setup) or already gone: wait for either to settle.
+		select {
+		case <-m.done:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// SetMaxDowntime changes QEMU's downtime limit while the migration runs.
+func (m *migration) SetMaxDowntime(ctx context.Context, d time.Duration) error {
+	msec := uint64(max(d.Milliseconds(), 1))
+	return call0(ctx, m.d.main, "set max downtime", func(h hypervisor) error {
+		return h.DomainMigrateSetMaxDowntime(m.dom, msec, 0)
+	})
+}
+
+// EnableAutoConverge is not possible mid-flight: auto-converge is a QEMU
+// migration capability, fixed when the migration starts. Plan.AutoConverge
+// sets it at Start.
+func (m *migration) EnableAutoConverge(context.Context) error {
+	return fmt.Errorf("libvirt: auto-converge can only be chosen at start: %w", migrate.ErrUnsupported)
+}
+
+// StartPostCopy switches to post-copy; only if the plan allowed it.
+func (m *migration) StartPostCopy(ctx context.Context) error {
+	if !m.plan.PostCopy {
+		return fmt.Errorf("libvirt: post-copy was not allowed for this migration: %w", migrate.ErrUnsupported)
+	}
+	return call0(ctx, m.d.main, "start post-copy", func(h hypervisor) error {
+		return h.DomainMigrateStartPostCopy(m.dom, 0)
+	})
+}
+
+// detach ends an attached watcher (driver Close). A started migration's
+// perform call goes on until libvirt ends it.
+func (m *migration) detach() {
+	m.stopOnce.Do(func() { close(m.stop) })
+}

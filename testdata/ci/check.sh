@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Static checks: gofmt, go vet, staticcheck.
+set -euo pipefail
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+	echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+go vet ./...
+sc=staticcheck
+command -v staticcheck >/dev/null || sc="$(go env GOPATH)/bin/staticcheck"
+"$sc" ./...
+echo "check: gofmt, vet and staticcheck clean"

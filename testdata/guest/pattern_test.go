@@ -1,0 +1,78 @@
+package main
+
+import (
+	"testing"
+	"time"
+)
+
+func TestParseCmdline(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    Config
+		wantErr bool
+	}{
+		{in: "console=ttyS0 quiet", want: DefaultConfig()},
+		{in: "console=ttyS0 vsmig.mem=8M vsmig.dirty=256K@10ms vsmig.check=1s vsmig.hb=250ms",
+			want: Config{MemBytes: 8 << 20, DirtyBytes: 256 << 10, DirtyEvery: 10 * time.Millisecond,
+				CheckEvery: time.Second, Heartbeat: 250 * time.Millisecond}},
+		{in: "vsmig.dirty=off", want: func() Config { c := DefaultConfig(); c.DirtyBytes, c.DirtyEvery = 0, 0; return c }()},
+		{in: "vsmig.mem=10000", want: func() Config { c := DefaultConfig(); c.MemBytes = 8192; return c }()},
+		{in: "vsmig.mem=12Q", wantErr: true},
+		{in: "vsmig.mem=1", wantErr: true},
+		{in: "vsmig.dirty=256K", wantErr: true},
+		{in: "vsmig.dirty=256K@0s", wantErr: true},
+		{in: "vsmig.nope=1", wantErr: true},
+	}
+	for _, tt := range tests {
+		got, err := ParseCmdline(tt.in)
+		if (err != nil) != tt.wantErr {
+			t.Errorf("ParseCmdline(%q) err = %v, wantErr %v", tt.in, err, tt.wantErr)
+			continue
+		}
+		if !tt.wantErr && got != tt.want {
+			t.Errorf("ParseCmdline(%q) = %+v, want %+v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestRegionVerifiesWhileDirtied(t *testing.T) {
+	r := NewRegion(64 * PageSize)
+	sum0, bad := r.Verify()
+	if bad != -1 {
+		t.Fatalf("fresh region: bad page %d", bad)
+	}
+	r.Dirty(10 * PageSize)
+	sum1, bad := r.Verify()
+	if bad != -1 {
+		t.Fatalf("dirtied region: bad page %d", bad)
+	}
+	if sum1 == sum0 {
+		t.Errorf("checksum did not change after dirtying")
+	}
+	if g := r.Generations(); g != 10 {
+		t.Errorf("Generations = %d, want 10", g)
+	}
+	// Wrap around the region several times.
+	for range 20 {
+		r.Dirty(7 * PageSize)
+	}
+	if _, bad := r.Verify(); bad != -1 {
+		t.Fatalf("after wrap: bad page %d", bad)
+	}
+	r.Corrupt(5*PageSize + 123)
+	if _, bad := r.Verify(); bad != 5 {
+		t.Errorf("corrupted page 5: Verify bad = %d", bad)
+	}
+}
+
+func TestRegionSameStateSameSum(t *testing.T) {
+	a, b := NewRegion(16*PageSize), NewRegion(16*PageSize)
+	a.Dirty(3 * PageSize)
+	b.Dirty(PageSize)
+	b.Dirty(2 * PageSize)
+	sa, _ := a.Verify()
+	sb, _ := b.Verify()
+	if sa != sb {
+		t.Errorf("same generations, different sums: %x != %x", sa, sb)
+	}
+}

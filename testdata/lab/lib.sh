@@ -1,0 +1,42 @@
+# Shared by up.sh, down.sh and guest.sh: the lab's layout and small helpers.
+# Source it; it defines variables and functions only.
+
+LAB_DIR=${VSMIG_LAB_DIR:-/var/lib/vsmig-lab}
+LAB_CACHE=${VSMIG_LAB_CACHE:-/var/cache/vsmig-lab}
+LAB_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd) # repository root
+LAB_HOSTS=(a b)
+declare -A HOST_ADDR=([a]=127.0.0.2 [b]=127.0.0.3)
+# Distinct host UUIDs: libvirt refuses to migrate between equal ones.
+declare -A HOST_UUID=([a]=6d1f6a3e-7c2b-4b8e-9a51-0000000000a1 [b]=6d1f6a3e-7c2b-4b8e-9a51-0000000000b2)
+# Non-overlapping incoming migration and display port ranges.
+declare -A MIG_PORTS=([a]="49152 49183" [b]="49184 49215")
+declare -A DISPLAY_PORTS=([a]="5900 5949" [b]="5950 5999")
+# The directories each host gets its own copy of, bind-mounted in its
+# private mount namespace.
+LAB_BINDS=(/etc/libvirt /var/lib/libvirt /run/libvirt /var/cache/libvirt /var/log/libvirt)
+
+GUEST_KERNEL=$LAB_DIR/guest/vmlinuz
+GUEST_INITRD=$LAB_DIR/guest/initramfs.gz
+# Serial logs live outside the per-host binds, so the source's and, after a
+# migration, the destination's QEMU append to the same file.
+SERIAL_DIR=$LAB_DIR/serial
+
+log() { printf 'lab: %s\n' "$*" >&2; }
+die() { printf 'lab: error: %s\n' "$*" >&2; exit 1; }
+
+host_dir() { printf '%s/hosts/%s' "$LAB_DIR" "$1"; }
+host_uri() { printf 'qemu+tcp://%s/system' "${HOST_ADDR[$1]}"; }
+virsh_on() { local h=$1; shift; virsh -q -c "$(host_uri "$h")" "$@"; }
+
+# pid_alive FILE: the process named by a pid file is running.
+pid_alive() { [[ -s $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+# wait_for SECONDS DESCRIPTION COMMAND...: retry COMMAND every 0.2 s.
+wait_for() {
+	local secs=$1 what=$2; shift 2
+	local deadline=$((SECONDS + secs))
+	until "$@" >/dev/null 2>&1; do
+		((SECONDS < deadline)) || die "timed out after ${secs}s waiting for $what"
+		sleep 0.2
+	done
+}

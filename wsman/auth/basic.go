@@ -1,0 +1,211 @@
+package auth
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// DefaultReloadInterval is the longest time BasicFile goes without
+// checking whether the users file changed (one stat per interval at most).
+const DefaultReloadInterval = time.Second
+
+// BasicFileConfig configures NewBasicFile. Only Path is required.
+type BasicFileConfig struct {
+	// Path is the users file ("name:hash" lines; see AddUser).
+	Path string
+	// CacheTTL is how long a verified credential is cached; 0 means
+	// DefaultCacheTTL, negative disables the cache.
+	CacheTTL time.Duration
+	// CacheSize bounds the credential cache; 0 means DefaultCacheSize.
+	CacheSize int
+	// ReloadInterval is the minimum time between two checks of the file's
+	// modification time and size; 0 means DefaultReloadInterval.
+	ReloadInterval time.Duration
+	// MaxConcurrentVerify bounds how many password hashes are computed at
+	// once, so that a flood of wrong passwords cannot take every CPU from
+	// requests with cached credentials; 0 means runtime.GOMAXPROCS(0).
+	MaxConcurrentVerify int
+	// Logger receives reload errors; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// BasicFile authenticates HTTP Basic credentials against a users file,
+// reloading the file when it changes. Create it with NewBasicFile.
+type BasicFile struct {
+	path     string
+	interval time.Duration
+	log      *slog.Logger
+	cache    *credCache // nil when disabled
+	verify   chan struct{}
+
+	table     atomic.Pointer[userTable]
+	lastCheck atomic.Int64 // unix nanoseconds of the last stat
+	reloadMu  sync.Mutex
+	badInfo   os.FileInfo // last file version that failed to load; guarded by reloadMu
+}
+
+// userTable is one loaded version of the users file.
+type userTable struct {
+	users map[string]string
+	info  os.FileInfo
+}
+
+// NewBasicFile loads the users file and returns an authenticator for it.
+// A missing or malformed file is an error here; later reload errors are
+// logged and the last good content stays in force.
+func NewBasicFile(cfg BasicFileConfig) (*BasicFile, error) {
+	if cfg.Path == "" {
+		return nil, errors.New("auth: users file path is empty")
+	}
+	b := &BasicFile{
+		path:     cfg.Path,
+		interval: cfg.ReloadInterval,
+		log:      cfg.Logger,
+		verify:   make(chan struct{}, cmpDefault(cfg.MaxConcurrentVerify, runtime.GOMAXPROCS(0))),
+	}
+	if b.interval <= 0 {
+		b.interval = DefaultReloadInterval
+	}
+	if b.log == nil {
+		b.log = slog.Default()
+	}
+	if cfg.CacheTTL >= 0 {
+		b.cache = newCredCache(cmpDefault(cfg.CacheTTL, DefaultCacheTTL), cmpDefault(cfg.CacheSize, DefaultCacheSize))
+	}
+	t, err := loadUsers(cfg.Path)
+	if err != nil {
+		return nil, err
+	}
+	b.table.Store(t)
+	b.lastCheck.Store(time.Now().UnixNano())
+	return b, nil
+}
+
+func cmpDefault[T int | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+func loadUsers(path string) (*userTable, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("auth: users file: %w", err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("auth: users file: %w", err)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxUsersFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("auth: users file: %w", err)
+	}
+	if len(data) > maxUsersFileSize {
+		return nil, fmt.Errorf("auth: users file %s is larger than %d bytes", path, maxUsersFileSize)
+	}
+	users, err := parseUsers(data, path)
+	if err != nil {
+		return nil, err
+	}
+	return &userTable{users: users, info: info}, nil
+}
+
+// Authenticate implements Authenticator for "Authorization: Basic ...".
+func (b *BasicFile) Authenticate(r *http.Request) (string, error) {
+	header := r.Header.Get("Authorization")
+	if len(header) < 6 || !strings.EqualFold(header[:6], "basic ") {
+		return "", ErrNoCredentials
+	}
+	now := time.Now()
+	b.maybeReload(now)
+	var gen uint64
+	var key [32]byte
+	if b.cache != nil {
+		key = b.cache.sum(header)
+		if user, ok := b.cache.get(key, now); ok {
+			return user, nil
+		}
+		gen = b.cache.generation()
+	}
+	name, pw, ok := r.BasicAuth()
+	if !ok {
+		return "", fmt.Errorf("%w: malformed Basic credentials", ErrInvalidCredentials)
+	}
+	select {
+	case b.verify <- struct{}{}:
+		defer func() { <-b.verify }()
+	case <-r.Context().Done():
+		return "", fmt.Errorf("auth: %w", r.Context().Err())
+	}
+	hash, known := b.table.Load().users[name]
+	if !known {
+		VerifyPassword(dummyHash, pw) // same cost as a wrong password
+		return "", fmt.Errorf("%w: unknown user %q", ErrInvalidCredentials, name)
+	}
+	match, err := VerifyPassword(hash, pw)
+	if err != nil {
+		return "", fmt.Errorf("auth: user %q: %w", name, err)
+	}
+	if !match {
+		return "", fmt.Errorf("%w: wrong password for user %q", ErrInvalidCredentials, name)
+	}
+	if b.cache != nil {
+		b.cache.put(key, name, gen, time.Now())
+	}
+	return name, nil
+}
+
+// maybeReload checks the file at most once per interval and reloads it
+// when its identity, size or modification time changed.
+func (b *BasicFile) maybeReload(now time.Time) {
+	last := b.lastCheck.Load()
+	if now.UnixNano()-last < int64(b.interval) || !b.lastCheck.CompareAndSwap(last, now.UnixNano()) {
+		return
+	}
+	b.Reload()
+}
+
+// Reload checks the users file now and reloads it if it changed. Callers
+// normally need not call it: Authenticate checks once per interval.
+func (b *BasicFile) Reload() {
+	b.reloadMu.Lock()
+	defer b.reloadMu.Unlock()
+	old := b.table.Load()
+	info, err := os.Stat(b.path)
+	if err != nil {
+		b.log.Error("users file unreadable; keeping the last loaded users", "path", b.path, "err", err)
+		return
+	}
+	if sameVersion(info, old.info) || (b.badInfo != nil && sameVersion(info, b.badInfo)) {
+		return
+	}
+	t, err := loadUsers(b.path)
+	if err != nil {
+		b.badInfo = info // log once per bad version, not once per interval
+		b.log.Error("users file invalid; keeping the last loaded users", "path", b.path, "err", err)
+		return
+	}
+	b.badInfo = nil
+	b.table.Store(t)
+	if b.cache != nil {
+		b.cache.clear()
+	}
+	b.log.Info("users file reloaded", "path", b.path, "users", len(t.users))
+}
+
+// sameVersion reports whether two stats describe the same version of a
+// file: same file (device and inode), size and modification time.
+func sameVersion(a, b os.FileInfo) bool {
+	return os.SameFile(a, b) && a.Size() == b.Size() && a.ModTime().Equal(b.ModTime())
+}

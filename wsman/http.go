@@ -1,0 +1,295 @@
+package wsman
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vsmig/vsmig/wsman/auth"
+)
+
+// URL paths served by the handler NewHTTPHandler returns.
+const (
+	// PathWSMan is the WS-Management endpoint (DSP0226 §13, Windows and
+	// openwsman default).
+	PathWSMan = "/wsman"
+	// PathAnonIdentify answers Identify without authentication, as
+	// openwsman does; nothing else is served there.
+	PathAnonIdentify = "/wsman-anon/identify"
+)
+
+// DefaultMaxRequestSize is the largest request body accepted, in octets:
+// 500 KiB, the default MaxEnvelopeSizekb of Windows WinRM. Larger bodies
+// get 413 without being read.
+const DefaultMaxRequestSize = 500 * 1024
+
+// maxPooledBuffer is the capacity above which a request buffer is not
+// kept for reuse.
+const maxPooledBuffer = 1 << 20
+
+// HTTPConfig configures NewHTTPHandler. The zero value is valid: it
+// accepts only anonymous Identify (no Authenticator), refuses
+// authentication over plain HTTP and limits bodies to
+// DefaultMaxRequestSize.
+type HTTPConfig struct {
+	// Authenticator checks the credentials of every request except
+	// anonymous Identify. Nil refuses them all with 401.
+	Authenticator auth.Authenticator
+	// AllowUnencrypted permits authenticated requests over plain HTTP.
+	// Off by default, like Windows' AllowUnencrypted=false: HTTP Basic
+	// would carry the password in clear, so such requests get 401 (with
+	// a logged reason) before their credentials are even checked.
+	AllowUnencrypted bool
+	// MaxRequestSize is the largest request body in octets (before
+	// charset conversion); 0 means DefaultMaxRequestSize.
+	MaxRequestSize int64
+	// Throttle configures the growing delay before answering repeated
+	// authentication failures from one address.
+	Throttle auth.ThrottleConfig
+	// Logger receives authentication failures and internal errors; nil
+	// means slog.Default(). Passwords are never logged.
+	Logger *slog.Logger
+}
+
+// httpHandler is the http.Handler of NewHTTPHandler.
+type httpHandler struct {
+	svc      soapServer
+	auth     auth.Authenticator
+	plain    bool // AllowUnencrypted
+	max      int64
+	throttle *auth.Throttle
+	log      *slog.Logger
+	bufs     sync.Pool // *bytes.Buffer
+}
+
+// soapServer is the part of *Service the transport needs; tests may stub it.
+type soapServer interface {
+	ServeSOAP(ctx context.Context, caller Caller, body []byte) (resp []byte, status int)
+}
+
+// NewHTTPHandler returns the HTTP binding of svc (DSP0226 §13): SOAP 1.2
+// envelopes POSTed to /wsman (authenticated) and /wsman-anon/identify
+// (anonymous, Identify only).
+//
+// Answers that carry no SOAP envelope have an empty body: 404 for other
+// paths, 405 for methods other than POST, 401 with
+// `WWW-Authenticate: Basic realm="WSMAN"` for missing or wrong credentials
+// (and for any credentials over plain HTTP unless AllowUnencrypted), 415
+// for a media type other than application/soap+xml or a charset other than
+// UTF-8/UTF-16, 413 for a body over MaxRequestSize (refused from
+// Content-Length before reading, or when a chunked body passes the limit),
+// 400 when the body cannot be read. A request carrying the Windows header
+// `WSMANIDENTIFY: unauthenticated` is served anonymously (Identify only).
+// Every other answer comes from svc, in the request's charset, with an
+// explicit Content-Length. A panic below the handler becomes a 500
+// wsman:InternalError fault.
+func NewHTTPHandler(svc *Service, cfg HTTPConfig) http.Handler {
+	return newHTTPHandler(svc, cfg)
+}
+
+func newHTTPHandler(svc soapServer, cfg HTTPConfig) *httpHandler {
+	h := &httpHandler{
+		svc:      svc,
+		auth:     cfg.Authenticator,
+		plain:    cfg.AllowUnencrypted,
+		max:      cfg.MaxRequestSize,
+		throttle: auth.NewThrottle(cfg.Throttle),
+		log:      cfg.Logger,
+	}
+	if h.max <= 0 {
+		h.max = DefaultMaxRequestSize
+	}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	h.bufs.New = func() any { return new(bytes.Buffer) }
+	return h
+}
+
+func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	wrote := false // a status line was sent; a panic after it aborts the connection
+	cs := httpCharset{label: "UTF-8"}
+	defer func() {
+		if v := recover(); v != nil {
+			h.recovered(w, r, v, wrote, cs)
+		}
+	}()
+
+	anonymous := false
+	switch r.URL.Path {
+	case PathWSMan:
+		anonymous = strings.EqualFold(r.Header.Get("WSMANIDENTIFY"), "unauthenticated")
+	case PathAnonIdentify:
+		anonymous = true
+	default:
+		wrote = true
+		emptyResponse(w, http.StatusNotFound)
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		wrote = true
+		emptyResponse(w, http.StatusMethodNotAllowed)
+		return
+	}
+	caller := Caller{Anonymous: anonymous, RemoteAddr: r.RemoteAddr}
+	if !anonymous {
+		user, ok := h.authenticate(r)
+		if !ok {
+			wrote = true
+			unauthorized(w)
+			return
+		}
+		caller.User = user
+	}
+	label, ok := parseSOAPContentType(r.Header.Get("Content-Type"))
+	if !ok {
+		wrote = true
+		emptyResponse(w, http.StatusUnsupportedMediaType)
+		return
+	}
+	if r.ContentLength > h.max {
+		// Refuse without reading; do not let the server drain the rest.
+		w.Header().Set("Connection", "close")
+		wrote = true
+		emptyResponse(w, http.StatusRequestEntityTooLarge)
+		return
+	}
+
+	buf := h.bufs.Get().(*bytes.Buffer)
+	defer h.putBuffer(buf)
+	if status := h.readBody(w, r, buf); status != 0 {
+		wrote = true
+		emptyResponse(w, status)
+		return
+	}
+	cs, body, ok := detectCharset(label, buf.Bytes())
+	if !ok {
+		wrote = true
+		emptyResponse(w, http.StatusUnsupportedMediaType)
+		return
+	}
+	body, err := cs.decode(body)
+	if err != nil {
+		wrote = true
+		emptyResponse(w, http.StatusBadRequest)
+		return
+	}
+
+	resp, status := h.svc.ServeSOAP(r.Context(), caller, body)
+	if status == 0 {
+		status = http.StatusOK
+	}
+	if resp, err = cs.encode(resp); err != nil {
+		panic(fmt.Errorf("wsman: encode response as %s: %w", cs.label, err))
+	}
+	hdr := w.Header()
+	hdr["Content-Type"] = cs.contentType()
+	hdr["Content-Length"] = []string{strconv.Itoa(len(resp))}
+	wrote = true
+	w.WriteHeader(status)
+	w.Write(resp)
+}
+
+// readBody reads the request body into buf, at most h.max octets. It
+// returns 0 on success, else the HTTP status to answer.
+func (h *httpHandler) readBody(w http.ResponseWriter, r *http.Request, buf *bytes.Buffer) int {
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength) + bytes.MinRead) // ReadFrom wants MinRead spare before EOF
+	}
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, h.max))
+	if err == nil {
+		return 0
+	}
+	if _, tooLarge := errors.AsType[*http.MaxBytesError](err); tooLarge {
+		return http.StatusRequestEntityTooLarge
+	}
+	h.log.Debug("reading WS-Man request body failed", "remote", r.RemoteAddr, "err", err)
+	return http.StatusBadRequest
+}
+
+func (h *httpHandler) putBuffer(b *bytes.Buffer) {
+	if b.Cap() > maxPooledBuffer {
+		return
+	}
+	b.Reset()
+	h.bufs.Put(b)
+}
+
+// authenticate returns the user of r, or false after logging and, for
+// wrong credentials, waiting the throttle's delay.
+func (h *httpHandler) authenticate(r *http.Request) (string, bool) {
+	if r.TLS == nil && !h.plain {
+		h.log.Warn("refused authenticated request over plain HTTP (AllowUnencrypted is off)", "remote", r.RemoteAddr)
+		return "", false
+	}
+	if h.auth == nil {
+		return "", false
+	}
+	user, err := h.auth.Authenticate(r)
+	if err == nil {
+		return user, true
+	}
+	if errors.Is(err, auth.ErrNoCredentials) || r.Context().Err() != nil {
+		return "", false
+	}
+	delay, failures := h.throttle.Failure(remoteIP(r.RemoteAddr), time.Now())
+	name, _, _ := r.BasicAuth()
+	h.log.Warn("authentication failed", "remote", r.RemoteAddr, "user", name,
+		"recent_failures", failures, "delay", delay, "err", err)
+	auth.Wait(r.Context(), delay)
+	return "", false
+}
+
+// remoteIP returns the address part of a RemoteAddr "host:port".
+func remoteIP(addr string) string {
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host
+	}
+	return addr
+}
+
+// recovered answers a panic: a 500 InternalError fault if nothing was sent
+// yet, else an aborted connection.
+func (h *httpHandler) recovered(w http.ResponseWriter, r *http.Request, v any, wrote bool, cs httpCharset) {
+	if v == http.ErrAbortHandler {
+		panic(v)
+	}
+	h.log.Error("panic serving WS-Man request", "remote", r.RemoteAddr, "panic", v, "stack", string(debug.Stack()))
+	if wrote {
+		panic(http.ErrAbortHandler)
+	}
+	var buf bytes.Buffer
+	(&response{buf: &buf}).writeFault(NewFault(SubcodeInternalError, "", ""), "")
+	body, err := cs.encode(buf.Bytes())
+	if err != nil {
+		cs, body = httpCharset{label: "UTF-8"}, buf.Bytes()
+	}
+	hdr := w.Header()
+	hdr["Content-Type"] = cs.contentType()
+	hdr["Content-Length"] = []string{strconv.Itoa(len(body))}
+	w.WriteHeader(http.StatusInternalServerError)
+	w.Write(body)
+}
+
+// emptyResponse answers status with no body.
+func emptyResponse(w http.ResponseWriter, status int) {
+	w.Header()["Content-Length"] = []string{"0"}
+	w.WriteHeader(status)
+}
+
+// unauthorized answers 401 with the Basic challenge and an empty body, as
+// Windows does.
+func unauthorized(w http.ResponseWriter) {
+	w.Header()["Www-Authenticate"] = []string{`Basic realm="WSMAN"`}
+	emptyResponse(w, http.StatusUnauthorized)
+}

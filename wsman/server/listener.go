@@ -1,0 +1,67 @@
+package server
+
+import (
+	"net"
+	"sync"
+)
+
+// connLimit caps the number of open connections over any number of
+// listeners. A listener at the cap stops accepting; pending clients wait
+// in the kernel's backlog until a connection closes.
+type connLimit struct {
+	sem chan struct{}
+}
+
+func newConnLimit(n int) *connLimit {
+	if n <= 0 {
+		return nil
+	}
+	return &connLimit{sem: make(chan struct{}, n)}
+}
+
+// wrap returns ln limited by l; a nil l means no limit.
+func (l *connLimit) wrap(ln net.Listener) net.Listener {
+	if l == nil {
+		return ln
+	}
+	return &limitListener{Listener: ln, sem: l.sem, done: make(chan struct{})}
+}
+
+type limitListener struct {
+	net.Listener
+	sem       chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+func (l *limitListener) Accept() (net.Conn, error) {
+	select {
+	case l.sem <- struct{}{}:
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.sem
+		return nil, err
+	}
+	return &limitConn{Conn: c, sem: l.sem}, nil
+}
+
+func (l *limitListener) Close() error {
+	l.closeOnce.Do(func() { close(l.done) })
+	return l.Listener.Close()
+}
+
+// limitConn gives its slot back once, on the first Close.
+type limitConn struct {
+	net.Conn
+	sem  chan struct{}
+	once sync.Once
+}
+
+func (c *limitConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() { <-c.sem })
+	return err
+}
