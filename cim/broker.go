@@ -135,14 +135,6 @@ func (b *Broker) resolve(ns, class string) (string, *Class, error) {
 	return known, c, nil
 }
 
-// knownNamespace reports the canonical spelling of ns, if a provider lives there.
-func (b *Broker) knownNamespace(ns string) (string, bool) {
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	known, ok := b.nsNames[strings.ToLower(brokerCanonicalNS(ns))]
-	return known, ok
-}
-
 // polymorphic returns the routes of class and of every class deriving from
 // it in namespace ns, in registration order. The result is cached and must
 // not be modified.

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/vsmig/vsmig/cim"
@@ -325,4 +327,45 @@ func TestBrokerNamespaces(t *testing.T) {
 	if got := m.b.Namespaces(); !slices.Equal(got, []string{brokerNS, brokerInterop}) {
 		t.Errorf("Namespaces() = %q", got)
 	}
+}
+
+func TestBrokerLogsRejectedArguments(t *testing.T) {
+	var buf strings.Builder
+	m := newBrokerModel(t)
+	b := cim.NewBroker(m.reg, slog.New(slog.NewTextHandler(&buf, nil)))
+	b.Register(brokerMethodStore{m.svc})
+	ret, _, err := b.InvokeMethod(context.Background(), m.svcPath, "MigrateVirtualSystemToHost",
+		map[string]any{"DestinationHost": &cim.ArgError{Text: "x", Err: errors.New("bad host")}})
+	if err != nil || ret != uint64(4) {
+		t.Fatalf("got %v, %v; want 4", ret, err)
+	}
+	if !strings.Contains(buf.String(), `problems="DestinationHost: \"x\": bad host"`) {
+		t.Errorf("log does not name the problem:\n%s", buf.String())
+	}
+}
+
+func TestBrokerConcurrent(t *testing.T) {
+	m := newBrokerModel(t)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 50 {
+				if _, err := m.b.EnumerateInstances(ctx, brokerNS, "CIM_ManagedElement"); err != nil {
+					t.Error(err)
+					return
+				}
+				if _, err := m.b.Associators(ctx, sysPath(brokerNS, "CIM_ComputerSystem", "CIM_ComputerSystem", "host-a"), "", "", "", ""); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+		if i == 0 {
+			m.b.Register(&brokerStore{refs: []cim.ClassRef{{Namespace: brokerInterop, Class: "CIM_ComputerSystem"}}})
+		}
+	}
+	wg.Wait()
 }

@@ -5,6 +5,7 @@ import (
 	"iter"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Instance is an instance of a Class. Property values use the package's
@@ -46,8 +47,52 @@ func (i *Instance) Set(name string, v any) error {
 	if i.values == nil {
 		i.values = make(map[string]any)
 	}
-	i.values[p.Name] = v
+	i.values[p.Name] = nilSlice(v)
 	return nil
+}
+
+// nilSlice turns a nil slice into a nil interface, so that a nil array
+// reads as NULL and an empty non-nil one as the empty array.
+func nilSlice(v any) any {
+	switch s := v.(type) {
+	case []uint64:
+		if s == nil {
+			return nil
+		}
+	case []int64:
+		if s == nil {
+			return nil
+		}
+	case []float64:
+		if s == nil {
+			return nil
+		}
+	case []bool:
+		if s == nil {
+			return nil
+		}
+	case []string:
+		if s == nil {
+			return nil
+		}
+	case []Datetime:
+		if s == nil {
+			return nil
+		}
+	case []ObjectPath:
+		if s == nil {
+			return nil
+		}
+	case []*Instance:
+		if s == nil {
+			return nil
+		}
+	case *Instance:
+		if s == nil {
+			return nil
+		}
+	}
+	return v
 }
 
 // MustSet assigns the property named name after converting v with
@@ -167,7 +212,13 @@ func (i *Instance) String() string {
 func QuoteMOF(s string) string {
 	var b strings.Builder
 	b.WriteByte('"')
-	for _, r := range s {
+	for i, r := range s {
+		if r == utf8.RuneError {
+			if _, n := utf8.DecodeRuneInString(s[i:]); n == 1 {
+				b.WriteByte(s[i]) // keep invalid UTF-8 bytes as they are
+				continue
+			}
+		}
 		switch r {
 		case '"':
 			b.WriteString(`\"`)

@@ -42,7 +42,14 @@ func (p ObjectPath) String() string {
 		b.WriteString(k.Name)
 		b.WriteByte('=')
 		switch v := k.Value.(type) {
-		case uint64, int64, float64, bool:
+		case float64:
+			// Keep a float a float when read back: 1e5 formats as "100000".
+			f := FormatValue(v)
+			if !strings.ContainsAny(f, ".eEnN") {
+				f += ".0"
+			}
+			b.WriteString(f)
+		case uint64, int64, bool:
 			b.WriteString(FormatValue(v))
 		default:
 			b.WriteString(quotePathValue(FormatValue(v)))
@@ -96,7 +103,7 @@ func ParseObjectPath(s string) (ObjectPath, error) {
 	}
 	var p ObjectPath
 	if i := strings.LastIndexByte(head, ':'); i >= 0 {
-		p.Namespace = strings.Trim(strings.ReplaceAll(head[:i], `\`, "/"), "/")
+		p.Namespace = strings.Trim(strings.ReplaceAll(strings.TrimSpace(head[:i]), `\`, "/"), "/")
 		head = head[i+1:]
 	}
 	p.ClassName = strings.TrimSpace(head)
@@ -154,6 +161,9 @@ func ParseObjectPath(s string) (ObjectPath, error) {
 			if v, err = parseBareKey(tok); err != nil {
 				return ObjectPath{}, fmt.Errorf("cim: object path %q: key %s: %w", orig, name, err)
 			}
+		}
+		if _, dup := p.Key(name); dup {
+			return ObjectPath{}, fmt.Errorf("cim: object path %q: key %s given twice", orig, name)
 		}
 		p.Keys = append(p.Keys, KeyBinding{Name: name, Value: v})
 		for pos < len(keys) && keys[pos] == ' ' {

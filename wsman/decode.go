@@ -115,6 +115,9 @@ func parseDocument(body []byte) (*etree.Element, error) {
 			} else {
 				stack[len(stack)-1].AddChild(e)
 			}
+			if p := undeclaredPrefix(e); p != "" {
+				return fail(fmt.Errorf("namespace prefix %q is not declared", p))
+			}
 			stack = append(stack, e)
 		case xml.EndElement:
 			if len(stack) == 0 {
@@ -151,6 +154,34 @@ func parseDocument(body []byte) (*etree.Element, error) {
 		return fail(io.ErrUnexpectedEOF)
 	}
 	return root, nil
+}
+
+// undeclaredPrefix returns a prefix used by e or its attributes that no
+// namespace declaration in scope binds (Namespaces in XML §5), or "".
+func undeclaredPrefix(e *etree.Element) string {
+	if e.Space != "" && !prefixDeclared(e, e.Space) {
+		return e.Space
+	}
+	for _, a := range e.Attr {
+		if a.Space != "" && a.Space != "xmlns" && !prefixDeclared(e, a.Space) {
+			return a.Space
+		}
+	}
+	return ""
+}
+
+func prefixDeclared(e *etree.Element, prefix string) bool {
+	if prefix == "xml" {
+		return true
+	}
+	for ; e != nil; e = e.Parent() {
+		for _, a := range e.Attr {
+			if a.Space == "xmlns" && a.Key == prefix {
+				return a.Value != ""
+			}
+		}
+	}
+	return false
 }
 
 func fullName(n xml.Name) string {

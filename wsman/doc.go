@@ -10,6 +10,47 @@
 // service owns everything protocol-shaped: header validation, enumeration
 // contexts, batching, envelope-size limits, timeouts and faults.
 //
+// # Request processing
+//
+// Service.ServeSOAP parses in two stages. The document is read into a tree
+// with hard limits (no DTD, no processing instructions, depth 256, 50000
+// elements, declared prefixes only); then the SOAP Header is decoded and
+// checked, in this order: mustUnderstand (s:MustUnderstand with an
+// s:NotUnderstood header), Identify (answered for anyone), anonymous
+// callers (wsman:AccessDenied), required Action/MessageID/ReplyTo
+// (wsa:MessageInformationHeaderRequired), anonymous ReplyTo/FaultTo
+// (wsman:UnsupportedFeature/AddressingMode), ResourceURI
+// (wsa:DestinationUnreachable/InvalidResourceURI), header values
+// (MaxEnvelopeSize, OperationTimeout, Locale, SelectorSet, OptionSet),
+// duplicate MessageID, resource lookup. Only then is the Body decoded for
+// the operation named by wsa:Action.
+//
+// # Decisions where clients and implementations differ
+//
+//   - Every fault is sent with HTTP status 500, as Windows does.
+//   - A document that is not well-formed XML, has a DTD, or is not valid
+//     UTF-8, and an envelope without a Body, get wsman:SchemaValidationError;
+//     a document beyond the parser limits gets wsman:EncodingLimit. A root
+//     element outside the SOAP 1.2 namespace (SOAP 1.1 included) gets
+//     s:VersionMismatch with an s:Upgrade header.
+//   - wsa:To is neither required nor validated (pywinrm hard-codes it).
+//   - mustUnderstand is honoured qualified or unqualified (pywinrm,
+//     masterzen/winrm); Microsoft headers with mustUnderstand="false" are
+//     ignored.
+//   - Without wsman:MaxEnvelopeSize the limit is Config.DefaultEnvelopeSize;
+//     a larger client value is lowered to Config.MaxEnvelopeSize.
+//   - Enumeration contexts keep one identifier across Pulls. A Pull or
+//     Release from another user or with another ResourceURI than the
+//     Enumerate gets wsen:InvalidEnumerationContext, like an unknown
+//     context. A finished optimized EnumerateResponse carries an empty
+//     EnumerationContext (the schema requires the element; clients loop
+//     while it is non-empty) and wsman:EndOfSequence; the last PullResponse
+//     has no context and wsen:EndOfSequence. The context always precedes
+//     the items.
+//   - Responses use the prefixes s a w n x b p xsi cim and upper-case uuid:
+//     MessageIDs, with mustUnderstand="true" on Action, MessageID and
+//     RelatesTo, like Windows.
+//
 // Imports: the standard library, github.com/beevik/etree, golang.org/x/*,
 // github.com/google/uuid and wsman/wql. Never cim or migrate.
 package wsman

@@ -77,14 +77,13 @@ func decodeEnvelope(root *etree.Element) (*envelope, *Fault) {
 // decodeHeader reads each header block into env.
 func (env *envelope) decodeHeader() {
 	req := &env.req
-	seen := map[string]bool{}
+	var seen uint64 // bit per known header (headerBit), to detect repeats
 	for _, t := range env.header.Child {
 		h, ok := t.(*etree.Element)
 		if !ok {
 			continue
 		}
 		ns := h.NamespaceURI()
-		key := ns + " " + h.Tag
 		switch ns {
 		case NSAddressing:
 			switch h.Tag {
@@ -174,11 +173,35 @@ func (env *envelope) decodeHeader() {
 			env.unknown(h)
 			continue
 		}
-		if seen[key] {
+		bit := headerBit(ns, h.Tag)
+		if seen&bit != 0 {
 			env.setFault(NewFault(SubcodeInvalidMessageInformationHeader, "", "The header "+h.Tag+" appears more than once."))
 		}
-		seen[key] = true
+		seen |= bit
 	}
+}
+
+// knownHeaders lists the header blocks decodeHeader understands, in a
+// fixed order that gives each a bit.
+var knownHeaders = [...]struct{ ns, local string }{
+	{NSAddressing, "To"}, {NSAddressing, "Action"}, {NSAddressing, "MessageID"},
+	{NSAddressing, "ReplyTo"}, {NSAddressing, "FaultTo"}, {NSAddressing, "From"},
+	{NSAddressing, "RelatesTo"}, {NSWSMan, "ResourceURI"}, {NSWSMan, "SelectorSet"},
+	{NSWSMan, "MaxEnvelopeSize"}, {NSWSMan, "OperationTimeout"}, {NSWSMan, "Locale"},
+	{NSWSMan, "DataLocale"}, {NSWSMan, "OptionSet"}, {NSWSMan, "FragmentTransfer"},
+	{NSWSMan, "RequestTotalItemsCountEstimate"}, {NSWSMan, "RequestEPR"},
+	{NSMicrosoft, "DataLocale"}, {NSMicrosoft, "SessionId"}, {NSMicrosoft, "OperationID"},
+	{NSMicrosoft, "SequenceId"}, {NSMicrosoft, "ActivityId"},
+}
+
+// headerBit returns the bit of a known header block, 0 for others.
+func headerBit(ns, local string) uint64 {
+	for i, h := range knownHeaders {
+		if h.local == local && h.ns == ns {
+			return 1 << i
+		}
+	}
+	return 0
 }
 
 // unknown records a header the service does not process. Only those marked
@@ -254,14 +277,20 @@ func (env *envelope) validate() *Fault {
 		return NewFault(SubcodeInvalidMessageInformationHeader, "", "The wsa:MessageID is empty.")
 	case !env.hasReplyTo:
 		return NewFault(SubcodeMessageInformationHeaderRequired, "", "The request has no wsa:ReplyTo.")
-	case env.replyTo != AddressAnonymous:
+	case !isAnonymous(env.replyTo):
 		return NewFault(SubcodeUnsupportedFeature, DetailAddressingMode, "Only the anonymous wsa:ReplyTo address is supported.")
-	case env.hasFaultTo && env.faultTo != AddressAnonymous:
+	case env.hasFaultTo && !isAnonymous(env.faultTo):
 		return NewFault(SubcodeUnsupportedFeature, DetailAddressingMode, "Only the anonymous wsa:FaultTo address is supported.")
 	case !env.hasResourceURI || env.req.ResourceURI == "":
 		return NewFault(SubcodeDestinationUnreachable, DetailInvalidResourceURI, "The request has no wsman:ResourceURI.")
 	}
 	return env.headerFault
+}
+
+// isAnonymous reports whether addr is the anonymous endpoint of
+// WS-Addressing 2004/08 (what WS-Management uses) or of WS-Addressing 1.0.
+func isAnonymous(addr string) bool {
+	return addr == AddressAnonymous || addr == "http://www.w3.org/2005/08/addressing/anonymous"
 }
 
 // effectiveTimeout returns the deadline budget for the operation: the

@@ -239,7 +239,13 @@ func (h *httpHandler) authenticate(r *http.Request) (string, bool) {
 	if err == nil {
 		return user, true
 	}
-	if errors.Is(err, auth.ErrNoCredentials) || r.Context().Err() != nil {
+	switch {
+	case errors.Is(err, auth.ErrNoCredentials) || r.Context().Err() != nil:
+		return "", false
+	case !errors.Is(err, auth.ErrInvalidCredentials):
+		// The check itself failed (say, a damaged hash in the users file):
+		// the server's fault, so not counted against the client.
+		h.log.Error("authentication could not be checked", "remote", r.RemoteAddr, "err", err)
 		return "", false
 	}
 	delay, failures := h.throttle.Failure(remoteIP(r.RemoteAddr), time.Now())

@@ -70,14 +70,14 @@ func detectCharset(label string, body []byte) (cs httpCharset, rest []byte, ok b
 		return httpCharset{encUTF16BE, "UTF-16", true}, body[2:], true
 	}
 	body = bytes.TrimPrefix(body, bomUTF8)
-	switch strings.ToLower(label) {
-	case "", "utf-8", "utf8":
+	switch {
+	case label == "" || strings.EqualFold(label, "utf-8") || strings.EqualFold(label, "utf8"):
 		return httpCharset{encUTF8, "UTF-8", false}, body, true
-	case "utf-16le":
+	case strings.EqualFold(label, "utf-16le"):
 		return httpCharset{encUTF16LE, "UTF-16LE", false}, body, true
-	case "utf-16be":
+	case strings.EqualFold(label, "utf-16be"):
 		return httpCharset{encUTF16BE, "UTF-16BE", false}, body, true
-	case "utf-16":
+	case strings.EqualFold(label, "utf-16"):
 		// No BOM: XML starts with '<' (or white space), so the zero byte
 		// tells the order; RFC 2781 defaults to big-endian.
 		if len(body) >= 2 && body[0] != 0 && body[1] == 0 {

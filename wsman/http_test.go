@@ -95,7 +95,9 @@ func TestHTTPStatus(t *testing.T) {
 			r.Method = http.MethodGet
 			return r
 		}, 405, nil},
-		{"text/xml", HTTPConfig{}, func() *http.Request { return soapRequest(PathWSMan, "text/xml; charset=utf-8", strings.NewReader("<x/>")) }, 415, nil},
+		{"text/xml", HTTPConfig{}, func() *http.Request {
+			return soapRequest(PathWSMan, "text/xml; charset=utf-8", strings.NewReader("<x/>"))
+		}, 415, nil},
 		{"multipart/encrypted", HTTPConfig{}, func() *http.Request {
 			return soapRequest(PathWSMan, `multipart/encrypted;protocol="application/HTTP-SPNEGO-session-encrypted"`, strings.NewReader("x"))
 		}, 415, nil},

@@ -58,22 +58,11 @@ const (
 // FaultDetailPrefix starts every wsman:FaultDetail URI (DSP0226 §14.6).
 const FaultDetailPrefix = "http://schemas.dmtf.org/wbem/wsman/1/wsman/faultDetail/"
 
-// Output prefixes, chosen like Windows WinRM because clients compare the
-// prefixed fault subcode text ("w:InvalidSelectors") and some scrape output
-// with regular expressions. Every response envelope declares all of them on
-// its root element, so resource output may use a:, w:, xsi: and cim: freely.
-const (
-	prefixSOAP        = "s"
-	prefixAddressing  = "a"
-	prefixWSMan       = "w"
-	prefixEnumeration = "n"
-	prefixTransfer    = "x"
-	prefixCIMBinding  = "b"
-	prefixMicrosoft   = "p"
-	prefixXSI         = "xsi"
-	prefixCIMCommon   = "cim"
-)
-
+// Output prefixes are chosen like Windows WinRM (s a w n x b p xsi cim)
+// because clients compare the prefixed fault subcode text
+// ("w:InvalidSelectors") and some scrape output with regular expressions.
+// Every response envelope declares all of them on its root element, so
+// resource output may use a:, w:, xsi: and cim: freely.
 // rootNamespaces is the namespace declaration list written on every response
 // envelope, in this order.
 const rootNamespaces = ` xmlns:s="` + NSSOAP12 +

@@ -39,9 +39,6 @@ func firstChild(e *etree.Element) *etree.Element {
 	return nil
 }
 
-// hasChildElement reports whether e has any child element.
-func hasChildElement(e *etree.Element) bool { return firstChild(e) != nil }
-
 // textOf returns the concatenated character data (text and CDATA) directly
 // inside e. Unlike etree's Text it does not stop at the first child.
 func textOf(e *etree.Element) string {

@@ -16,7 +16,7 @@ import (
 // engine's first state change). It reports the p99 latency of the pair;
 // the target is under 10 ms.
 func BenchmarkCreateUpdate(b *testing.B) {
-	s, _ := jobtest.NewTempStore(b)
+	s := jobtest.NewTempStore(b)
 	ctx := context.Background()
 	lat := make([]time.Duration, 0, b.N)
 	b.ResetTimer()

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // bucketJobs holds one JSON-encoded Job per key; the key is the InstanceID.
@@ -49,10 +51,15 @@ type boltStore struct {
 	db *bolt.DB
 }
 
-// Open opens (creating if needed) the job database at path.
+// Open opens (creating it and its directory if needed) the job database
+// at path. Another process holding it open makes Open fail after
+// cfg.Timeout.
 func Open(path string, cfg Config) (Store, error) {
 	if cfg.Mode == 0 {
 		cfg.Mode = DefaultMode
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("job: open %s: %w", path, err)
 	}
 	db, err := bolt.Open(path, cfg.Mode, &bolt.Options{
 		Timeout:         cfg.Timeout,
@@ -92,7 +99,7 @@ func decode(id, b []byte) (*Job, error) {
 
 // mapClosed turns bbolt's closed-database error into ErrClosed.
 func mapClosed(err error) error {
-	if errors.Is(err, bolt.ErrDatabaseNotOpen) {
+	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
 		return ErrClosed
 	}
 	return err

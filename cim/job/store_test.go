@@ -39,7 +39,7 @@ func stores(t *testing.T, f func(t *testing.T, s job.Store)) {
 		f(t, s)
 	})
 	t.Run("bolt", func(t *testing.T) {
-		s, _ := jobtest.NewTempStore(t)
+		s := jobtest.NewTempStore(t)
 		f(t, s)
 	})
 }
@@ -241,7 +241,7 @@ func TestBoltDurableAcrossReopen(t *testing.T) {
 }
 
 func TestBoltLockedByOtherOpen(t *testing.T) {
-	_, path := jobtest.NewTempStore(t)
+	_, path := jobtest.NewTempStorePath(t)
 	cfg := job.DefaultConfig()
 	cfg.Timeout = 50 * time.Millisecond
 	if s, err := job.Open(path, cfg); err == nil {

@@ -34,7 +34,7 @@ func (b *builder) buildClass(ca *classAST) (*cim.Class, *ParseError) {
 		if err != nil {
 			return nil, err
 		}
-		t, refClass, terr := b.dataType(f.typeName, f.isRef, f.pos)
+		t, refClass, terr := b.dataType(f.typeName, f.isRef, f.typePos)
 		if terr != nil {
 			return nil, terr
 		}
@@ -85,7 +85,7 @@ func (b *builder) buildParam(pa paramAST) (*cim.Parameter, *ParseError) {
 	if err != nil {
 		return nil, err
 	}
-	t, refClass, err := b.dataType(pa.typeName, pa.isRef, pa.pos)
+	t, refClass, err := b.dataType(pa.typeName, pa.isRef, pa.typePos)
 	if err != nil {
 		return nil, err
 	}
@@ -100,11 +100,14 @@ func (b *builder) buildParam(pa paramAST) (*cim.Parameter, *ParseError) {
 		Values:           qualStrings(quals, "Values"),
 		Qualifiers:       quals,
 	}
-	if q, ok := quals.Get("IN"); ok {
-		prm.In = q.Value == nil || q.Value == true
-	}
 	if q, ok := quals.Get("OUT"); ok {
 		prm.Out = q.Value == nil || q.Value == true
+		// DSP0004 defaults IN to true, but schemas and servers alike
+		// read [OUT] alone as an output-only parameter (GetError).
+		prm.In = !prm.Out
+	}
+	if q, ok := quals.Get("IN"); ok {
+		prm.In = q.Value == nil || q.Value == true
 	}
 	return prm, nil
 }

@@ -44,6 +44,7 @@ type qualifierAST struct {
 type paramAST struct {
 	quals    []qualifierAST
 	typeName string
+	typePos  pos
 	isRef    bool
 	name     string
 	array    bool
@@ -53,6 +54,7 @@ type paramAST struct {
 type featureAST struct {
 	quals    []qualifierAST
 	typeName string // data type, or the referenced class when isRef
+	typePos  pos
 	isRef    bool
 	name     string
 	array    bool
@@ -169,6 +171,10 @@ func (p *parser) production(f *fileAST) *ParseError {
 			return err
 		}
 		f.instances = append(f.instances, inst)
+		if p.tok.kind == tokEOF && len(f.instances) == 1 && len(f.classes) == 0 {
+			// An embedded instance often omits the final ";".
+			return nil
+		}
 		return p.expect(";")
 	}
 	return p.errorf(p.tok.pos, "expected class, instance, qualifier or #pragma, found %s", p.tok)
@@ -390,8 +396,7 @@ func (p *parser) feature() (featureAST, *ParseError) {
 			return f, err
 		}
 	}
-	f.pos = p.tok.pos
-	if f.typeName, _, err = p.ident("data type or class name"); err != nil {
+	if f.typeName, f.typePos, err = p.ident("data type or class name"); err != nil {
 		return f, err
 	}
 	if p.tok.is("ref") {
@@ -464,7 +469,7 @@ func (p *parser) param() (paramAST, *ParseError) {
 			return prm, err
 		}
 	}
-	if prm.typeName, _, err = p.ident("parameter type"); err != nil {
+	if prm.typeName, prm.typePos, err = p.ident("parameter type"); err != nil {
 		return prm, err
 	}
 	if p.tok.is("ref") {

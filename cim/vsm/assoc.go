@@ -66,8 +66,8 @@ func (ap *assocProvider) EnumerateInstances(ctx context.Context, ns, class strin
 			inst := p.newInstance(ClassSettingsDefineCaps, p.cfg.Namespace)
 			p.set(inst, "GroupComponent", caps)
 			p.set(inst, "PartComponent", p.instanceIDPath(p.cfg.Namespace, ClassSettingData, p.settingDataID(t)))
-			p.set(inst, "PropertyPolicy", uint64(0)) // Independent
-			p.set(inst, "ValueRange", uint64(0))     // Point
+			p.setNamed(inst, "PropertyPolicy", "Independent", 0)
+			p.set(inst, "ValueRange", uint64(0)) // Point
 			if t == p.cfg.DefaultType {
 				p.set(inst, "ValueRole", uint64(0)) // Default
 			} else {

@@ -34,6 +34,8 @@ type Engine interface {
 const (
 	DefaultNamespace = "root/virtualization"
 	InteropNamespace = "root/interop"
+	// Namespace is DefaultNamespace, under the name cmd/vsmigd uses.
+	Namespace = DefaultNamespace
 )
 
 // Defaults of Config.

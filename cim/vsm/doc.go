@@ -30,5 +30,20 @@
 // DestinationHost, an embedded instance of the wrong class) is still
 // answered with 4 and no IsMigratable, as DSP1081 says.
 //
+// MigrateVirtualSystemToSystem takes the destination host from the Name
+// key of DestinationSystem (a host CIM_ComputerSystem EPR, as the
+// destination's vsmigd serves it) and returns NewComputerSystem: the path
+// of the virtual system's CIM_ComputerSystem, which keeps its UUID as Name
+// and exists on the destination's vsmigd once the job has completed.
+//
+// Jobs: JobState follows the engine (2 New while queued, 3 Starting,
+// 4 Running, 6 Shutting Down after an accepted Terminate or Kill, then
+// 7 Completed, 8 Terminated, 9 Killed or 10 Exception); OperationalStatus
+// is derived from it (see operationalStatus). A failed job's ErrorCode is
+// the DSP1081 return code of its error and GetError returns it as a
+// CIM_Error. While a job of a virtual system is unfinished, the system's
+// OperatingStatus is 10 Emigrating and a second migration of it is
+// refused with 5.
+//
 // Imports: the standard library, cim, cim/job and migrate. Never wsman.
 package vsm

@@ -58,6 +58,9 @@ func (p *Profile) prepare(ctx context.Context, method string, in map[string]any,
 	if r != nil {
 		return nil, r
 	}
+	if strings.EqualFold(dest, p.host) {
+		return nil, refuse(RetInvalidParameter, "the destination "+dest+" is this host")
+	}
 	msd, r := embedded(in, "MigrationSettingData")
 	if r != nil {
 		return nil, r

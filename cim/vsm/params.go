@@ -33,6 +33,9 @@ func checkDestHost(s string) (string, *refusal) {
 		if a.Zone() != "" {
 			return "", refuse(RetInvalidParameter, fmt.Sprintf("DestinationHost %q: IPv6 zones are not supported", s))
 		}
+		if a.IsUnspecified() || a.IsMulticast() {
+			return "", refuse(RetInvalidParameter, fmt.Sprintf("DestinationHost %q is not a host address", s))
+		}
 		return a.String(), nil
 	}
 	if h != s {

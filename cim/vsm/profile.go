@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -219,6 +220,25 @@ func (p *Profile) set(inst *cim.Instance, name string, v any) {
 	if err != nil {
 		p.warnOnce(inst.Class.Name+"."+name, "cannot set property: "+err.Error())
 	}
+}
+
+// setNamed sets an integer property to the ValueMap entry whose Values
+// text is name (case-insensitive) in the loaded schema, or to fallback
+// when the schema does not name it, so that the schema stays the single
+// source of the numbers.
+func (p *Profile) setNamed(inst *cim.Instance, prop, name string, fallback uint64) {
+	v := fallback
+	if pr := inst.Class.Property(prop); pr != nil {
+		for i, text := range pr.Values {
+			if i < len(pr.ValueMap) && strings.EqualFold(text, name) {
+				if n, err := strconv.ParseUint(pr.ValueMap[i], 10, 64); err == nil {
+					v = n
+				}
+				break
+			}
+		}
+	}
+	p.set(inst, prop, v)
 }
 
 func (p *Profile) warnOnce(key, msg string) {

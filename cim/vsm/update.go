@@ -181,11 +181,6 @@ func (p *Profile) Recover(ctx context.Context) error {
 			p.failJob(j.InstanceID, RetFailed, "interrupted by a restart of vsmigd; its request could not be read back, the state of the virtual system is unknown")
 			continue
 		}
-		if err := p.engine.Recover(ctx, req); err != nil {
-			p.log.ErrorContext(ctx, "engine could not recover job", "job", j.InstanceID, "err", err)
-			p.failJob(j.InstanceID, codeOf(err), "interrupted by a restart of vsmigd and could not be reconciled: "+err.Error())
-			continue
-		}
 		_, err := p.store.Update(ctx, j.InstanceID, func(j *job.Job) error {
 			if !j.State.Terminal() {
 				j.JobStatus = "Recovering after a restart of vsmigd"
@@ -194,6 +189,13 @@ func (p *Profile) Recover(ctx context.Context) error {
 		})
 		if err != nil {
 			p.log.WarnContext(ctx, "cannot record recovery", "job", j.InstanceID, "err", err)
+		}
+		// The engine may report the outcome through OnUpdate before it
+		// returns.
+		if err := p.engine.Recover(ctx, req); err != nil {
+			p.log.ErrorContext(ctx, "engine could not recover job", "job", j.InstanceID, "err", err)
+			p.failJob(j.InstanceID, codeOf(err), "interrupted by a restart of vsmigd and could not be reconciled: "+err.Error())
+			continue
 		}
 		p.log.InfoContext(ctx, "interrupted job handed back to the engine", "job", j.InstanceID, "vm", j.VMName)
 	}

@@ -1,11 +1,11 @@
 package wsbind
 
 import (
-	"errors"
-
 	"github.com/beevik/etree"
 
 	"github.com/vsmig/vsmig/cim"
+	"github.com/vsmig/vsmig/cim/cimxml"
+	"github.com/vsmig/vsmig/cim/embedded"
 	"github.com/vsmig/vsmig/cim/wscim"
 )
 
@@ -17,15 +17,13 @@ func decodeInstance(el *etree.Element, reg cim.Registry, class *cim.Class) (*cim
 	return wscim.DecodeInstance(el, reg, wscim.DecodeOptions{Expect: class.Name})
 }
 
-// parseEmbedded reads an EmbeddedInstance argument of class expect.
-// INTERIM until cim/embedded lands: nested WS-CIM elements only.
+// parseEmbedded reads an EmbeddedInstance argument of class expect in any
+// of the forms clients send (CIM-XML, MOF, nested WS-CIM; see
+// cim/embedded).
 func parseEmbedded(text string, el *etree.Element, reg cim.Registry, expect string) (*cim.Instance, error) {
-	if el != nil && len(el.ChildElements()) == 1 {
-		return wscim.DecodeInstance(el.ChildElements()[0], reg, wscim.DecodeOptions{Expect: expect})
-	}
-	return nil, errors.New("embedded instance text is not supported yet")
+	return embedded.Parse(text, el, reg, expect)
 }
 
-// encodeEmbedded writes an embedded OUT instance as text.
-// INTERIM until cim/cimxml lands: MOF.
-func encodeEmbedded(inst *cim.Instance) string { return inst.String() }
+// encodeEmbedded writes an embedded OUT instance as CIM-XML text, the form
+// Hyper-V returns and clients parse.
+func encodeEmbedded(inst *cim.Instance) string { return cimxml.EncodeInstance(inst) }

@@ -2,7 +2,6 @@ package wsbind
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -80,7 +79,7 @@ func (r *binding) items(insts []*cim.Instance, include []string, mode wsman.Enum
 			items[i].Object = r.encode(inst, include)
 		}
 		if mode != wsman.EnumerateObjects {
-			items[i].EPR = r.pathEPR(instancePath(inst, ns))
+			items[i].EPR = r.instanceEPR(inst, ns)
 		}
 	}
 	return items
@@ -211,11 +210,10 @@ func (r *binding) wqlFilter(ctx context.Context, req *wsman.EnumerateRequest, q 
 			}
 			return inst.Get(name)
 		})
-		if err != nil {
-			if errors.Is(err, wql.ErrTypeMismatch) || errors.Is(err, wql.ErrUnknownProperty) {
-				return nil, cannotProcessFilter("The WQL condition cannot be evaluated: " + err.Error())
-			}
-			return nil, cannotProcessFilter(err.Error())
+		if err != nil { // wql.ErrTypeMismatch, wql.ErrUnknownProperty
+			f := wsman.NewFault(wsman.SubcodeCannotProcessFilter, "", "The WQL condition cannot be evaluated: "+err.Error())
+			f.Err = err
+			return nil, f
 		}
 		if ok {
 			kept = append(kept, inst)

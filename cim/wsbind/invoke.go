@@ -94,7 +94,7 @@ func (r *binding) argument(p *cim.Parameter, vals []wsman.ParamValue, ns string)
 		}
 		v, err := r.scalarArgument(p, vals[0], ns)
 		if err != nil {
-			return &cim.ArgError{Text: shorten(vals[0].Text), Err: err}
+			return argError(p, vals[0], err)
 		}
 		return v
 	}
@@ -108,7 +108,7 @@ func (r *binding) argument(p *cim.Parameter, vals []wsman.ParamValue, ns string)
 		}
 		v, err := r.scalarArgument(p, pv, ns)
 		if err != nil {
-			return &cim.ArgError{Text: shorten(pv.Text), Err: fmt.Errorf("element %d: %w", i, err)}
+			return argError(p, pv, fmt.Errorf("element %d: %w", i, err))
 		}
 		elems[i] = v
 	}
@@ -157,6 +157,16 @@ func parseDatetimeArg(pv wsman.ParamValue) (any, error) {
 		return cim.Timestamp(t), nil
 	}
 	return nil, fmt.Errorf("%q is not a datetime", s)
+}
+
+// argError records a value that did not convert. The text is kept for
+// embedded instances only: the scalar parsers already quote it.
+func argError(p *cim.Parameter, pv wsman.ParamValue, err error) *cim.ArgError {
+	ae := &cim.ArgError{Err: err}
+	if p.EmbeddedInstance != "" {
+		ae.Text = shorten(strings.TrimSpace(pv.Text))
+	}
+	return ae
 }
 
 // shorten limits argument text quoted in logs.

@@ -128,6 +128,42 @@ func (r *binding) pathEPR(path cim.ObjectPath) *wsman.EPR {
 	return epr
 }
 
+// instanceEPR is pathEPR(instancePath(inst, ns)) without building the
+// path: enumerations call it once per instance.
+func (r *binding) instanceEPR(inst *cim.Instance, ns string) *wsman.EPR {
+	ci, ok := r.class(inst.Class.Name)
+	if !ok || inst.Class != ci.class {
+		return r.pathEPR(instancePath(inst, ns))
+	}
+	if inst.Namespace != "" {
+		ns = inst.Namespace
+	}
+	epr := &wsman.EPR{
+		Address:     wsman.AddressAnonymous,
+		ResourceURI: ci.uri,
+		Selectors:   make(wsman.SelectorSet, 0, len(ci.keys)+1),
+	}
+	for p, v := range inst.Properties() {
+		if !p.Key {
+			continue
+		}
+		s := wsman.Selector{Name: p.Name}
+		if ref, ok := v.(cim.ObjectPath); ok {
+			if ref.Namespace == "" {
+				ref.Namespace = ns
+			}
+			s.EPR = r.pathEPR(ref)
+		} else {
+			s.Value = cim.FormatValue(v)
+		}
+		epr.Selectors = append(epr.Selectors, s)
+	}
+	if ns != "" {
+		epr.Selectors = append(epr.Selectors, wsman.Selector{Name: wsman.SelectorNamespace, Value: ns})
+	}
+	return epr
+}
+
 // instancePath is the path of inst, in ns when the instance has none.
 func instancePath(inst *cim.Instance, ns string) cim.ObjectPath {
 	p := inst.Path()

@@ -209,7 +209,11 @@ func decodeValue(pe *etree.Element, p *cim.Property, reg cim.Registry, ns string
 	case p.Type == cim.DatetimeType && len(children) > 0:
 		return decodeDatetimeElement(children[0])
 	case len(children) > 0 && (p.Type == cim.String && p.EmbeddedInstance != ""):
-		return decodeEmbedded(pe, children, p, reg, ns, depth)
+		inst, err := decodeEmbedded(pe, children, p, reg, ns, depth)
+		if err != nil {
+			return nil, err
+		}
+		return inst, nil
 	case len(children) > 0:
 		return nil, fmt.Errorf("wscim: %s: unexpected element content in %s property %s", where(children[0]), p.Type, p.Name)
 	}
@@ -222,14 +226,29 @@ func decodeValue(pe *etree.Element, p *cim.Property, reg cim.Registry, ns string
 }
 
 // decodeEmbedded decodes an embedded instance: a single nested instance
-// element, or the instance's properties directly inside pe.
-func decodeEmbedded(pe *etree.Element, children []*etree.Element, p *cim.Property, reg cim.Registry, ns string, depth int) (any, error) {
+// element, or the instance's properties directly inside pe. The nested
+// form is recognised by a child named after (or typed as) a class in reg;
+// failing that, an xsi:type class name on pe selects the direct form, and
+// a single child that has element children of its own the nested form.
+func decodeEmbedded(pe *etree.Element, children []*etree.Element, p *cim.Property, reg cim.Registry, ns string, depth int) (*cim.Instance, error) {
+	nested := false
 	if len(children) == 1 {
 		c := children[0]
 		_, known := reg.Class(c.Tag)
-		if known || len(c.ChildElements()) > 0 || typeAttrClass(c) != "" {
-			return decodeInstance(c, reg, p.EmbeddedInstance, ns, depth+1)
+		if !known {
+			_, known = reg.Class(typeAttrClass(c))
 		}
+		switch {
+		case known:
+			nested = true
+		case validClassName(typeAttrClass(pe)):
+			nested = false
+		default:
+			nested = len(c.ChildElements()) > 0 || validClassName(typeAttrClass(c))
+		}
+	}
+	if nested {
+		return decodeInstance(children[0], reg, p.EmbeddedInstance, ns, depth+1)
 	}
 	return decodeInstance(pe, reg, p.EmbeddedInstance, ns, depth+1)
 }
@@ -276,4 +295,22 @@ func textOf(el *etree.Element) string {
 		}
 	}
 	return b.String()
+}
+
+// DecodeEmbedded decodes the embedded instance carried as element content
+// by pe, a property or method parameter element (for example
+// <p:MigrationSettingData> of an Invoke): either one nested instance
+// element, <p:X><q:Class …>…</q:Class></p:X>, or the instance's properties
+// directly inside pe with the class in pe's xsi:type. The class rules of
+// DecodeInstance apply with opt.Expect (typically the EmbeddedInstance
+// class of the parameter).
+func DecodeEmbedded(pe *etree.Element, reg cim.Registry, opt DecodeOptions) (*cim.Instance, error) {
+	if pe == nil {
+		return nil, errors.New("wscim: no element")
+	}
+	children := pe.ChildElements()
+	if len(children) == 0 {
+		return nil, fmt.Errorf("wscim: %s: no embedded instance element", where(pe))
+	}
+	return decodeEmbedded(pe, children, &cim.Property{Type: cim.String, EmbeddedInstance: opt.Expect}, reg, opt.Namespace, 0)
 }

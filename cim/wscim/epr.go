@@ -109,7 +109,7 @@ func decodeEPR(el *etree.Element, depth int) (cim.ObjectPath, error) {
 	if uriEl == nil {
 		return cim.ObjectPath{}, fmt.Errorf("wscim: %s: endpoint reference without ResourceURI", where(rp))
 	}
-	uri := strings.TrimSpace(uriEl.Text())
+	uri := strings.TrimSpace(textOf(uriEl))
 	class, ok := classFromURI(uri)
 	if !ok {
 		return cim.ObjectPath{}, fmt.Errorf("wscim: %s: ResourceURI %q names no class", where(uriEl), uri)
@@ -139,10 +139,10 @@ func decodeEPR(el *etree.Element, depth int) (cim.ObjectPath, error) {
 				continue
 			}
 			if strings.EqualFold(name, NamespaceSelector) {
-				path.Namespace = strings.TrimSpace(sel.Text())
+				path.Namespace = strings.TrimSpace(textOf(sel))
 				continue
 			}
-			path.Keys = append(path.Keys, cim.KeyBinding{Name: name, Value: sel.Text()})
+			path.Keys = append(path.Keys, cim.KeyBinding{Name: name, Value: textOf(sel)})
 		}
 	}
 	return path, nil

@@ -170,6 +170,7 @@ func TestDecodeForms(t *testing.T) {
 		{"embedded direct", `<p:Emb xsi:type="p:CIM_SettingData_Type"><p:MigrationType>3</p:MigrationType></p:Emb>`, "Emb", "CIM_SettingData:3"},
 		{"embedded nested subclass", `<p:Emb><q:VSMIG_SettingData xmlns:q="x"><q:Extra>9</q:Extra></q:VSMIG_SettingData></p:Emb>`, "Emb", "VSMIG_SettingData:<nil>"},
 		{"embedded nested unknown", `<p:Emb><q:Msvm_X xmlns:q="x"><q:MigrationType>4</q:MigrationType><q:Other>1</q:Other></q:Msvm_X></p:Emb>`, "Emb", "CIM_SettingData:4"},
+		{"embedded direct with nested", `<p:Emb xsi:type="p:CIM_SettingData_Type"><p:Nested><p:CIM_SettingData><p:MigrationType>5</p:MigrationType></p:CIM_SettingData></p:Nested></p:Emb>`, "Emb", "CIM_SettingData:<nil>"},
 		{"embedded text", `<p:Emb>instance of X {};</p:Emb>`, "Emb", "instance of X {};"},
 	}
 	for _, tt := range tests {

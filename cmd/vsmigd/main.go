@@ -5,6 +5,7 @@
 //	vsmigd [serve] [-config FILE] [-key value ...]   run the server
 //	vsmigd user add NAME [-users-file F]             add or reset a user (password on stdin)
 //	vsmigd user remove NAME [-users-file F]          remove a user
+//	vsmigd fingerprint [-config FILE] [-key value ...]   print the TLS certificate's SHA-256 fingerprint
 //	vsmigd version
 package main
 
@@ -15,6 +16,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/vsmig/vsmig/wsman/server"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -30,7 +33,7 @@ func main() {
 // 1 failure, 2 bad usage or configuration.
 func cli(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
 	cmd := "serve"
-	if len(args) > 0 && (args[0] == "serve" || args[0] == "user" || args[0] == "version" || args[0] == "help") {
+	if len(args) > 0 && (args[0] == "serve" || args[0] == "user" || args[0] == "fingerprint" || args[0] == "version" || args[0] == "help") {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
@@ -49,9 +52,25 @@ func cli(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintln(stderr, "vsmigd:", err)
 		return 2
 	}
+	if cmd == "fingerprint" {
+		return fingerprintCommand(cfg, stdout, stderr)
+	}
 	if err := run(ctx, cfg, stdout, stderr); err != nil {
 		fmt.Fprintln(stderr, "vsmigd:", err)
 		return 1
 	}
+	return 0
+}
+
+// fingerprintCommand prints the SHA-256 fingerprint of the certificate the
+// server presents (generating the self-signed one if there is none yet), so
+// that clients can pin it: vsmigctl --fingerprint, VSMIG_FINGERPRINT.
+func fingerprintCommand(cfg Config, stdout, stderr io.Writer) int {
+	cert, err := server.LoadCert(server.Config{CertFile: cfg.CertFile, KeyFile: cfg.KeyFile, StateDir: cfg.StateDir})
+	if err != nil {
+		fmt.Fprintln(stderr, "vsmigd:", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, cert.Fingerprint)
 	return 0
 }

@@ -87,13 +87,14 @@ func run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		Store:            store,
 		Engine:           eng,
 		HostName:         host,
-		DefaultTransport: transportType(cfg.DefaultTransport),
+		DefaultTransport: migrate.Transport(transportType(cfg.DefaultTransport)),
 		Logger:           logger,
 	})
 	if err != nil {
 		return fmt.Errorf("profile: %w", err)
 	}
 	profile.Store(p)
+	defer p.Close()
 	m.observeJobs(store)
 	m.observeEngine(eng)
 
@@ -121,7 +122,7 @@ func run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	wsHandler := wsman.NewHTTPHandler(svc, wsman.HTTPConfig{
 		Authenticator:    authn,
 		AllowUnencrypted: cfg.AllowUnencrypted,
-		MaxBodySize:      int64(cfg.MaxEnvelopeSize),
+		MaxRequestSize:   int64(cfg.MaxEnvelopeSize),
 		Logger:           logger,
 	})
 
@@ -199,7 +200,7 @@ func newAuthenticator(cfg Config, logger *slog.Logger, m *metrics) (auth.Authent
 		if err != nil {
 			return nil, fmt.Errorf("config key \"cert_users_file\": %w", err)
 		}
-		a = auth.Chain(auth.ClientCert(cm), basic)
+		a = auth.Chain(auth.NewClientCert(cm), basic)
 	}
 	return auth.AuthenticatorFunc(func(r *http.Request) (string, error) {
 		user, err := a.Authenticate(r)

@@ -60,31 +60,11 @@ func (d *Driver) Attach(ctx context.Context, plan migrate.Plan) (migrate.Migrati
 // watch polls an attached migration's job until it disappears, then
 // decides the outcome from where the VM runs.
 func (m *migration) watch() {
-	tick := time.NewTicker(m.d.cfg.PollInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-m.stop:
-			m.finish(migrate.Result{}, errors.New("libvirt: driver closed while watching the migration"))
-			return
-		case <-tick.C:
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		typ, err := call(ctx, m.d.main, "job stats", func(h hypervisor) (int32, error) {
-			t, _, err := h.DomainGetJobStats(m.dom, 0)
-			return t, err
-		})
-		cancel()
-		switch {
-		case err != nil && !isNotRunning(err):
-			continue // connection trouble: try again
-		case err == nil && (golibvirt.DomainJobType(typ) == golibvirt.DomainJobUnbounded ||
-			golibvirt.DomainJobType(typ) == golibvirt.DomainJobBounded):
-			continue
-		}
-		m.settle()
+	if !m.poll(&conn{uri: m.d.cfg.URI, open: m.d.open}) {
+		m.finish(migrate.Result{}, errors.New("libvirt: driver closed while watching the migration"))
 		return
 	}
+	m.settle()
 }
 
 // settle ends an attached migration according to Locate.

@@ -27,8 +27,8 @@ type Config struct {
 	// DestTimeout bounds connecting to a destination (Check, Locate,
 	// final statistics). Zero means DefaultDestTimeout.
 	DestTimeout time.Duration
-	// PollInterval is how often an attached migration looks for the end
-	// of its job. Zero means DefaultPollInterval.
+	// PollInterval is how often a migration's job statistics are read
+	// (on a connection of their own). Zero means DefaultPollInterval.
 	PollInterval time.Duration
 }
 
@@ -36,9 +36,9 @@ const (
 	// DefaultDestTimeout is short: an unreachable destination should fail
 	// a check quickly, and a reachable one answers in milliseconds.
 	DefaultDestTimeout = 5 * time.Second
-	// DefaultPollInterval matches the engine's need for samples at least
-	// twice a second.
-	DefaultPollInterval = 250 * time.Millisecond
+	// DefaultPollInterval gives the engine fresh samples well over twice
+	// a second; the call costs about a millisecond of libvirtd time.
+	DefaultPollInterval = 100 * time.Millisecond
 	// DefaultShutdownTimeout bounds a Restart migration's clean shutdown
 	// when the plan leaves it zero.
 	DefaultShutdownTimeout = 2 * time.Minute

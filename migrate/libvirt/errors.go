@@ -16,7 +16,7 @@ func wrapErr(op string, err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case golibvirt.IsNotFound(err):
+	case isCode(err, golibvirt.ErrNoDomain):
 		return fmt.Errorf("libvirt: %s: %w: %w", op, migrate.ErrNoDomain, err)
 	case isCode(err, golibvirt.ErrOperationUnsupported), isCode(err, golibvirt.ErrNoSupport):
 		return fmt.Errorf("libvirt: %s: %w: %w", op, migrate.ErrUnsupported, err)
@@ -33,5 +33,5 @@ func isCode(err error, code golibvirt.ErrorNumber) bool {
 // isNotRunning reports libvirt's "domain is not running" (or no job), the
 // answer of the source once a migration has handed over.
 func isNotRunning(err error) bool {
-	return isCode(err, golibvirt.ErrOperationInvalid) || golibvirt.IsNotFound(err)
+	return isCode(err, golibvirt.ErrOperationInvalid) || isCode(err, golibvirt.ErrNoDomain)
 }

@@ -26,6 +26,8 @@ type migration struct {
 	mu       sync.Mutex
 	last     migrate.Progress
 	sawJob   bool
+	jobGone  bool      // the job has left the source (handed over or ended)
+	polling  time.Time // when the outstanding statistics call began; zero if none
 	aborted  bool
 	result   migrate.Result
 	err      error
@@ -102,7 +104,6 @@ func (d *Driver) newMigration(plan migrate.Plan, dom golibvirt.Domain) *migratio
 func (m *migration) finish(res migrate.Result, err error) {
 	m.mu.Lock()
 	m.result, m.err = res, err
-	m.last.Phase = "finishing"
 	m.mu.Unlock()
 	m.d.mu.Lock()
 	delete(m.d.active, m)
@@ -139,6 +140,7 @@ func (m *migration) run(perform *conn, params []golibvirt.TypedParam, was migrat
 		m.finish(migrate.Result{}, fmt.Errorf("libvirt: %w", err))
 		return
 	}
+	go m.poll(&conn{uri: m.d.cfg.URI, open: m.d.open})
 	begin := time.Now()
 	_, err = s.h.DomainMigratePerform3Params(m.dom, golibvirt.OptString{p.DestURI}, params, nil, migrateFlags(p))
 	total := time.Since(begin)
@@ -164,31 +166,31 @@ func (m *migration) run(perform *conn, params []golibvirt.TypedParam, was migrat
 // exists (QEMU's parameter is per migration; setting it earlier may be
 // reset when libvirt prepares the job).
 func (m *migration) applyDowntime() {
-	tick := time.NewTicker(50 * time.Millisecond)
+	tick := time.NewTicker(m.d.cfg.PollInterval / 2)
 	defer tick.Stop()
-	deadline := time.After(10 * time.Second)
+	deadline := time.After(30 * time.Second)
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		typ, err := call(ctx, m.d.main, "job stats", func(h hypervisor) (int32, error) {
-			t, _, err := h.DomainGetJobStats(m.dom, 0)
-			return t, err
-		})
-		if err == nil && golibvirt.DomainJobType(typ) == golibvirt.DomainJobUnbounded {
-			err = m.SetMaxDowntime(ctx, m.plan.MaxDowntime)
-			cancel()
-			if err != nil {
-				m.d.log.Warn("cannot set the downtime limit", "vm", m.plan.VM, "err", err)
-			}
-			return
-		}
-		cancel()
 		select {
 		case <-m.done:
 			return
 		case <-deadline:
+			m.d.log.Warn("migration job never showed up to set its downtime limit", "vm", m.plan.VM)
 			return
 		case <-tick.C:
 		}
+		m.mu.Lock()
+		ready := m.sawJob
+		m.mu.Unlock()
+		if !ready {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := m.SetMaxDowntime(ctx, m.plan.MaxDowntime)
+		cancel()
+		if err != nil {
+			m.d.log.Warn("cannot set the downtime limit", "vm", m.plan.VM, "err", err)
+		}
+		return
 	}
 }
 
@@ -293,43 +295,81 @@ func (m *migration) isAborted() bool {
 	return m.aborted
 }
 
-// Progress reads the job's statistics on the source. Before libvirt has
-// set the job up it reports phase "setup"; once the source has handed the
-// VM over (or after Done) it repeats the last sample with phase
-// "finishing".
+// Progress returns the latest statistics sample, at once: a poller reads
+// libvirt's job statistics on its own connection every PollInterval, because
+// libvirt makes that call wait while the migration is in its finish phase
+// (up to seconds), and a caller sampling twice a second must not wait with
+// it. A sample older than three polling periods means libvirt is in
+// that finish phase. Elapsed is always the wall time since Start. Before libvirt has set
+// the job up the phase is "setup"; once the source has handed the VM over,
+// or the statistics call is stuck in the finish phase, it is "finishing".
 func (m *migration) Progress(ctx context.Context) (migrate.Progress, error) {
-	select {
-	case <-m.done:
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		return m.last, nil
-	default:
+	if err := ctx.Err(); err != nil {
+		return migrate.Progress{}, err
 	}
-	st, err := call(ctx, m.d.main, "job stats", func(h hypervisor) (jobStats, error) {
-		typ, params, err := h.DomainGetJobStats(m.dom, 0)
-		return decodeJobStats(typ, params), err
-	})
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	p := m.last
+	p.Elapsed = time.Since(m.started)
 	switch {
-	case err != nil && isNotRunning(err):
-		m.last.Phase = "finishing"
-		return m.last, nil
-	case err != nil:
-		return m.last, err
-	case st.Type == golibvirt.DomainJobNone:
-		if !m.sawJob {
-			return migrate.Progress{Elapsed: time.Since(m.started), Phase: "setup"}, nil
-		}
-		m.last.Phase = "finishing"
-		return m.last, nil
+	case !m.sawJob && !m.jobGone:
+		p.Phase = "setup"
+	case m.jobGone, !m.polling.IsZero() && time.Since(m.polling) > 3*m.d.cfg.PollInterval:
+		p.Phase = "finishing"
 	}
-	p := st.progress()
-	if st.Type == golibvirt.DomainJobUnbounded || st.Type == golibvirt.DomainJobBounded {
-		m.sawJob = true
+	select {
+	case <-m.done:
+		p.Elapsed = m.result.TotalTime
+		p.Phase = "finishing"
+	default:
 	}
-	m.last = p
 	return p, nil
+}
+
+// poll samples the job statistics on mon every PollInterval until the job has left the
+// source, m.done or m.stop closes. It reports whether it saw the job end
+// (as opposed to being stopped).
+func (m *migration) poll(mon *conn) bool {
+	defer mon.close()
+	tick := time.NewTicker(m.d.cfg.PollInterval)
+	defer tick.Stop()
+	for {
+		m.mu.Lock()
+		m.polling = time.Now()
+		m.mu.Unlock()
+		// Generous: the call legitimately blocks during the finish phase.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		st, err := call(ctx, mon, "job stats", func(h hypervisor) (jobStats, error) {
+			typ, params, err := h.DomainGetJobStats(m.dom, 0)
+			return decodeJobStats(typ, params), err
+		})
+		cancel()
+		m.mu.Lock()
+		m.polling = time.Time{}
+		running := st.Type == golibvirt.DomainJobUnbounded || st.Type == golibvirt.DomainJobBounded
+		switch {
+		case err == nil && running:
+			m.sawJob = true
+			m.last = st.progress()
+		case err == nil && m.sawJob, err != nil && isNotRunning(err):
+			m.jobGone = true
+		}
+		gone := m.jobGone
+		m.mu.Unlock()
+		if gone {
+			return true
+		}
+		if err != nil {
+			m.d.log.Debug("job statistics", "vm", m.plan.VM, "err", err)
+		}
+		select {
+		case <-m.done:
+			return false
+		case <-m.stop:
+			return false
+		case <-tick.C:
+		}
+	}
 }
 
 // Done is closed when the migration has ended.

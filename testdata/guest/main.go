@@ -7,6 +7,9 @@
 // loses or corrupts memory shows up as "CHECK BAD" on the destination's
 // serial log.
 //
+// It powers off when the ACPI power button is pressed (the modules for it
+// are in the initramfs), so Restart migrations can shut it down cleanly.
+//
 // Parameters come from the kernel command line (see ParseCmdline):
 //
 //	vsmig.mem=64M vsmig.dirty=64K@10ms vsmig.check=2s vsmig.hb=500ms
@@ -34,6 +37,8 @@ func main() {
 	if err != nil {
 		fmt.Printf("GUEST bad cmdline, using defaults where bad: %v\n", err)
 	}
+	loadModules()
+	watchPowerButton()
 	run(cfg)
 }
 

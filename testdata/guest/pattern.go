@@ -202,3 +202,23 @@ func (r *Region) Generations() uint64 {
 
 // Corrupt flips one byte; tests use it to prove Verify notices.
 func (r *Region) Corrupt(off int) { r.mem[off] ^= 0xff }
+
+// Linux input event codes (linux/input-event-codes.h).
+const (
+	evKey    = 1
+	keyPower = 116
+	// inputEventSize is sizeof(struct input_event) on 64-bit: a timeval
+	// (16 bytes), type and code (2 each), value (4).
+	inputEventSize = 24
+)
+
+// isPowerPress reports whether an input_event is a press of KEY_POWER.
+func isPowerPress(ev []byte) bool {
+	if len(ev) < inputEventSize {
+		return false
+	}
+	typ := binary.LittleEndian.Uint16(ev[16:])
+	code := binary.LittleEndian.Uint16(ev[18:])
+	value := int32(binary.LittleEndian.Uint32(ev[20:]))
+	return typ == evKey && code == keyPower && value == 1
+}

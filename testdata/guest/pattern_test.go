@@ -76,3 +76,21 @@ func TestRegionSameStateSameSum(t *testing.T) {
 		t.Errorf("same generations, different sums: %x != %x", sa, sb)
 	}
 }
+
+func TestIsPowerPress(t *testing.T) {
+	ev := func(typ, code uint16, value int32) []byte {
+		b := make([]byte, 24)
+		b[16], b[17] = byte(typ), byte(typ>>8)
+		b[18], b[19] = byte(code), byte(code>>8)
+		b[20], b[21], b[22], b[23] = byte(value), byte(value>>8), byte(value>>16), byte(value>>24)
+		return b
+	}
+	if !isPowerPress(ev(1, 116, 1)) {
+		t.Error("KEY_POWER press not recognised")
+	}
+	for _, b := range [][]byte{ev(1, 116, 0), ev(1, 115, 1), ev(0, 116, 1), ev(1, 116, 1)[:20]} {
+		if isPowerPress(b) {
+			t.Errorf("isPowerPress(%v) = true", b)
+		}
+	}
+}

@@ -18,6 +18,6 @@ export VSMIG_LAB_UNREACHABLE=127.0.0.4
 # each writes $VSMIG_LAB_SERIAL_DIR/<name>.log on whichever host runs it.
 export VSMIG_LAB_SERIAL_DIR=$VSMIG_LAB_DIR/serial
 export VSMIG_LAB_GUESTS="$(cat "$VSMIG_LAB_DIR/guests" 2>/dev/null || echo vsmig-g1 vsmig-g2)"
-# Start a host's script in its namespace: $VSMIG_LAB_SRC/testdata/lab/guest.sh.
+# The guest image (kernel and initramfs with the Go /init of testdata/guest).
 export VSMIG_LAB_KERNEL=$VSMIG_LAB_DIR/guest/vmlinuz
 export VSMIG_LAB_INITRD=$VSMIG_LAB_DIR/guest/initramfs.gz

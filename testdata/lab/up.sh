@@ -56,31 +56,39 @@ fetch_kernel() {
 		dpkg -x "$deb" "$LAB_CACHE/root"
 		vmlinuz=$(ls "$LAB_CACHE"/root/boot/vmlinuz-6.1.0-*-cloud-amd64 | sort -V | tail -1)
 	fi
+	GUEST_KERNEL_SRC=$vmlinuz
 	if ! cmp -s "$vmlinuz" "$GUEST_KERNEL"; then
 		cp "$vmlinuz" "$GUEST_KERNEL.tmp"
 		mv -f "$GUEST_KERNEL.tmp" "$GUEST_KERNEL"
 	fi
 }
 
-# build_initramfs: the static Go /init plus /dev/console in a gzip newc
-# cpio. The file is replaced only when its content changes, so running
-# guests (and the QEMU a migration starts on the destination) keep seeing
-# the image they booted.
+# build_initramfs: the static Go /init, two kernel modules and
+# /dev/console in a gzip newc cpio. The image is rebuilt only when its
+# content changes, so running guests (and the QEMU a migration starts on
+# the destination) keep seeing the image they booted.
 build_initramfs() {
 	local go=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
-	local stage
+	local stage kver m stamp
 	stage=$(mktemp -d)
-	mkdir -p "$stage"/{dev,proc,sys,tmp}
+	mkdir -p "$stage"/{dev,proc,sys,tmp,lib/modules}
 	(cd "$LAB_SRC" && CGO_ENABLED=0 "$go" build -trimpath -ldflags='-s -w' -o "$stage/init" ./testdata/guest)
-	if [[ -s $GUEST_INITRD ]] && cmp -s "$stage/init" "$LAB_DIR/guest/init"; then
+	# The ACPI power button and evdev drivers are modules in Debian's
+	# cloud kernel; the guest loads them to hear a clean shutdown request.
+	kver=$(basename "$GUEST_KERNEL_SRC" | sed 's/^vmlinuz-//')
+	for m in kernel/drivers/acpi/button.ko kernel/drivers/input/evdev.ko; do
+		cp "$LAB_CACHE/root/lib/modules/$kver/$m" "$stage/lib/modules/"
+	done
+	stamp=$(cat "$stage/init" "$stage"/lib/modules/*.ko | sha256sum | cut -d' ' -f1)
+	if [[ -s $GUEST_INITRD && $(cat "$LAB_DIR/guest/initramfs.stamp" 2>/dev/null) == "$stamp" ]]; then
 		rm -rf "$stage"
 		return
 	fi
-	cp "$stage/init" "$LAB_DIR/guest/init"
 	mknod -m 600 "$stage/dev/console" c 5 1
 	(cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -n -9 >"$stage.gz"
 	rm -rf "$stage"
 	mv -f "$stage.gz" "$GUEST_INITRD"
+	echo "$stamp" >"$LAB_DIR/guest/initramfs.stamp"
 	log "built $GUEST_INITRD"
 }
 

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -51,6 +52,21 @@ type BasicFile struct {
 	lastCheck atomic.Int64 // unix nanoseconds of the last stat
 	reloadMu  sync.Mutex
 	badInfo   os.FileInfo // last file version that failed to load; guarded by reloadMu
+
+	// In-flight verifications by cache key: concurrent requests with the
+	// same Authorization header (32 clients of one tool starting at once)
+	// wait for one hash computation instead of each doing their own.
+	flightMu sync.Mutex
+	inflight map[[32]byte]*flight
+
+	checkPassword func(hash, pw string) (bool, error) // VerifyPassword; tests count calls
+}
+
+// flight is one password verification others may wait for.
+type flight struct {
+	done chan struct{}
+	user string
+	err  error
 }
 
 // userTable is one loaded version of the users file.
@@ -71,6 +87,9 @@ func NewBasicFile(cfg BasicFileConfig) (*BasicFile, error) {
 		interval: cfg.ReloadInterval,
 		log:      cfg.Logger,
 		verify:   make(chan struct{}, cmpDefault(cfg.MaxConcurrentVerify, runtime.GOMAXPROCS(0))),
+		inflight: make(map[[32]byte]*flight),
+
+		checkPassword: VerifyPassword,
 	}
 	if b.interval <= 0 {
 		b.interval = DefaultReloadInterval
@@ -129,15 +148,46 @@ func (b *BasicFile) Authenticate(r *http.Request) (string, error) {
 	}
 	now := time.Now()
 	b.maybeReload(now)
-	var gen uint64
-	var key [32]byte
-	if b.cache != nil {
-		key = b.cache.sum(header)
-		if user, ok := b.cache.get(key, now); ok {
-			return user, nil
-		}
-		gen = b.cache.generation()
+	if b.cache == nil {
+		return b.verifyRequest(r, [32]byte{}, 0)
 	}
+	key := b.cache.sum(header)
+	if user, ok := b.cache.get(key, now); ok {
+		return user, nil
+	}
+	gen := b.cache.generation()
+
+	b.flightMu.Lock()
+	if f, ok := b.inflight[key]; ok {
+		b.flightMu.Unlock()
+		select {
+		case <-f.done:
+			if !errors.Is(f.err, context.Canceled) && !errors.Is(f.err, context.DeadlineExceeded) {
+				return f.user, f.err
+			}
+			// The first request gave up; its result says nothing about ours.
+			return b.verifyRequest(r, key, gen)
+		case <-r.Context().Done():
+			return "", fmt.Errorf("auth: %w", r.Context().Err())
+		}
+	}
+	f := &flight{done: make(chan struct{})}
+	b.inflight[key] = f
+	b.flightMu.Unlock()
+	defer func() {
+		b.flightMu.Lock()
+		delete(b.inflight, key)
+		b.flightMu.Unlock()
+		close(f.done)
+	}()
+	f.user, f.err = b.verifyRequest(r, key, gen)
+	return f.user, f.err
+}
+
+// verifyRequest checks the Basic credentials of r against the users
+// table and caches a success under key (if the cache is on and has not
+// been cleared since gen).
+func (b *BasicFile) verifyRequest(r *http.Request, key [32]byte, gen uint64) (string, error) {
 	name, pw, ok := r.BasicAuth()
 	if !ok {
 		return "", fmt.Errorf("%w: malformed Basic credentials", ErrInvalidCredentials)
@@ -150,10 +200,10 @@ func (b *BasicFile) Authenticate(r *http.Request) (string, error) {
 	}
 	hash, known := b.table.Load().users[name]
 	if !known {
-		VerifyPassword(dummyHash, pw) // same cost as a wrong password
+		b.checkPassword(dummyHash, pw) // same cost as a wrong password
 		return "", fmt.Errorf("%w: unknown user %q", ErrInvalidCredentials, name)
 	}
-	match, err := VerifyPassword(hash, pw)
+	match, err := b.checkPassword(hash, pw)
 	if err != nil {
 		return "", fmt.Errorf("auth: user %q: %w", name, err)
 	}

@@ -34,7 +34,6 @@ func basicRequest(user, pw string) *http.Request {
 	return r
 }
 
-
 func TestBasicFileAuthenticate(t *testing.T) {
 	b, _ := newTestBasic(t, map[string]string{"alice": "wonder land", "bob": "builder"})
 	noAuth := httptest.NewRequest("POST", "/wsman", nil)
@@ -167,5 +166,33 @@ func TestCredCacheBounded(t *testing.T) {
 	c.put(k, "u", gen, now)
 	if _, ok := c.get(k, now); ok {
 		t.Error("entry from before clear was stored")
+	}
+}
+
+func TestBasicFileCoalescesConcurrentChecks(t *testing.T) {
+	b, _ := newTestBasic(t, map[string]string{"alice": "one"})
+	var mu sync.Mutex
+	calls := 0
+	release := make(chan struct{})
+	b.checkPassword = func(hash, pw string) (bool, error) {
+		mu.Lock()
+		calls++
+		mu.Unlock()
+		<-release
+		return VerifyPassword(hash, pw)
+	}
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			if user, err := b.Authenticate(basicRequest("alice", "one")); err != nil || user != "alice" {
+				t.Errorf("got %q, %v", user, err)
+			}
+		})
+	}
+	time.Sleep(20 * time.Millisecond) // let all 16 arrive while the first check runs
+	close(release)
+	wg.Wait()
+	if calls != 1 {
+		t.Errorf("%d password checks for 16 concurrent identical requests, want 1", calls)
 	}
 }

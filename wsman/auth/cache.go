@@ -28,7 +28,7 @@ const (
 type credCache struct {
 	ttl  time.Duration
 	max  int
-	macs sync.Pool // of hash.Hash (HMAC-SHA256 with the process key)
+	macs sync.Pool // of *keyedMAC
 
 	mu      sync.RWMutex
 	gen     uint64 // bumped by clear; entries of older generations are stale
@@ -44,19 +44,28 @@ func newCredCache(ttl time.Duration, max int) *credCache {
 	key := make([]byte, 32)
 	rand.Read(key) // never fails (crypto/rand panics on failure)
 	c := &credCache{ttl: ttl, max: max, entries: make(map[[sha256.Size]byte]cacheEntry)}
-	c.macs.New = func() any { return hmac.New(sha256.New, key) }
+	c.macs.New = func() any { return &keyedMAC{h: hmac.New(sha256.New, key)} }
 	return c
 }
 
 // sum returns the cache key of an Authorization header value.
 func (c *credCache) sum(header string) [sha256.Size]byte {
-	m := c.macs.Get().(hash.Hash)
-	m.Reset()
-	m.Write([]byte(header))
+	m := c.macs.Get().(*keyedMAC)
+	m.h.Reset()
+	m.buf = append(m.buf[:0], header...) // hash.Hash takes []byte; avoid a copy per call
+	m.h.Write(m.buf)
 	var k [sha256.Size]byte
-	m.Sum(k[:0])
-	c.macs.Put(m)
+	m.h.Sum(k[:0])
+	if cap(m.buf) <= 1<<10 {
+		c.macs.Put(m)
+	}
 	return k
+}
+
+// keyedMAC is a reusable HMAC state with a scratch buffer.
+type keyedMAC struct {
+	h   hash.Hash
+	buf []byte
 }
 
 // generation returns the current generation, to be passed to put after a

@@ -432,6 +432,14 @@ func (p *parser) op() (Op, error) {
 }
 
 func (p *parser) predicate() (Expr, error) {
+	switch p.tok.kind {
+	case tString, tNumber, tMinus, tKeyword, tIdent:
+		if p.tok.kind == tKeyword && p.tok.text != "TRUE" && p.tok.text != "FALSE" && p.tok.text != "NULL" {
+			return nil, p.errorf("expected a condition, found %s", p.describe())
+		}
+	default:
+		return nil, p.errorf("expected a condition, found %s", p.describe())
+	}
 	if p.tok.kind != tIdent {
 		// literal op ident
 		litOff := p.tok.off

@@ -64,7 +64,9 @@ func TestParseErrors(t *testing.T) {
 		{"SELECT FROM X", 7, "expected property name"},
 		{"SELECT * X", 9, "expected FROM"},
 		{"SELECT * FROM", 13, "expected class name"},
-		{"SELECT * FROM X WHERE", 21, "expected a constant"},
+		{"SELECT * FROM X WHERE", 21, "expected a condition"},
+		{"SELECT * FROM X WHERE A = 1 AND", 31, "expected a condition"},
+		{"SELECT * FROM X WHERE A = 1 AND OR", 32, "expected a condition"},
 		{"SELECT * FROM X WHERE A =", 25, "expected a constant"},
 		{"SELECT * FROM X WHERE A = 'abc", 26, "unterminated string"},
 		{"SELECT * FROM X WHERE A = 1 B", 28, "unexpected"},
@@ -266,6 +268,25 @@ func TestLike(t *testing.T) {
 	for _, tt := range tests {
 		if got := like(tt.s, tt.p); got != tt.want {
 			t.Errorf("like(%q, %q) = %v, want %v", tt.s, tt.p, got, tt.want)
+		}
+	}
+}
+
+func BenchmarkParse(b *testing.B) {
+	for b.Loop() {
+		if _, err := Parse("SELECT * FROM CIM_ConcreteJob WHERE InstanceID = 'vsmig:5A2C9F44' AND JobState <> 7"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkMatch(b *testing.B) {
+	q, _ := Parse("SELECT * FROM CIM_ConcreteJob WHERE InstanceID = 'vsmig:5A2C9F44' AND JobState <> 7 AND Name LIKE 'Migrate%'")
+	props := map[string]any{"instanceid": "vsmig:5A2C9F44", "jobstate": uint64(4), "name": "Migrate vm-01"}
+	get := func(p string) (any, bool) { v, ok := props[strings.ToLower(p)]; return v, ok }
+	for b.Loop() {
+		if ok, err := q.Match(get); !ok || err != nil {
+			b.Fatal(ok, err)
 		}
 	}
 }

@@ -21,9 +21,9 @@ const ClassName = "VSMIG_TestItem"
 // Each item is <p:VSMIG_TestItem xmlns:p=ResourceURI><p:Name/><p:Value/>.
 // It implements every resource interface of package wsman:
 //   - Get/Put/Create/Delete by Name (ErrNotFound, ErrAlreadyExists);
-//   - Enumerate, honouring SelectorFilter on Name, WQL FROM VSMIG_TestItem
-//     (the WHERE clause is ignored), and returning nothing for
-//     association filters;
+//   - Enumerate, honouring SelectorFilter on Name, WQL (FROM VSMIG_TestItem,
+//     WHERE on Name and Value), and returning nothing for association
+//     filters;
 //   - Invoke "Echo" (in: Text; out: Text, ReturnValue 0) and "Sleep" (blocks
 //     until the context ends and returns its error, to test timeouts).
 type Resource struct {
@@ -156,8 +156,21 @@ func (r *Resource) Enumerate(ctx context.Context, req *wsman.EnumerateRequest) (
 			want := f.Selectors.Value("Name")
 			match = func(it item) bool { return it.name == want }
 		case wsman.DialectWQL:
-			if f.WQL == nil || !strings.EqualFold(f.WQL.Class, ClassName) {
+			q := f.WQL
+			if q == nil || !strings.EqualFold(q.Class, ClassName) {
 				return nil, fmt.Errorf("%w: unknown class", wsman.ErrCannotProcessFilter)
+			}
+			match = func(it item) bool {
+				ok, err := q.Match(func(p string) (any, bool) {
+					switch {
+					case strings.EqualFold(p, "Name"):
+						return it.name, true
+					case strings.EqualFold(p, "Value"):
+						return it.value, true
+					}
+					return nil, false
+				})
+				return err == nil && ok
 			}
 		case wsman.DialectAssociation:
 			return nil, nil

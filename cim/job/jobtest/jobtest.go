@@ -9,9 +9,16 @@ import (
 )
 
 // NewTempStore opens a bbolt job.Store in tb.TempDir() and closes it when
-// the test ends. It returns the store and its file path, so that a test
-// can close and reopen it to check durability.
-func NewTempStore(tb testing.TB) (job.Store, string) {
+// the test ends.
+func NewTempStore(tb testing.TB) job.Store {
+	tb.Helper()
+	s, _ := NewTempStorePath(tb)
+	return s
+}
+
+// NewTempStorePath is NewTempStore that also returns the database path,
+// so that a test can close and reopen the store to check durability.
+func NewTempStorePath(tb testing.TB) (job.Store, string) {
 	tb.Helper()
 	path := filepath.Join(tb.TempDir(), "jobs.db")
 	s, err := job.Open(path, job.DefaultConfig())

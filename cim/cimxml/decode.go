@@ -1,0 +1,361 @@
+// Package cimxml reads and writes CIM instances in the DMTF CIM-XML form
+// (DSP0201): <INSTANCE CLASSNAME="X"> with PROPERTY, PROPERTY.ARRAY and
+// PROPERTY.REFERENCE children. WS-Man clients that talk to Hyper-V (and
+// PowerShell's CIM cmdlets) pass embedded-instance method parameters as
+// such text, often produced by WMI's GetText_(1), so decoding tolerates
+// what WMI writes; encoding is used for CIM_Error in job GetError output.
+//
+// Imports: the standard library, github.com/beevik/etree and cim.
+package cimxml
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/beevik/etree"
+
+	"github.com/vsmig/vsmig/cim"
+)
+
+// Limits on untrusted input.
+const (
+	// MaxTextSize is the largest CIM-XML text DecodeInstance accepts.
+	MaxTextSize = 1 << 20
+	// maxXMLDepth bounds element nesting of one document.
+	maxXMLDepth = 32
+	// maxEmbedDepth bounds instances embedded (as escaped text) in
+	// instances.
+	maxEmbedDepth = 8
+)
+
+// Errors of DecodeInstance, wrapped with the position in the document.
+var (
+	ErrUnknownClass    = errors.New("unknown class")
+	ErrUnknownProperty = errors.New("unknown property")
+	ErrClassMismatch   = errors.New("class mismatch")
+)
+
+// DecodeInstance parses one CIM-XML instance: the text of an
+// EmbeddedInstance parameter after XML unescaping (whether it arrived in
+// CDATA or escaped). Optionally preceded by an XML declaration; a DOCTYPE
+// is rejected. The root may also be a VALUE.NAMEDINSTANCE or VALUE.OBJECT
+// wrapping the INSTANCE.
+//
+// Tolerated as WMI's GetText_(1) writes them: system properties (NAME
+// starting with "__", ignored), CLASSORIGIN, PROPAGATED, EmbeddedObject
+// and xml:lang attributes, QUALIFIER elements (ignored), a property
+// without VALUE (NULL; an empty VALUE is the empty string), and TYPE
+// attributes, which are ignored in favour of the class's own property
+// types (values must parse as those).
+//
+// The class is CLASSNAME. When it is in reg it must be expect or derive
+// from it (ErrClassMismatch), and every non-system property must be a
+// property of the class (ErrUnknownProperty). When it is not in reg and
+// expect is set, the instance is decoded as an instance of expect and
+// properties that expect does not define are ignored - they belong to the
+// unknown subclass, such as Msvm_VirtualSystemMigrationSettingData for
+// CIM_VirtualSystemMigrationSettingData. Without expect an unknown class is
+// ErrUnknownClass.
+//
+// Embedded instances inside properties (EmbeddedInstance string
+// properties) may be escaped CIM-XML text in VALUE or an INSTANCE element
+// directly inside VALUE; other text is kept as a string. The decoded
+// instance has no namespace; the caller sets it.
+func DecodeInstance(text string, reg cim.Registry, expect string) (*cim.Instance, error) {
+	return decodeText(text, reg, expect, 0)
+}
+
+func decodeText(text string, reg cim.Registry, expect string, depth int) (*cim.Instance, error) {
+	if depth > maxEmbedDepth {
+		return nil, errors.New("cimxml: embedded instances nested too deeply")
+	}
+	root, err := parseDocument(text)
+	if err != nil {
+		return nil, err
+	}
+	inst := root
+	if inst.Tag != "INSTANCE" {
+		inst = findInstance(root)
+		if inst == nil {
+			return nil, fmt.Errorf("cimxml: %s: expected INSTANCE", where(root))
+		}
+	}
+	return decodeInstance(inst, reg, expect, depth)
+}
+
+// parseDocument parses text with the package limits and returns the root.
+func parseDocument(text string) (*etree.Element, error) {
+	if len(text) > MaxTextSize {
+		return nil, fmt.Errorf("cimxml: text of %d bytes exceeds the limit of %d", len(text), MaxTextSize)
+	}
+	if i := indexFold(text, "<!DOCTYPE"); i >= 0 {
+		return nil, fmt.Errorf("cimxml: offset %d: DOCTYPE is not allowed", i)
+	}
+	doc := etree.NewDocument()
+	doc.ReadSettings = etree.ReadSettings{MaxDepth: maxXMLDepth}
+	if err := doc.ReadFromString(text); err != nil {
+		return nil, fmt.Errorf("cimxml: malformed XML: %w", err)
+	}
+	for _, t := range doc.Child {
+		switch t := t.(type) {
+		case *etree.Directive:
+			return nil, errors.New("cimxml: XML directives (DOCTYPE) are not allowed")
+		case *etree.CharData:
+			if !t.IsWhitespace() {
+				return nil, errors.New("cimxml: text outside the root element")
+			}
+		}
+	}
+	root := doc.Root()
+	if root == nil {
+		return nil, errors.New("cimxml: no root element")
+	}
+	if len(doc.ChildElements()) > 1 {
+		return nil, errors.New("cimxml: more than one root element")
+	}
+	return root, nil
+}
+
+func indexFold(s, sub string) int {
+	return strings.Index(strings.ToUpper(s), strings.ToUpper(sub))
+}
+
+// findInstance returns the INSTANCE inside a VALUE.NAMEDINSTANCE,
+// VALUE.OBJECT or VALUE.OBJECTWITHPATH wrapper.
+func findInstance(el *etree.Element) *etree.Element {
+	switch el.Tag {
+	case "VALUE.NAMEDINSTANCE", "VALUE.OBJECT", "VALUE.OBJECTWITHPATH", "VALUE.OBJECTWITHLOCALPATH":
+		return el.SelectElement("INSTANCE")
+	}
+	return nil
+}
+
+// attr returns the value of the attribute named name, case-insensitively
+// and ignoring prefixes.
+func attr(el *etree.Element, name string) (string, bool) {
+	for _, a := range el.Attr {
+		if strings.EqualFold(a.Key, name) && a.Space != "xmlns" {
+			return a.Value, true
+		}
+	}
+	return "", false
+}
+
+func decodeInstance(el *etree.Element, reg cim.Registry, expect string, depth int) (*cim.Instance, error) {
+	name, _ := attr(el, "CLASSNAME")
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return nil, fmt.Errorf("cimxml: %s: INSTANCE without CLASSNAME", where(el))
+	}
+	c, lenient, err := resolveClass(el, name, reg, expect)
+	if err != nil {
+		return nil, err
+	}
+	inst := cim.NewInstance(c, "")
+	seen := map[string]bool{}
+	for _, pe := range el.ChildElements() {
+		switch pe.Tag {
+		case "QUALIFIER":
+			continue
+		case "PROPERTY", "PROPERTY.ARRAY", "PROPERTY.REFERENCE", "PROPERTY.OBJECT":
+		default:
+			return nil, fmt.Errorf("cimxml: %s: unexpected element in INSTANCE", where(pe))
+		}
+		pname, _ := attr(pe, "NAME")
+		if pname == "" {
+			return nil, fmt.Errorf("cimxml: %s: %s without NAME", where(pe), pe.Tag)
+		}
+		if strings.HasPrefix(pname, "__") {
+			continue // WMI system property
+		}
+		p := c.Property(pname)
+		if p == nil {
+			if lenient {
+				continue
+			}
+			return nil, fmt.Errorf("cimxml: %s: %w %s in class %s", where(pe), ErrUnknownProperty, pname, c.Name)
+		}
+		if seen[p.Name] {
+			return nil, fmt.Errorf("cimxml: %s: property %s given twice", where(pe), p.Name)
+		}
+		seen[p.Name] = true
+		v, err := decodeProperty(pe, p, reg, depth)
+		if err != nil {
+			return nil, err
+		}
+		if err := inst.Set(p.Name, v); err != nil {
+			return nil, fmt.Errorf("cimxml: %s: %w", where(pe), err)
+		}
+	}
+	return inst, nil
+}
+
+func resolveClass(el *etree.Element, name string, reg cim.Registry, expect string) (*cim.Class, bool, error) {
+	if c, ok := reg.Class(name); ok {
+		if expect != "" && !reg.IsA(c.Name, expect) {
+			return nil, false, fmt.Errorf("cimxml: %s: %w: %s is not a %s", where(el), ErrClassMismatch, c.Name, expect)
+		}
+		return c, false, nil
+	}
+	if expect == "" {
+		return nil, false, fmt.Errorf("cimxml: %s: %w %s", where(el), ErrUnknownClass, name)
+	}
+	c, ok := reg.Class(expect)
+	if !ok {
+		return nil, false, fmt.Errorf("cimxml: %s: %w %s (the expected class)", where(el), ErrUnknownClass, expect)
+	}
+	return c, true, nil
+}
+
+func decodeProperty(pe *etree.Element, p *cim.Property, reg cim.Registry, depth int) (any, error) {
+	switch pe.Tag {
+	case "PROPERTY.REFERENCE":
+		if p.Type != cim.Reference || p.Array {
+			return nil, fmt.Errorf("cimxml: %s: %s is a %s property, not a reference", where(pe), p.Name, typeName(p))
+		}
+		vr := pe.SelectElement("VALUE.REFERENCE")
+		if vr == nil {
+			return nil, nil
+		}
+		return decodeValueReference(vr, 0)
+	case "PROPERTY.ARRAY":
+		if !p.Array {
+			return nil, fmt.Errorf("cimxml: %s: %s is a %s property, not an array", where(pe), p.Name, typeName(p))
+		}
+		va := pe.SelectElement("VALUE.ARRAY")
+		if va == nil {
+			return nil, nil
+		}
+		var items []any
+		for _, ve := range va.ChildElements() {
+			switch ve.Tag {
+			case "VALUE":
+				v, err := decodeValue(ve, p, reg, depth)
+				if err != nil {
+					return nil, err
+				}
+				items = append(items, v)
+			case "VALUE.NULL":
+				return nil, fmt.Errorf("cimxml: %s: NULL elements in array %s are not supported", where(ve), p.Name)
+			default:
+				return nil, fmt.Errorf("cimxml: %s: unexpected element in VALUE.ARRAY", where(ve))
+			}
+		}
+		if items == nil {
+			items = []any{}
+		}
+		v, err := cim.ConvertValue(p.Type, true, items)
+		if err != nil {
+			return nil, fmt.Errorf("cimxml: %s: %w", where(va), err)
+		}
+		return v, nil
+	case "PROPERTY.OBJECT": // WMI's embedded object form
+		if p.EmbeddedInstance == "" || p.Array {
+			return nil, fmt.Errorf("cimxml: %s: %s is not an embedded instance property", where(pe), p.Name)
+		}
+		vo := pe.SelectElement("VALUE.OBJECT")
+		if vo == nil {
+			return nil, nil
+		}
+		ie := vo.SelectElement("INSTANCE")
+		if ie == nil {
+			return nil, fmt.Errorf("cimxml: %s: VALUE.OBJECT without INSTANCE", where(vo))
+		}
+		return decodeInstance(ie, reg, p.EmbeddedInstance, depth+1)
+	}
+	if p.Array {
+		return nil, fmt.Errorf("cimxml: %s: %s is an array property; PROPERTY.ARRAY expected", where(pe), p.Name)
+	}
+	if p.Type == cim.Reference {
+		return nil, fmt.Errorf("cimxml: %s: %s is a reference property; PROPERTY.REFERENCE expected", where(pe), p.Name)
+	}
+	ve := pe.SelectElement("VALUE")
+	if ve == nil {
+		if vo := pe.SelectElement("VALUE.OBJECT"); vo != nil && p.EmbeddedInstance != "" {
+			ie := vo.SelectElement("INSTANCE")
+			if ie == nil {
+				return nil, fmt.Errorf("cimxml: %s: VALUE.OBJECT without INSTANCE", where(vo))
+			}
+			return decodeInstance(ie, reg, p.EmbeddedInstance, depth+1)
+		}
+		return nil, nil
+	}
+	return decodeValue(ve, p, reg, depth)
+}
+
+func typeName(p *cim.Property) string {
+	if p.Array {
+		return p.Type.String() + "[]"
+	}
+	return p.Type.String()
+}
+
+// decodeValue converts one VALUE element for property p.
+func decodeValue(ve *etree.Element, p *cim.Property, reg cim.Registry, depth int) (any, error) {
+	if ie := ve.SelectElement("INSTANCE"); ie != nil {
+		if p.EmbeddedInstance == "" {
+			return nil, fmt.Errorf("cimxml: %s: INSTANCE in a property that is not an embedded instance", where(ie))
+		}
+		return decodeInstance(ie, reg, p.EmbeddedInstance, depth+1)
+	}
+	if len(ve.ChildElements()) > 0 {
+		return nil, fmt.Errorf("cimxml: %s: unexpected element in VALUE", where(ve.ChildElements()[0]))
+	}
+	text := textOf(ve)
+	if p.EmbeddedInstance != "" && p.Type == cim.String {
+		if t := strings.TrimSpace(text); strings.HasPrefix(t, "<") {
+			inst, err := decodeText(t, reg, p.EmbeddedInstance, depth+1)
+			if err != nil {
+				return nil, fmt.Errorf("cimxml: %s: embedded instance: %w", where(ve), err)
+			}
+			return inst, nil
+		}
+	}
+	v, err := cim.ParseValue(p.Type, text)
+	if err != nil {
+		return nil, fmt.Errorf("cimxml: %s: property %s: %w", where(ve), p.Name, err)
+	}
+	return v, nil
+}
+
+// textOf returns the character data directly inside el.
+func textOf(el *etree.Element) string {
+	var b strings.Builder
+	for _, t := range el.Child {
+		if cd, ok := t.(*etree.CharData); ok {
+			b.WriteString(cd.Data)
+		}
+	}
+	return b.String()
+}
+
+// where describes the position of el: the path of element names from the
+// root, with 1-based indexes among same-named siblings where needed.
+func where(el *etree.Element) string {
+	var parts []string
+	for e := el; e != nil && e.Tag != ""; e = e.Parent() {
+		part := e.FullTag()
+		if n, _ := attr(e, "NAME"); n != "" {
+			part += "[@NAME=" + n + "]"
+		} else if p := e.Parent(); p != nil {
+			n, idx := 0, 0
+			for _, s := range p.ChildElements() {
+				if s.Tag == e.Tag {
+					n++
+					if s == e {
+						idx = n
+					}
+				}
+			}
+			if n > 1 {
+				part = fmt.Sprintf("%s[%d]", part, idx)
+			}
+		}
+		parts = append(parts, part)
+	}
+	for i, j := 0, len(parts)-1; i < j; i, j = i+1, j-1 {
+		parts[i], parts[j] = parts[j], parts[i]
+	}
+	return "/" + strings.Join(parts, "/")
+}

@@ -1,0 +1,137 @@
+package cimxml
+
+import (
+	"math"
+	"reflect"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/beevik/etree"
+
+	"github.com/vsmig/vsmig/cim"
+)
+
+// EncodeInstance returns inst as CIM-XML text (DSP0201), without an XML
+// declaration, in the form DecodeInstance reads: every property of the
+// class in class order, NULL properties as PROPERTY elements without VALUE,
+// arrays as PROPERTY.ARRAY/VALUE.ARRAY, references as PROPERTY.REFERENCE
+// with a LOCALINSTANCEPATH (or INSTANCENAME without namespace), datetimes
+// in the CIM text form, and embedded instances as escaped CIM-XML text in
+// VALUE with EmbeddedObject="instance". This is the text of the
+// Errors[] output of CIM_ConcreteJob.GetErrors and of GetError's Error.
+func EncodeInstance(inst *cim.Instance) string {
+	return writeElement(encodeElement(inst, 0))
+}
+
+// writeElement serializes el, writing CR as &#xD; so that it survives
+// parsing (CanonicalText).
+func writeElement(el *etree.Element) string {
+	doc := etree.NewDocument()
+	doc.WriteSettings.CanonicalText = true
+	doc.SetRoot(el)
+	s, err := doc.WriteToString()
+	if err != nil { // writing to a strings.Builder does not fail
+		panic("cimxml: " + err.Error())
+	}
+	return s
+}
+
+func encodeElement(inst *cim.Instance, depth int) *etree.Element {
+	el := etree.NewElement("INSTANCE")
+	el.CreateAttr("CLASSNAME", inst.Class.Name)
+	for p, v := range inst.Properties() {
+		switch {
+		case p.Type == cim.Reference && !p.Array:
+			pe := el.CreateElement("PROPERTY.REFERENCE")
+			pe.CreateAttr("NAME", p.Name)
+			if p.RefClass != "" {
+				pe.CreateAttr("REFERENCECLASS", p.RefClass)
+			}
+			if path, ok := v.(cim.ObjectPath); ok {
+				encodeValueReference(pe, path, 0)
+			}
+		case p.Array:
+			pe := el.CreateElement("PROPERTY.ARRAY")
+			pe.CreateAttr("NAME", p.Name)
+			pe.CreateAttr("TYPE", p.Type.String())
+			if p.EmbeddedInstance != "" {
+				pe.CreateAttr("EmbeddedObject", "instance")
+			}
+			rv := reflect.ValueOf(v)
+			if v == nil || rv.Kind() != reflect.Slice || rv.IsNil() {
+				continue
+			}
+			va := pe.CreateElement("VALUE.ARRAY")
+			for i := range rv.Len() {
+				va.CreateElement("VALUE").SetText(scalarText(p.Type, rv.Index(i).Interface(), depth))
+			}
+		default:
+			pe := el.CreateElement("PROPERTY")
+			pe.CreateAttr("NAME", p.Name)
+			pe.CreateAttr("TYPE", p.Type.String())
+			if p.EmbeddedInstance != "" {
+				pe.CreateAttr("EmbeddedObject", "instance")
+			}
+			if v != nil {
+				if in, ok := v.(*cim.Instance); ok && in == nil {
+					continue
+				}
+				pe.CreateElement("VALUE").SetText(scalarText(p.Type, v, depth))
+			}
+		}
+	}
+	return el
+}
+
+// scalarText is the VALUE text of one scalar.
+func scalarText(t cim.Type, v any, depth int) string {
+	switch v := v.(type) {
+	case *cim.Instance:
+		if v == nil || depth >= maxEmbedDepth {
+			return ""
+		}
+		return writeElement(encodeElement(v, depth+1))
+	case float64:
+		if math.IsInf(v, 0) || math.IsNaN(v) {
+			return cim.FormatValue(v)
+		}
+		bits := 64
+		if t == cim.Real32 {
+			bits = 32
+		}
+		return strconv.FormatFloat(v, 'g', -1, bits)
+	}
+	return sanitize(cim.FormatValue(v))
+}
+
+// sanitize replaces characters XML 1.0 cannot carry with '?', as Windows
+// WinRM does.
+func sanitize(s string) string {
+	ok := true
+	for _, r := range s {
+		if !xmlChar(r) {
+			ok = false
+			break
+		}
+	}
+	if ok && utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, w := utf8.DecodeRuneInString(s[i:])
+		if !xmlChar(r) || r == utf8.RuneError && w == 1 {
+			b.WriteByte('?')
+		} else {
+			b.WriteString(s[i : i+w])
+		}
+		i += w
+	}
+	return b.String()
+}
+
+func xmlChar(r rune) bool {
+	return r == '\t' || r == '\n' || r == '\r' ||
+		r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF
+}

@@ -1,0 +1,131 @@
+package vsm
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"testing"
+
+	"github.com/vsmig/vsmig/cim"
+	"github.com/vsmig/vsmig/migrate"
+	"github.com/vsmig/vsmig/schemas"
+)
+
+// TestThroughBroker registers the providers with a cim.Broker over the
+// real schema and walks the profile the way a client does: from the
+// registered profile in root/interop to the service, its capabilities and
+// setting data, a migration and its job.
+func TestThroughBroker(t *testing.T) {
+	reg, err := schemas.Load()
+	if err != nil {
+		t.Skipf("schemas.Load: %v", err)
+	}
+	f := newFixture(t, nil, func(c *Config) { c.Registry = reg })
+	f.reg = reg
+	b := cim.NewBroker(reg, nil)
+	for _, pr := range f.p.Providers() {
+		b.Register(pr)
+	}
+	ctx := context.Background()
+	names := func(insts []*cim.Instance) []string {
+		var out []string
+		for _, in := range insts {
+			out = append(out, in.Class.Name)
+		}
+		sort.Strings(out)
+		return out
+	}
+
+	// Discovery from root/interop.
+	profs, err := b.EnumerateInstances(ctx, InteropNamespace, "CIM_RegisteredProfile")
+	if err != nil || len(profs) != 1 {
+		t.Fatalf("registered profiles %v %v", profs, err)
+	}
+	svcs, err := b.Associators(ctx, profs[0].Path(), ClassConformsToProfile, "", "", "")
+	if err != nil || len(svcs) != 1 || svcs[0].Class.Name != ClassService {
+		t.Fatalf("profile -> service: %v %v", names(svcs), err)
+	}
+	svc := svcs[0].Path()
+	caps, err := b.Associators(ctx, svc, ClassElementCapabilities, "", "", "")
+	if err != nil || len(caps) != 1 {
+		t.Fatalf("service -> capabilities: %v %v", names(caps), err)
+	}
+	msds, err := b.Associators(ctx, caps[0].Path(), ClassSettingsDefineCaps, "", "", "")
+	if err != nil || len(msds) != 3 {
+		t.Fatalf("capabilities -> setting data: %v %v", names(msds), err)
+	}
+	hosts, err := b.Associators(ctx, svc, ClassHostedService, "", "", "")
+	if err != nil || len(hosts) != 1 || keyString(hosts[0].Path(), "Name") != testHost {
+		t.Fatalf("service -> host: %v %v", hosts, err)
+	}
+	// Polymorphic enumeration of CIM_ComputerSystem: host and VMs.
+	all, err := b.EnumerateInstances(ctx, DefaultNamespace, "CIM_ComputerSystem")
+	if err != nil || len(all) != 5 {
+		t.Fatalf("computer systems: %d %v", len(all), err)
+	}
+	// From a VM to its migration service (DSP1081 use case).
+	vmSvcs, err := b.Associators(ctx, vmRef(vmRunning), ClassServiceAffectsElement, "", "", "")
+	if err != nil || len(vmSvcs) != 1 {
+		t.Fatalf("VM -> service: %v %v", names(vmSvcs), err)
+	}
+
+	// A migration through the Broker's argument checks.
+	msd := f.embed(ClassSettingData, map[string]any{"MigrationType": 2, "TransportType": 5})
+	ret, out, err := b.InvokeMethod(ctx, svc, MethodMigrateToHost, map[string]any{
+		"ComputerSystem": vmRef(vmRunning), "DestinationHost": "host2.lab", "MigrationSettingData": msd})
+	if err != nil || ret != uint64(4096) {
+		t.Fatalf("Migrate through the Broker = %v, %v", ret, err)
+	}
+	jobRef := out["Job"].(cim.ObjectPath)
+	jobs, err := b.Associators(ctx, vmRef(vmRunning), ClassAffectedJobElement, "", "", "")
+	if err != nil || len(jobs) != 1 || !jobs[0].Path().Equal(jobRef) {
+		t.Fatalf("VM -> job: %v %v", jobs, err)
+	}
+	owned, err := b.Associators(ctx, svc, ClassOwningJobElement, "", "", "")
+	if err != nil || len(owned) != 1 {
+		t.Fatalf("service -> job: %v %v", names(owned), err)
+	}
+	// Superclass enumeration reaches the job.
+	cj, err := b.EnumerateInstances(ctx, DefaultNamespace, "CIM_ConcreteJob")
+	if err != nil || len(cj) != 1 {
+		t.Fatalf("CIM_ConcreteJob: %v %v", names(cj), err)
+	}
+	// Cancel and read back.
+	ret, _, err = b.InvokeMethod(ctx, jobRef, MethodRequestStateChange, map[string]any{"RequestedState": uint64(4)})
+	if err != nil || ret != uint64(4096) {
+		t.Fatalf("RequestStateChange = %v %v", ret, err)
+	}
+	f.p.OnUpdate(migrate.Update{JobID: keyString(jobRef, "InstanceID"), Status: migrate.StatusCancelled})
+	ret, out, err = b.InvokeMethod(ctx, jobRef, MethodGetError, nil)
+	if err != nil || ret != uint64(0) || out["Error"] != nil {
+		t.Fatalf("GetError = %v %v %v", ret, out, err)
+	}
+	if err := b.DeleteInstance(ctx, jobRef); err != nil {
+		t.Fatal(err)
+	}
+	// A failed job's error through the Broker.
+	ret, out, err = b.InvokeMethod(ctx, svc, MethodMigrateToHost, map[string]any{
+		"ComputerSystem": vmRef(vmOther), "DestinationHost": "10.0.0.9"})
+	if err != nil || ret != uint64(4096) {
+		t.Fatalf("second Migrate = %v, %v", ret, err)
+	}
+	failed := out["Job"].(cim.ObjectPath)
+	f.p.OnUpdate(migrate.Update{JobID: keyString(failed, "InstanceID"), Status: migrate.StatusFailed, Err: errors.New("libvirt: connection reset")})
+	ret, out, err = b.InvokeMethod(ctx, failed, MethodGetError, nil)
+	e, _ := out["Error"].(*cim.Instance)
+	if err != nil || ret != uint64(0) || e == nil || get(e, "Message") != "libvirt: connection reset" {
+		t.Fatalf("GetError of a failed job = %v %v %v", ret, out, err)
+	}
+	var ce *cim.Error
+	if err := b.DeleteInstance(ctx, jobRef); !errors.As(err, &ce) || ce.Status != cim.StatusNotFound {
+		t.Fatalf("second delete: %v", err)
+	}
+
+	// A Check that fails.
+	f.eng.checkErr = &migrate.CheckError{Kind: migrate.Incompatible, Reason: "no such CPU"}
+	ret, out, err = b.InvokeMethod(ctx, svc, MethodCheckToHost, map[string]any{
+		"ComputerSystem": vmRef(vmRunning), "DestinationHost": "host2.lab"})
+	if err != nil || ret != uint64(0) || out["IsMigratable"] != false {
+		t.Fatalf("Check = %v %v %v", ret, out, err)
+	}
+}

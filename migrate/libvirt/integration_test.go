@@ -1,0 +1,598 @@
+//go:build integration
+
+// Integration tests against the two-host lab. Setup, as root:
+//
+//	bash testdata/lab/up.sh
+//	go test -tags integration ./migrate/libvirt/ -run . -v -timeout 20m
+//
+// The lab gives two libvirtd on 127.0.0.2 (A) and 127.0.0.3 (B), TCP port
+// 16509, auth none, and TCG guests vsmig-g1.. running on A whose serial
+// logs are $VSMIG_LAB_DIR/serial/<name>.log (see testdata/lab/env.sh; the
+// defaults below match it). Tests leave the guest on A when they end.
+// TestDestinationDaemonKilled kills B's libvirtd and brings it back with
+// up.sh.
+package libvirt
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	golibvirt "github.com/digitalocean/go-libvirt"
+
+	"github.com/vsmig/vsmig/migrate"
+)
+
+func env(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+var (
+	labDir   = env("VSMIG_LAB_DIR", "/var/lib/vsmig-lab")
+	uriA     = env("VSMIG_LAB_URI_A", "qemu+tcp://127.0.0.2/system")
+	uriB     = env("VSMIG_LAB_URI_B", "qemu+tcp://127.0.0.3/system")
+	hostA    = env("VSMIG_LAB_HOST_A", "127.0.0.2")
+	hostB    = env("VSMIG_LAB_HOST_B", "127.0.0.3")
+	badHost  = env("VSMIG_LAB_UNREACHABLE", "127.0.0.4")
+	guest    = env("VSMIG_LAB_GUEST", "vsmig-g1")
+	repoRoot = func() string { d, _ := filepath.Abs("../.."); return d }()
+)
+
+func labDriver(t *testing.T, uri, host string) *Driver {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	d, err := New(ctx, Config{URI: uri, HostName: host})
+	if err != nil {
+		t.Fatalf("New(%s): %v (is the lab up? bash testdata/lab/up.sh)", uri, err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+func findGuest(t *testing.T, d *Driver, name string) (migrate.Domain, bool) {
+	t.Helper()
+	doms, err := d.Domains(context.Background())
+	if err != nil {
+		t.Fatalf("Domains: %v", err)
+	}
+	for _, dom := range doms {
+		if dom.Name == name {
+			return dom, true
+		}
+	}
+	return migrate.Domain{}, false
+}
+
+// guestOnA returns both drivers and the guest, moving it back to A first
+// if an earlier test left it on B.
+func guestOnA(t *testing.T) (a, b *Driver, dom migrate.Domain) {
+	t.Helper()
+	a, b = labDriver(t, uriA, hostA), labDriver(t, uriB, hostB)
+	if dom, ok := findGuest(t, a, guest); ok {
+		if dom.State != migrate.StateRunning {
+			offset := fileSize(t, serialLog(guest))
+			err := call0(context.Background(), a.main, "start guest", func(h hypervisor) error {
+				d, err := h.DomainLookupByName(guest)
+				if err != nil {
+					return err
+				}
+				return h.DomainCreate(d)
+			})
+			if err != nil {
+				t.Fatalf("start %s on A: %v", guest, err)
+			}
+			waitGuestHealthy(t, guest, offset)
+		}
+		return a, b, dom
+	}
+	dom, ok := findGuest(t, b, guest)
+	if !ok {
+		t.Fatalf("guest %s is on neither host; rerun bash testdata/lab/up.sh", guest)
+	}
+	migrateAndWait(t, b, plan(dom.UUID, hostA, uriA), nil)
+	return a, b, dom
+}
+
+func plan(vm, host, uri string) migrate.Plan {
+	return migrate.Plan{VM: vm, Type: migrate.Live, DestHost: host, Transport: migrate.TCP, DestURI: uri}
+}
+
+func serialLog(name string) string { return filepath.Join(labDir, "serial", name+".log") }
+
+func fileSize(t *testing.T, p string) int64 {
+	t.Helper()
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
+}
+
+// waitGuestHealthy waits for a heartbeat and a passing memory check written
+// after offset in the guest's serial log, and fails on any CHECK BAD.
+func waitGuestHealthy(t *testing.T, name string, offset int64) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		b, err := os.ReadFile(serialLog(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tail := string(b[min(offset, int64(len(b))):])
+		if strings.Contains(tail, "CHECK BAD") || strings.Contains(tail, "Oops") || strings.Contains(tail, "Kernel panic") {
+			t.Fatalf("guest %s is corrupted after migration:\n%s", name, tail)
+		}
+		if strings.Contains(tail, "HB seq=") && strings.Contains(tail, "CHECK ok") {
+			lines := strings.Split(strings.TrimSpace(tail), "\n")
+			t.Logf("guest %s after migration: %s", name, lines[len(lines)-1])
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no heartbeat with CHECK ok from %s after migration; log tail:\n%s", name, tail)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// sampler polls a migration's progress every interval until it ends.
+type sampler struct {
+	samples, precopy int
+	maxIter          uint64
+	last             migrate.Progress
+	errs             []error
+	start, end       time.Time
+}
+
+func (s *sampler) run(m migrate.Migration, interval time.Duration, onSample func(migrate.Progress)) {
+	s.start = time.Now()
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-m.Done():
+			s.end = time.Now()
+			return
+		case <-tick.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		p, err := m.Progress(ctx)
+		cancel()
+		if err != nil {
+			s.errs = append(s.errs, err)
+			continue
+		}
+		s.samples++
+		if p.Phase == "precopy" {
+			s.precopy++
+		}
+		s.maxIter = max(s.maxIter, p.Iteration)
+		s.last = p
+		if onSample != nil {
+			onSample(p)
+		}
+	}
+}
+
+func migrateAndWait(t *testing.T, d *Driver, p migrate.Plan, s *sampler) migrate.Result {
+	t.Helper()
+	m, err := d.Start(context.Background(), p)
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	if s == nil {
+		s = &sampler{}
+	}
+	s.run(m, 200*time.Millisecond, nil)
+	res, err := m.Result()
+	if err != nil {
+		t.Fatalf("migration to %s failed: %v", p.DestURI, err)
+	}
+	return res
+}
+
+func TestInventory(t *testing.T) {
+	ctx := context.Background()
+	a, b := labDriver(t, uriA, hostA), labDriver(t, uriB, hostB)
+	ha, err := a.Host(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hb, err := b.Host(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("A: %+v", ha)
+	t.Logf("B: %+v", hb)
+	if ha.UUID == "" || ha.UUID == hb.UUID {
+		t.Errorf("host UUIDs %q and %q: want distinct and set", ha.UUID, hb.UUID)
+	}
+	if ha.Name != hostA || !strings.HasPrefix(ha.Hypervisor, "QEMU ") || ha.MemoryKiB == 0 || ha.FreeKiB == 0 {
+		t.Errorf("host A facts incomplete: %+v", ha)
+	}
+	doms, err := a.Domains(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dom := range append(doms, must(b.Domains(ctx))...) {
+		t.Logf("domain %+v", dom)
+	}
+	var g migrate.Domain
+	if g, _ = findGuest(t, a, guest); g.UUID == "" {
+		g, _ = findGuest(t, b, guest)
+	}
+	if g.UUID == "" || g.UUID != strings.ToLower(g.UUID) || g.MemoryKiB != 256*1024 || g.VCPUs != 1 || !g.Persistent {
+		t.Errorf("guest %s: %+v", guest, g)
+	}
+	if _, err := a.Domain(ctx, "00000000-0000-4000-8000-000000000000"); !errors.Is(err, migrate.ErrNoDomain) {
+		t.Errorf("Domain(unknown) err = %v, want ErrNoDomain", err)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+func TestCheckRefusals(t *testing.T) {
+	ctx := context.Background()
+	a, _, dom := guestOnA(t)
+	good := plan(dom.UUID, hostB, uriB)
+	if err := a.Check(ctx, good); err != nil {
+		t.Fatalf("Check(good plan) = %v", err)
+	}
+
+	// A same-named decoy on B.
+	defineDecoy(t, uriB, guest)
+
+	unreachable := plan(dom.UUID, badHost, "qemu+tcp://"+badHost+"/system")
+	bigMem := good
+	bigMem.NewMemoryKiB = 1 << 40 // 1 PiB
+	sameHost := plan(dom.UUID, hostA, uriA)
+	renamed := good
+	renamed.NewName = guest + "-renamed"
+	tests := []struct {
+		name   string
+		plan   migrate.Plan
+		kind   migrate.CheckKind
+		reason string
+	}{
+		{"name on destination", good, migrate.Incompatible, "already defined on the destination"},
+		{"unreachable", unreachable, migrate.InvalidState, "destination unreachable"},
+		{"not enough memory", func() migrate.Plan { p := bigMem; p.NewName = renamed.NewName; return p }(), migrate.Incompatible, "memory"},
+		{"same host", sameHost, migrate.Incompatible, "same host UUID"},
+		{"unknown VM", plan("00000000-0000-4000-8000-000000000000", hostB, uriB), migrate.InvalidParameter, "no such VM"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			start := time.Now()
+			err := a.Check(ctx, tt.plan)
+			var ce *migrate.CheckError
+			if !errors.As(err, &ce) {
+				t.Fatalf("Check = %v, want *CheckError", err)
+			}
+			t.Logf("refused in %v: %v", time.Since(start).Round(time.Millisecond), err)
+			if ce.Kind != tt.kind || !strings.Contains(ce.Reason, tt.reason) {
+				t.Errorf("Check = kind %d %q, want kind %d containing %q", ce.Kind, ce.Reason, tt.kind, tt.reason)
+			}
+		})
+	}
+	// Renamed, the same plan passes: the decoy only blocks the name.
+	if err := a.Check(ctx, renamed); err != nil {
+		t.Errorf("Check(renamed) = %v", err)
+	}
+}
+
+// defineDecoy defines an inactive domain named name on the host at uri
+// (with its own UUID), removed at the end of the test.
+func defineDecoy(t *testing.T, uri, name string) {
+	t.Helper()
+	s, err := openLibvirt(context.Background(), uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := s.h.(*golibvirt.Libvirt)
+	xml := `<domain type='qemu'><name>` + name + `</name><memory unit='MiB'>64</memory>` +
+		`<os><type arch='x86_64'>hvm</type></os></domain>`
+	dom, err := l.DomainDefineXML(xml)
+	if err != nil {
+		s.kill()
+		t.Fatalf("define decoy: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := l.DomainUndefine(dom); err != nil {
+			t.Errorf("undefine decoy: %v", err)
+		}
+		s.kill()
+	})
+}
+
+func TestLiveMigrationThereAndBack(t *testing.T) {
+	a, b, dom := guestOnA(t)
+	for _, leg := range []struct {
+		name     string
+		src      *Driver
+		host     string
+		uri      string
+		wantHere *Driver
+	}{
+		{"A to B", a, hostB, uriB, b},
+		{"B to A", b, hostA, uriA, a},
+	} {
+		t.Run(leg.name, func(t *testing.T) {
+			offset := fileSize(t, serialLog(guest))
+			p := plan(dom.UUID, leg.host, leg.uri)
+			p.MaxDowntime = 300 * time.Millisecond
+			var s sampler
+			res := migrateAndWait(t, leg.src, p, &s)
+			dur := s.end.Sub(s.start)
+			rate := float64(s.samples) / dur.Seconds()
+			t.Logf("result: total %v, downtime %v, iterations %d, data %.1f MiB; %d progress samples in %v (%.1f/s), %d in pre-copy, max iteration %d",
+				res.TotalTime.Round(time.Millisecond), res.Downtime, res.Iterations, float64(res.DataTransferred)/mib,
+				s.samples, dur.Round(time.Millisecond), rate, s.precopy, s.maxIter)
+			if len(s.errs) > 0 {
+				t.Errorf("progress errors: %v", s.errs)
+			}
+			if rate < 2 {
+				t.Errorf("progress sampled %.1f times a second, want >= 2", rate)
+			}
+			if res.TotalTime <= 0 || res.DataTransferred == 0 || res.Iterations == 0 {
+				t.Errorf("incomplete result %+v", res)
+			}
+			loc, err := leg.src.Locate(context.Background(), p)
+			if err != nil || loc != migrate.LocationDestination {
+				t.Errorf("Locate = %v, %v; want destination", loc, err)
+			}
+			got, err := leg.wantHere.Domain(context.Background(), dom.UUID)
+			if err != nil || got.State != migrate.StateRunning || !got.Persistent {
+				t.Errorf("on destination: %+v, %v", got, err)
+			}
+			if _, err := leg.src.Domain(context.Background(), dom.UUID); !errors.Is(err, migrate.ErrNoDomain) {
+				t.Errorf("source still has the VM: %v", err)
+			}
+			waitGuestHealthy(t, guest, offset)
+		})
+	}
+}
+
+// slowPlan is a migration capped to 4 MiB/s so it lasts long enough to
+// be interrupted (the guest has about 130 MiB to send).
+func slowPlan(vm string) migrate.Plan {
+	p := plan(vm, hostB, uriB)
+	p.Bandwidth = 4 * mib
+	return p
+}
+
+// waitPrecopy waits until m reports pre-copy progress.
+func waitPrecopy(t *testing.T, m migrate.Migration) migrate.Progress {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		p, err := m.Progress(context.Background())
+		if err == nil && p.Phase == "precopy" && p.DataProcessed > 0 {
+			return p
+		}
+		select {
+		case <-m.Done():
+			r, err := m.Result()
+			t.Fatalf("migration ended before pre-copy was seen: %+v, %v", r, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	t.Fatal("no pre-copy progress within 30s")
+	return migrate.Progress{}
+}
+
+func assertOnlyOnA(t *testing.T, a, b *Driver, vm string) {
+	t.Helper()
+	got, err := a.Domain(context.Background(), vm)
+	if err != nil || got.State != migrate.StateRunning {
+		t.Errorf("on A: %+v, %v; want running", got, err)
+	}
+	if _, err := b.Domain(context.Background(), vm); !errors.Is(err, migrate.ErrNoDomain) {
+		t.Errorf("on B: err = %v, want ErrNoDomain", err)
+	}
+}
+
+func TestAbortMidMigration(t *testing.T) {
+	a, b, dom := guestOnA(t)
+	offset := fileSize(t, serialLog(guest))
+	m, err := a.Start(context.Background(), slowPlan(dom.UUID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := waitPrecopy(t, m)
+	t.Logf("aborting at %+v", p)
+	if err := m.Abort(context.Background()); err != nil {
+		t.Fatalf("Abort: %v", err)
+	}
+	select {
+	case <-m.Done():
+	case <-time.After(30 * time.Second):
+		t.Fatal("migration did not end within 30s of Abort")
+	}
+	_, err = m.Result()
+	t.Logf("result error: %v", err)
+	if err == nil {
+		t.Fatal("aborted migration reported success")
+	}
+	if err := m.Abort(context.Background()); !errors.Is(err, migrate.ErrFinished) {
+		t.Errorf("second Abort = %v, want ErrFinished", err)
+	}
+	loc, err := a.Locate(context.Background(), slowPlan(dom.UUID))
+	if err != nil || loc != migrate.LocationSource {
+		t.Errorf("Locate = %v, %v; want source", loc, err)
+	}
+	assertOnlyOnA(t, a, b, dom.UUID)
+	waitGuestHealthy(t, guest, offset)
+}
+
+func TestDestinationDaemonKilled(t *testing.T) {
+	a, b, dom := guestOnA(t)
+	pidFile := filepath.Join(labDir, "hosts", "b", "libvirtd.pid")
+	raw, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatalf("B's libvirtd pid: %v", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	restarted := false
+	restartB := func() {
+		if restarted {
+			return
+		}
+		restarted = true
+		out, err := exec.Command("bash", filepath.Join(repoRoot, "testdata/lab/up.sh")).CombinedOutput()
+		if err != nil {
+			t.Errorf("up.sh after killing B: %v\n%s", err, out)
+		}
+	}
+	t.Cleanup(restartB) // B back for the tests that follow, whatever happens
+	offset := fileSize(t, serialLog(guest))
+	m, err := a.Start(context.Background(), slowPlan(dom.UUID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitPrecopy(t, m)
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatalf("kill B's libvirtd: %v", err)
+	}
+	killed := time.Now()
+	select {
+	case <-m.Done():
+	case <-time.After(2 * time.Minute):
+		t.Fatal("migration did not end within 2 minutes of the destination's death")
+	}
+	_, err = m.Result()
+	t.Logf("ended %v after the kill with: %v", time.Since(killed).Round(time.Millisecond), err)
+	if err == nil {
+		t.Fatal("migration to a dead destination reported success")
+	}
+	got, err := a.Domain(context.Background(), dom.UUID)
+	if err != nil || got.State != migrate.StateRunning {
+		t.Errorf("on A: %+v, %v; want running", got, err)
+	}
+	waitGuestHealthy(t, guest, offset)
+	// Restarted, B must have cleaned up the half-made incoming VM.
+	restartB()
+	assertOnlyOnA(t, a, b, dom.UUID)
+}
+
+// TestVirshBaseline times virsh doing the same live migration there and
+// back, the baseline of the engine-overhead benchmark.
+func TestVirshBaseline(t *testing.T) {
+	_, _, _ = guestOnA(t)
+	for _, leg := range [][2]string{{uriA, uriB}, {uriB, uriA}} {
+		start := time.Now()
+		out, err := exec.Command("virsh", "-c", leg[0], "migrate", "--live", "--p2p", "--persistent",
+			"--undefinesource", guest, leg[1]).CombinedOutput()
+		if err != nil {
+			t.Fatalf("virsh migrate: %v\n%s", err, out)
+		}
+		total := time.Since(start)
+		info, _ := exec.Command("virsh", "-c", leg[1], "domjobinfo", "--completed", guest).CombinedOutput()
+		var down, iter string
+		for _, l := range strings.Split(string(info), "\n") {
+			f := strings.SplitN(l, ":", 2)
+			if len(f) != 2 {
+				continue
+			}
+			switch strings.TrimSpace(f[0]) {
+			case "Total downtime":
+				down = strings.Join(strings.Fields(f[1]), " ")
+			case "Iteration":
+				iter = strings.TrimSpace(f[1])
+			}
+		}
+		t.Logf("virsh %s -> %s: total %v, downtime %s, iterations %s", leg[0], leg[1],
+			total.Round(time.Millisecond), down, iter)
+	}
+}
+
+// TestResumeRenamedThereAndBack moves the guest paused (Resume) to B
+// under a new name with a bigger persistent memory size, then live and
+// renamed back to A.
+func TestResumeRenamedThereAndBack(t *testing.T) {
+	a, b, dom := guestOnA(t)
+	offset := fileSize(t, serialLog(guest))
+	p := plan(dom.UUID, hostB, uriB)
+	p.Type = migrate.Resume
+	p.NewName = guest + "-moved"
+	p.NewMemoryKiB = 320 * 1024
+	if err := a.Check(context.Background(), p); err != nil {
+		t.Fatalf("Check: %v", err)
+	}
+	res := migrateAndWait(t, a, p, nil)
+	t.Logf("resume migration: total %v, downtime %v, iterations %d", res.TotalTime.Round(time.Millisecond), res.Downtime, res.Iterations)
+	got, err := b.Domain(context.Background(), dom.UUID)
+	if err != nil || got.Name != p.NewName || got.State != migrate.StateRunning {
+		t.Errorf("on B: %+v, %v", got, err)
+	}
+	// The running guest keeps its size; the next boot gets the new one.
+	inactive, err := call(context.Background(), b.main, "inactive XML", func(h hypervisor) (string, error) {
+		d, err := h.DomainLookupByUUID(golibvirt.UUID(mustParseUUID(dom.UUID)))
+		if err != nil {
+			return "", err
+		}
+		return h.DomainGetXMLDesc(d, golibvirt.DomainXMLInactive)
+	})
+	if err != nil || !strings.Contains(inactive, "327680") {
+		t.Errorf("persistent definition on B lacks the new memory size: %v\n%s", err, inactive)
+	}
+	waitGuestHealthy(t, guest, offset)
+
+	back := plan(dom.UUID, hostA, uriA)
+	back.NewName = guest
+	back.NewMemoryKiB = 256 * 1024
+	migrateAndWait(t, b, back, nil)
+	if got, err := a.Domain(context.Background(), dom.UUID); err != nil || got.Name != guest {
+		t.Errorf("back on A: %+v, %v", got, err)
+	}
+}
+
+func mustParseUUID(s string) [16]byte {
+	u, err := parseUUID(s)
+	if err != nil {
+		panic(err)
+	}
+	return u
+}
+
+// TestRestartThereAndBack: a Restart migration shuts the guest down (it
+// powers off on the ACPI button), moves its definition to B and boots it
+// there; then it comes back live.
+func TestRestartThereAndBack(t *testing.T) {
+	a, b, dom := guestOnA(t)
+	offset := fileSize(t, serialLog(guest))
+	p := plan(dom.UUID, hostB, uriB)
+	p.Type = migrate.Restart
+	p.ShutdownTimeout = 30 * time.Second
+	res := migrateAndWait(t, a, p, nil)
+	t.Logf("restart migration: total %v", res.TotalTime.Round(time.Millisecond))
+	got, err := b.Domain(context.Background(), dom.UUID)
+	if err != nil || got.State != migrate.StateRunning || !got.Persistent {
+		t.Errorf("on B: %+v, %v", got, err)
+	}
+	if _, err := a.Domain(context.Background(), dom.UUID); !errors.Is(err, migrate.ErrNoDomain) {
+		t.Errorf("still on A: %v", err)
+	}
+	waitGuestHealthy(t, guest, offset)
+	if b, _ := os.ReadFile(serialLog(guest)); !strings.Contains(string(b[offset:]), "GUEST start") {
+		t.Error("the guest did not boot afresh on B")
+	}
+	migrateAndWait(t, b, plan(dom.UUID, hostA, uriA), nil)
+}

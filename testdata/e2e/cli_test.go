@@ -1,0 +1,158 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// vsmigctl runs the client against d and returns its output and exit code.
+func vsmigctl(t *testing.T, d *daemon, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(repoRoot(t), "bin", "vsmigctl"), args...)
+	cmd.Env = append(os.Environ(), "VSMIG_ENDPOINT="+d.Endpoint, "VSMIG_USER="+testUser,
+		"VSMIG_PASSWORD="+testPassword, "VSMIG_INSECURE=1", "VSMIG_CONFIG=/nonexistent")
+	out, err := cmd.CombinedOutput()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return string(out), code
+}
+
+func buildCtl(t *testing.T) {
+	root := repoRoot(t)
+	build := exec.Command("go", "build", "-o", filepath.Join(root, "bin")+"/", "./cmd/vsmigctl")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building vsmigctl: %v\n%s", err, out)
+	}
+}
+
+// TestCLI drives vsmigctl against a real vsmigd (simulated demo): table and
+// JSON output, a terminal progress bar (under script(1)'s pseudo-terminal)
+// and plain lines without one, and exit codes that say what happened.
+func TestCLI(t *testing.T) {
+	buildCtl(t)
+	d := startDaemon(t, "127.0.0.1", simFlags...)
+
+	out, code := vsmigctl(t, d, "identify")
+	if code != 0 || !strings.Contains(out, "vsmig") {
+		t.Fatalf("identify: %d %s", code, out)
+	}
+	out, code = vsmigctl(t, d, "-o", "json", "vms")
+	var vms []struct{ Name, UUID, State, Host string }
+	if code != 0 || json.Unmarshal([]byte(out), &vms) != nil || len(vms) < 2 {
+		t.Fatalf("vms -o json: %d %s", code, out)
+	}
+	var running []string
+	for _, v := range vms {
+		if v.State == "running" {
+			running = append(running, v.Name)
+		}
+	}
+	if len(running) < 3 {
+		t.Fatalf("want 3 running demo VMs, have %v", vms)
+	}
+
+	if _, code = vsmigctl(t, d, "frobnicate"); code != 64 {
+		t.Errorf("unknown command: exit %d, want 64", code)
+	}
+	if _, code = vsmigctl(t, d, "migrate", running[0], "not a host!"); code != 4 {
+		t.Errorf("bad destination: exit %d, want 4 (Invalid Parameter)", code)
+	}
+	if _, code = vsmigctl(t, d, "check", running[0], "unknown-host.invalid"); code != 1 {
+		t.Errorf("check to an unknown host: exit %d, want 1 (not migratable)", code)
+	}
+	bad := exec.Command(filepath.Join(repoRoot(t), "bin", "vsmigctl"), "vms")
+	bad.Env = append(os.Environ(), "VSMIG_ENDPOINT="+d.Endpoint, "VSMIG_USER=admin", "VSMIG_PASSWORD=wrong", "VSMIG_INSECURE=1", "VSMIG_CONFIG=/nonexistent")
+	var ee *exec.ExitError
+	if err := bad.Run(); !errors.As(err, &ee) || ee.ExitCode() != 77 {
+		t.Errorf("wrong password: %v, want exit 77", err)
+	}
+	// Certificate pinning: a wrong fingerprint is refused, the right one works.
+	wrongPin := exec.Command(filepath.Join(repoRoot(t), "bin", "vsmigctl"), "--fingerprint", strings.Repeat("00", 32), "identify")
+	wrongPin.Env = append(os.Environ(), "VSMIG_ENDPOINT="+d.Endpoint, "VSMIG_CONFIG=/nonexistent")
+	if err := wrongPin.Run(); err == nil {
+		t.Errorf("a wrong pinned fingerprint was accepted")
+	}
+	fp, err := exec.Command(d.bin, "fingerprint", "-state-dir", d.stateDir).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pinned := exec.Command(filepath.Join(repoRoot(t), "bin", "vsmigctl"), "identify")
+	pinned.Env = append(os.Environ(), "VSMIG_ENDPOINT="+d.Endpoint, "VSMIG_FINGERPRINT="+strings.TrimSpace(string(fp)), "VSMIG_CONFIG=/nonexistent")
+	if out, err := pinned.CombinedOutput(); err != nil {
+		t.Errorf("pinned to the right fingerprint: %v %s", err, out)
+	}
+
+	// Not a terminal: one plain line per change, exit 0 on completion.
+	out, code = vsmigctl(t, d, "migrate", running[0], "host-b", "--wait")
+	if code != 0 || !strings.Contains(out, "100% completed") || strings.Contains(out, "\r") {
+		t.Fatalf("migrate --wait (no terminal): exit %d\n%s", code, out)
+	}
+	// A terminal: the bar is redrawn in place.
+	script := exec.Command("script", "-qec", filepath.Join(repoRoot(t), "bin", "vsmigctl")+" migrate "+running[1]+" host-b --wait", "/dev/null")
+	script.Env = append(os.Environ(), "VSMIG_ENDPOINT="+d.Endpoint, "VSMIG_USER="+testUser, "VSMIG_PASSWORD="+testPassword, "VSMIG_INSECURE=1", "VSMIG_CONFIG=/nonexistent")
+	tout, err := script.CombinedOutput()
+	if err != nil || !strings.Contains(string(tout), "\r") || !strings.Contains(string(tout), "[####") {
+		t.Fatalf("migrate --wait on a terminal: %v\n%q", err, tout)
+	}
+	// A cancelled job: exit 8 (Terminated).
+	out, code = vsmigctl(t, d, "-o", "json", "migrate", running[2], "host-b", "--bandwidth", "1")
+	var started struct{ Job string }
+	if code != 0 || json.Unmarshal([]byte(out), &started) != nil || started.Job == "" {
+		t.Fatalf("migrate: %d %s", code, out)
+	}
+	if out, code = vsmigctl(t, d, "cancel", started.Job); code != 0 {
+		t.Fatalf("cancel: %d %s", code, out)
+	}
+	if out, code = vsmigctl(t, d, "watch", started.Job); code != 8 {
+		t.Fatalf("watch of a cancelled job: exit %d, want 8\n%s", code, out)
+	}
+	out, code = vsmigctl(t, d, "-o", "json", "jobs")
+	var jobs []map[string]any
+	if code != 0 || json.Unmarshal([]byte(out), &jobs) != nil || len(jobs) < 3 {
+		t.Fatalf("jobs -o json: %d %s", code, out)
+	}
+	if out, code = vsmigctl(t, d, "errors", started.Job); code != 0 {
+		t.Errorf("errors: %d %s", code, out)
+	}
+
+	if out, code = vsmigctl(t, d, "job", "vsmig:no-such-job"); code != 70 {
+		t.Errorf("job of an unknown ID: exit %d, want 70 (a WS-Man fault)\n%s", code, out)
+	}
+
+	// The metrics moved.
+	resp, err := http.Get(d.Metrics + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, re := range []string{
+		`vsmig_migrations_total\{outcome="completed",type="live"\} [2-9]`,
+		`vsmig_migrations_total\{outcome="cancelled",type="live"\} 1`,
+		`vsmig_wsman_requests_total\{action="[^"]*Enumerate",outcome="ok"\} \d+`,
+		`vsmig_wsman_faults_total\{subcode="[^"]+"\} \d+`,
+		`vsmig_auth_failures_total [1-9]`,
+		`vsmig_migration_downtime_seconds_count\{type="live"\} [2-9]`,
+		`vsmig_jobs\{state="completed"\} [2-9]`,
+	} {
+		if !regexp.MustCompile(re).Match(body) {
+			t.Errorf("/metrics lacks %s", re)
+		}
+	}
+}

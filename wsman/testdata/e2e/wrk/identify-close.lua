@@ -1,0 +1,2 @@
+close = true
+dofile(debug.getinfo(1, "S").source:sub(2):match("(.*/)") .. "identify.lua")
