@@ -87,6 +87,12 @@ type Class struct {
 
 // Property returns the property named name (case-insensitive), or nil.
 func (c *Class) Property(name string) *Property {
+	// Callers almost always use the declared spelling: try that first.
+	for _, p := range c.Properties {
+		if p.Name == name {
+			return p
+		}
+	}
 	for _, p := range c.Properties {
 		if strings.EqualFold(p.Name, name) {
 			return p

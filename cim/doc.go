@@ -17,6 +17,19 @@
 // instances. Arrays are slices of those element types ([]uint64, []string,
 // []ObjectPath, []*Instance, ...).
 //
+// Text and conversions: ParseValue and FormatValue convert between a
+// scalar and its text (CIM-XML VALUE, WS-CIM element, selector);
+// ConvertValue turns ordinary Go values (int, time.Time, []int, ...) into
+// the representation with range checks; ValuesEqual compares values;
+// ParseDatetime and Datetime.String handle the CIM datetime forms;
+// ParseObjectPath and ObjectPath.String the WBEM URI-like path form;
+// ValueMapEntry looks integers up in ValueMap/Values qualifiers.
+//
+// Classes: cim/mof parses the MOF in schemas/ into classes holding only
+// their declared members; NewRegistry resolves inheritance into the
+// read-only Registry every other package uses. Classes from a Registry
+// are shared and must not be modified.
+//
 // Imports: the standard library and github.com/google/uuid. Never wsman
 // (except cim/wsbind) or net/http.
 package cim

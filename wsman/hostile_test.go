@@ -291,3 +291,35 @@ func TestCloseIdempotent(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestConcurrent runs Gets and whole enumerations in parallel (meant for
+// -race).
+func TestConcurrent(t *testing.T) {
+	s := newTestService(t, wsman.Config{})
+	var wg sync.WaitGroup
+	for g := 0; g < 6; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 20; i++ {
+				resp, status := s.ServeSOAP(context.Background(), user,
+					wsmantest.NewRequest(wsmantest.ActionGet, wsmantest.ResourceURI, map[string]string{"Name": "item-1"}, ""))
+				if status != 200 {
+					t.Errorf("Get: %s", resp)
+					return
+				}
+				id := enumerateContext(t, s, user)
+				for n := 0; id != "" && n < 5; n++ {
+					id = findText(t, pull(s, user, wsmantest.ResourceURI, id, 2), wsman.NSEnumeration, "EnumerationContext")
+				}
+				if id != "" {
+					t.Errorf("enumeration did not end")
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if n := s.OpenEnumerations(); n != 0 {
+		t.Errorf("OpenEnumerations = %d", n)
+	}
+}

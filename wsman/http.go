@@ -116,11 +116,10 @@ func newHTTPHandler(svc soapServer, cfg HTTPConfig) *httpHandler {
 }
 
 func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	wrote := false // a status line was sent; a panic after it aborts the connection
-	cs := httpCharset{label: "UTF-8"}
+	cs := httpCharset{label: "UTF-8"} // until the body says otherwise
 	defer func() {
 		if v := recover(); v != nil {
-			h.recovered(w, r, v, wrote, cs)
+			h.recovered(w, r, v, cs)
 		}
 	}()
 
@@ -131,13 +130,11 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case PathAnonIdentify:
 		anonymous = true
 	default:
-		wrote = true
 		emptyResponse(w, http.StatusNotFound)
 		return
 	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		wrote = true
 		emptyResponse(w, http.StatusMethodNotAllowed)
 		return
 	}
@@ -145,22 +142,19 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !anonymous {
 		user, ok := h.authenticate(r)
 		if !ok {
-			wrote = true
-			unauthorized(w)
+				unauthorized(w)
 			return
 		}
 		caller.User = user
 	}
 	label, ok := parseSOAPContentType(r.Header.Get("Content-Type"))
-	if !ok {
-		wrote = true
+	if !ok || !supportedCharset(label) {
 		emptyResponse(w, http.StatusUnsupportedMediaType)
 		return
 	}
 	if r.ContentLength > h.max {
 		// Refuse without reading; do not let the server drain the rest.
 		w.Header().Set("Connection", "close")
-		wrote = true
 		emptyResponse(w, http.StatusRequestEntityTooLarge)
 		return
 	}
@@ -168,19 +162,16 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	buf := h.bufs.Get().(*bytes.Buffer)
 	defer h.putBuffer(buf)
 	if status := h.readBody(w, r, buf); status != 0 {
-		wrote = true
 		emptyResponse(w, status)
 		return
 	}
 	cs, body, ok := detectCharset(label, buf.Bytes())
 	if !ok {
-		wrote = true
 		emptyResponse(w, http.StatusUnsupportedMediaType)
 		return
 	}
 	body, err := cs.decode(body)
 	if err != nil {
-		wrote = true
 		emptyResponse(w, http.StatusBadRequest)
 		return
 	}
@@ -195,7 +186,6 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr := w.Header()
 	hdr["Content-Type"] = cs.contentType()
 	hdr["Content-Length"] = []string{strconv.Itoa(len(resp))}
-	wrote = true
 	w.WriteHeader(status)
 	w.Write(resp)
 }
@@ -264,16 +254,13 @@ func remoteIP(addr string) string {
 	return addr
 }
 
-// recovered answers a panic: a 500 InternalError fault if nothing was sent
-// yet, else an aborted connection.
-func (h *httpHandler) recovered(w http.ResponseWriter, r *http.Request, v any, wrote bool, cs httpCharset) {
+// recovered answers a panic with a 500 InternalError fault. Every status
+// this handler writes is its last action, so nothing was sent yet.
+func (h *httpHandler) recovered(w http.ResponseWriter, r *http.Request, v any, cs httpCharset) {
 	if v == http.ErrAbortHandler {
 		panic(v)
 	}
 	h.log.Error("panic serving WS-Man request", "remote", r.RemoteAddr, "panic", v, "stack", string(debug.Stack()))
-	if wrote {
-		panic(http.ErrAbortHandler)
-	}
 	var buf bytes.Buffer
 	(&response{buf: &buf}).writeFault(NewFault(SubcodeInternalError, "", ""), "")
 	body, err := cs.encode(buf.Bytes())

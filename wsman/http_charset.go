@@ -58,6 +58,17 @@ func parseSOAPContentType(v string) (charset string, ok bool) {
 	return "", true
 }
 
+// supportedCharset reports whether a Content-Type charset label names
+// UTF-8 or UTF-16 ("" counts: the body's BOM or UTF-8 decides).
+func supportedCharset(label string) bool {
+	for _, l := range [...]string{"", "utf-8", "utf8", "utf-16", "utf-16le", "utf-16be"} {
+		if strings.EqualFold(label, l) {
+			return true
+		}
+	}
+	return false
+}
+
 // detectCharset decides the body encoding from the Content-Type charset
 // label and the body's byte order mark, which wins when present. It
 // returns the body without its BOM. ok is false for a charset other than

@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -194,28 +195,38 @@ func TestE2EPywinrm(t *testing.T) {
 		}
 		t.Skipf("%s cannot import winrm (set VSMIG_E2E=1 to make this fatal): %v", python, err)
 	}
-	s := startE2E(t, e2eOptions{})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, python, filepath.Join("testdata", "e2e", "client_test.py"))
-	cmd.Env = append(os.Environ(),
-		"VSMIG_ENDPOINT="+s.HTTPS,
-		"VSMIG_USER="+e2eUser,
-		"VSMIG_PASSWORD="+e2ePassword,
-		"VSMIG_CA="+s.CAFile,
-		"VSMIG_RESOURCE_URI="+wsmantest.ResourceURI,
-		"VSMIG_ITEMS=10",
-		"VSMIG_CLIENT_CERT="+s.ClientCert,
-		"VSMIG_CLIENT_KEY="+s.ClientKey,
-		"PYTHONDONTWRITEBYTECODE=1",
-	)
-	out, err := cmd.CombinedOutput()
-	t.Logf("client_test.py:\n%s", out)
-	if err != nil {
-		t.Fatalf("client_test.py failed: %v", err)
-	}
-	if strings.Contains(s.Logs.String(), e2ePassword) {
-		t.Error("a password appears in the server log")
+	for _, transport := range []string{"ssl", "basic"} {
+		t.Run(transport, func(t *testing.T) {
+			s := startE2E(t, e2eOptions{allowUnencrypted: transport == "basic"})
+			env := []string{
+				"VSMIG_TRANSPORT=" + transport,
+				"VSMIG_ENDPOINT=" + s.HTTPS,
+				"VSMIG_USER=" + e2eUser,
+				"VSMIG_PASSWORD=" + e2ePassword,
+				"VSMIG_CA=" + s.CAFile,
+				"VSMIG_RESOURCE_URI=" + wsmantest.ResourceURI,
+				"VSMIG_ITEMS=" + strconv.Itoa(e2eItems),
+				"PYTHONDONTWRITEBYTECODE=1",
+			}
+			if transport == "ssl" {
+				env = append(env, "VSMIG_CLIENT_CERT="+s.ClientCert, "VSMIG_CLIENT_KEY="+s.ClientKey,
+					"VSMIG_HTTP_ENDPOINT="+s.HTTP)
+			} else {
+				env[1] = "VSMIG_ENDPOINT=" + s.HTTP
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, python, filepath.Join("testdata", "e2e", "client_test.py"))
+			cmd.Env = append(os.Environ(), env...)
+			out, err := cmd.CombinedOutput()
+			t.Logf("client_test.py (%s):\n%s", transport, out)
+			if err != nil {
+				t.Fatalf("client_test.py failed: %v", err)
+			}
+			if strings.Contains(s.Logs.String(), e2ePassword) {
+				t.Error("a password appears in the server log")
+			}
+		})
 	}
 }
 
@@ -318,6 +329,7 @@ func TestE2EHostileInput(t *testing.T) {
 					t.Errorf("chunked=%v: status %d", chunked, resp.StatusCode)
 				}
 			}
+			t.Logf("chunked=%v: client sent %d of %d bytes", chunked, body.read.Load(), body.size)
 			if n := body.read.Load(); n >= body.size/2 {
 				t.Errorf("chunked=%v: client sent %d of %d bytes before the refusal", chunked, n, body.size)
 			}

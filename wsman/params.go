@@ -81,3 +81,14 @@ func FindParam(params []Param, name string) *Param {
 	}
 	return nil
 }
+
+// Option returns the wsman:Option named name (case-sensitive, as
+// DSP0226 §6.4 names are compared) from the request's OptionSet.
+func (r *Request) Option(name string) (Option, bool) {
+	for _, o := range r.Options {
+		if o.Name == name {
+			return o, true
+		}
+	}
+	return Option{}, false
+}

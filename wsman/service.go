@@ -261,6 +261,10 @@ func (s *Service) ServeSOAP(ctx context.Context, caller Caller, body []byte) (re
 			info.FaultSubcode = f.Code
 		}
 		status = 500
+		s.log.LogAttrs(ctx, slog.LevelDebug, "wsman: fault", slog.String("fault", info.FaultSubcode),
+			slog.String("detail", f.Detail), slog.String("action", info.Action),
+			slog.String("resource_uri", info.ResourceURI), slog.String("user", caller.User),
+			slog.String("remote", caller.RemoteAddr))
 	} else {
 		status = 200
 	}

@@ -428,3 +428,15 @@ func FuzzParseInstance(f *testing.F) {
 		_, _ = lenient.ParseInstance(src, reg)
 	})
 }
+
+func BenchmarkParseInstance(b *testing.B) {
+	reg := schemas.MustLoad()
+	const src = `instance of CIM_VirtualSystemMigrationSettingData {
+		InstanceID = "vsmig:msd"; MigrationType = 2; TransportType = 3;
+		Priority = 0; Bandwidth = 100; BandwidthUnit = "megabit per second"; };`
+	for b.Loop() {
+		if _, err := mof.ParseInstance(src, reg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -26,7 +26,7 @@ func (r classResource) Enumerate(ctx context.Context, req *wsman.EnumerateReques
 		if err != nil {
 			return nil, r.toFault(ctx, err)
 		}
-		return r.items(insts, nil, req.Mode, ns), nil
+		return r.items(req, insts, nil, ns), nil
 	}
 	if req.Filter.Dialect == wsman.DialectSelector {
 		return r.selectorFilter(ctx, req, ci, ns)
@@ -72,13 +72,15 @@ func (r *binding) enumerateFiltered(ctx context.Context, req *wsman.EnumerateReq
 // items turns instances into enumeration items: the WS-CIM object (limited
 // to include, when non-nil) unless only EPRs were asked for, and the EPR
 // unless only objects were.
-func (r *binding) items(insts []*cim.Instance, include []string, mode wsman.EnumerationMode, ns string) []wsman.Item {
+func (r *binding) items(req *wsman.EnumerateRequest, insts []*cim.Instance, include []string, ns string) []wsman.Item {
+	opt := encodeOptions(req.Request)
+	opt.IncludeProperties = include
 	items := make([]wsman.Item, len(insts))
 	for i, inst := range insts {
-		if mode != wsman.EnumerateEPR {
-			items[i].Object = r.encode(inst, include)
+		if req.Mode != wsman.EnumerateEPR {
+			items[i].Object = r.encode(inst, opt)
 		}
-		if mode != wsman.EnumerateObjects {
+		if req.Mode != wsman.EnumerateObjects {
 			items[i].EPR = r.instanceEPR(inst, ns)
 		}
 	}
@@ -134,7 +136,7 @@ func (r classResource) selectorFilter(ctx context.Context, req *wsman.EnumerateR
 			kept = append(kept, inst)
 		}
 	}
-	return r.items(kept, nil, req.Mode, ns), nil
+	return r.items(req, kept, nil, ns), nil
 }
 
 // valueMatches compares a property value with a selector value; an object
@@ -169,7 +171,7 @@ func (r *binding) associationFilter(ctx context.Context, req *wsman.EnumerateReq
 	if len(af.IncludeResultProperty) > 0 {
 		include = af.IncludeResultProperty
 	}
-	return r.items(insts, include, req.Mode, ns), nil
+	return r.items(req, insts, include, ns), nil
 }
 
 // wqlFilter serves the WQL dialect: the FROM class enumerated
@@ -219,7 +221,7 @@ func (r *binding) wqlFilter(ctx context.Context, req *wsman.EnumerateRequest, q 
 			kept = append(kept, inst)
 		}
 	}
-	return r.items(kept, include, req.Mode, ns), nil
+	return r.items(req, kept, include, ns), nil
 }
 
 // classOf is the value of the WQL pseudo-property __CLASS.

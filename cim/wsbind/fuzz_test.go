@@ -3,9 +3,9 @@ package wsbind_test
 import (
 	"bytes"
 	"fmt"
-	"time"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/beevik/etree"
 

@@ -140,8 +140,9 @@ func (r *binding) scalarArgument(p *cim.Parameter, pv wsman.ParamValue, ns strin
 	return cim.ParseValue(p.Type, pv.Text)
 }
 
-// parseDatetimeArg reads a datetime argument: CIM text form or xs:dateTime,
-// bare or wrapped in a WS-CIM element (cim:Datetime, cim:CIM_DateTime).
+// parseDatetimeArg reads a datetime argument: CIM text form, xs:dateTime
+// or (for intervals) xs:duration, bare or wrapped in a WS-CIM element
+// (cim:Datetime, cim:Interval, cim:CIM_DateTime).
 func parseDatetimeArg(pv wsman.ParamValue) (any, error) {
 	s := pv.Text
 	if pv.Element != nil {
@@ -156,7 +157,54 @@ func parseDatetimeArg(pv wsman.ParamValue) (any, error) {
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return cim.Timestamp(t), nil
 	}
+	if d, ok := parseXSDuration(s); ok {
+		return cim.IntervalOf(d), nil
+	}
 	return nil, fmt.Errorf("%q is not a datetime", s)
+}
+
+// parseXSDuration reads an xs:duration without years and months
+// (PnDTnHnMn.nS), the form WS-CIM uses for intervals.
+func parseXSDuration(s string) (time.Duration, bool) {
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	if !strings.HasPrefix(s, "P") || len(s) < 3 {
+		return 0, false
+	}
+	s = s[1:]
+	var d time.Duration
+	inTime := false
+	units := map[bool]map[byte]time.Duration{
+		false: {'D': 24 * time.Hour},
+		true:  {'H': time.Hour, 'M': time.Minute, 'S': time.Second},
+	}
+	for s != "" {
+		if s[0] == 'T' {
+			if inTime || len(s) == 1 {
+				return 0, false
+			}
+			inTime, s = true, s[1:]
+			continue
+		}
+		i := strings.IndexFunc(s, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
+		if i <= 0 {
+			return 0, false
+		}
+		unit, ok := units[inTime][s[i]]
+		if !ok {
+			return 0, false
+		}
+		f, err := strconv.ParseFloat(s[:i], 64)
+		if err != nil || f*float64(unit) > float64(1<<62) {
+			return 0, false
+		}
+		d += time.Duration(f * float64(unit))
+		s = s[i+1:]
+	}
+	if neg {
+		d = -d
+	}
+	return d, true
 }
 
 // argError records a value that did not convert. The text is kept for

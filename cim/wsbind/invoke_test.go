@@ -1,9 +1,11 @@
 package wsbind_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/vsmig/vsmig/cim"
+	"github.com/vsmig/vsmig/wsman/wsmantest"
 )
 
 const (
@@ -78,6 +80,11 @@ func TestInvoke(t *testing.T) {
 			body: `<p:RequestStateChange_INPUT xmlns:p="` + uriCS + `"><p:RequestedState>3</p:RequestedState>` +
 				`<p:TimeoutPeriod><cim:CIM_DateTime xmlns:cim="http://schemas.dmtf.org/wbem/wscim/1/common">00000000000100.000000:000</cim:CIM_DateTime></p:TimeoutPeriod></p:RequestStateChange_INPUT>`,
 			call: `RequestStateChange(RequestedState=uint64(3); TimeoutPeriod=cim.Datetime(00000000000100.000000:000))`},
+		{name: "invoke_request_state_change_xs_duration", action: uriCS + "/RequestStateChange", uri: uriCS, selectors: vm1Sel,
+			setup: func(m *model) { m.vms.ret = uint64(0) },
+			body: `<p:RequestStateChange_INPUT xmlns:p="` + uriCS + `"><p:RequestedState>3</p:RequestedState>` +
+				`<p:TimeoutPeriod><cim:Interval xmlns:cim="http://schemas.dmtf.org/wbem/wscim/1/common">P1DT2M3.5S</cim:Interval></p:TimeoutPeriod></p:RequestStateChange_INPUT>`,
+			call: `RequestStateChange(RequestedState=uint64(3); TimeoutPeriod=cim.Datetime(00000001000203.500000:000))`},
 		{name: "invoke_request_state_change_bad_value_returns_5", action: uriCS + "/RequestStateChange", uri: uriCS, selectors: vm1Sel,
 			body: `<p:RequestStateChange_INPUT xmlns:p="` + uriCS + `"><p:RequestedState>on</p:RequestedState></p:RequestStateChange_INPUT>`},
 		{name: "invoke_probe_outputs", action: uriVSMIGSv + "/Probe", uri: uriVSMIGSv, selectors: svcSel,
@@ -122,4 +129,17 @@ func xmlEscape(s string) string {
 		}
 	}
 	return string(b)
+}
+
+func TestParseXSDurationViaInvoke(t *testing.T) {
+	// Bad durations are bad arguments: code 5 for RequestStateChange.
+	for _, d := range []string{"P", "PT", "P1Y", "PT1D", "P1H", "PTS", "P1DT", "PT1.2.3S", "PT99999999999999H"} {
+		m := newModel(t, 1)
+		body := `<p:RequestStateChange_INPUT xmlns:p="` + uriCS + `"><p:TimeoutPeriod><cim:Interval xmlns:cim="http://schemas.dmtf.org/wbem/wscim/1/common">` +
+			d + `</cim:Interval></p:TimeoutPeriod></p:RequestStateChange_INPUT>`
+		resp, _ := m.serve(t, wsmantest.NewRequestID(fixedID, uriCS+"/RequestStateChange", uriCS, vm1Sel, body))
+		if !strings.Contains(string(resp), "<p:ReturnValue>5</p:ReturnValue>") {
+			t.Errorf("%s: accepted:\n%s", d, resp)
+		}
+	}
 }

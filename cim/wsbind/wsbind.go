@@ -111,9 +111,23 @@ func (r *binding) requestClass(uri string) (*classInfo, error) {
 	return ci, nil
 }
 
+// encodeOptions returns the WS-CIM encoding options a request asks for:
+// the wsman:OptionSet option ExcludeNilProperties (openwsman) leaves NULL
+// properties out.
+func encodeOptions(req *wsman.Request) wscim.EncodeOptions {
+	var opt wscim.EncodeOptions
+	for _, o := range req.Options {
+		if strings.EqualFold(o.Name, "ExcludeNilProperties") {
+			v := strings.TrimSpace(o.Value)
+			opt.ExcludeNil = v == "" || strings.EqualFold(v, "true") || v == "1"
+		}
+	}
+	return opt
+}
+
 // encode returns the WS-CIM representation of inst.
-func (r *binding) encode(inst *cim.Instance, include []string) *etree.Element {
-	return wscim.EncodeInstance(inst, wscim.EncodeOptions{IncludeProperties: include})
+func (r *binding) encode(inst *cim.Instance, opt wscim.EncodeOptions) *etree.Element {
+	return wscim.EncodeInstance(inst, opt)
 }
 
 // classResource serves the instances of one class tree per request: the
@@ -146,7 +160,7 @@ func (r classResource) Get(ctx context.Context, req *wsman.Request) (*etree.Elem
 	if err != nil {
 		return nil, r.toFault(ctx, err)
 	}
-	return r.encode(inst, nil), nil
+	return r.encode(inst, encodeOptions(req)), nil
 }
 
 // Delete serves WS-Transfer Delete (DSP0227 §7.4).
@@ -202,5 +216,5 @@ func (r classResource) Put(ctx context.Context, req *wsman.Request, rep *etree.E
 	if err != nil {
 		return nil, r.toFault(ctx, err)
 	}
-	return r.encode(cur, nil), nil
+	return r.encode(cur, encodeOptions(req)), nil
 }

@@ -116,6 +116,7 @@ type goldenCase struct {
 	subcode   string // expected fault subcode
 	call      string // the provider call an Invoke must cause ("" for none)
 	setup     func(m *model)
+	header    string // extra SOAP header elements
 }
 
 func runGolden(t *testing.T, cases []goldenCase) {
@@ -126,7 +127,9 @@ func runGolden(t *testing.T, cases []goldenCase) {
 			if tc.setup != nil {
 				tc.setup(m)
 			}
-			resp, status := m.serve(t, wsmantest.NewRequestID(fixedID, tc.action, tc.uri, tc.selectors, tc.body))
+			req := wsmantest.NewRequestID(fixedID, tc.action, tc.uri, tc.selectors, tc.body)
+			req = bytes.Replace(req, []byte("</env:Header>"), []byte(tc.header+"</env:Header>"), 1)
+			resp, status := m.serve(t, req)
 			want := tc.status
 			if want == 0 {
 				want = 200
@@ -161,6 +164,8 @@ func TestTransfer(t *testing.T) {
 		{name: "get_vm_selector_case", action: actionGet, uri: uriCS,
 			selectors: map[string]string{"creationclassname": "VSMIG_ComputerSystem", "NAME": "vm-01"}},
 		{name: "get_job_by_superclass", action: actionGet, uri: uriJob, selectors: jobSel},
+		{name: "get_exclude_nil", action: actionGet, uri: uriCS, selectors: hostSel,
+			header: `<w:OptionSet><w:Option Name="ExcludeNilProperties">true</w:Option></w:OptionSet>`},
 		{name: "get_by_abstract_root", action: actionGet, uri: wscim.CIMSchemaURI + "CIM_ManagedElement", selectors: vm1NoNS},
 		{name: "fault_get_not_found", action: actionGet, uri: uriCS, status: 500, subcode: "a:DestinationUnreachable",
 			selectors: map[string]string{"CreationClassName": "VSMIG_ComputerSystem", "Name": "nope"}},

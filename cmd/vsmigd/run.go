@@ -107,10 +107,11 @@ func run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	}
 
 	svc := wsman.NewService(wsman.Config{
-		ProductVendor:  "vsmig",
-		ProductVersion: version,
-		Logger:         logger,
-		Observe:        func(ri wsman.RequestInfo) { m.observeRequest(ri.Action, ri.FaultSubcode, ri.Duration) },
+		ProductVendor:    "vsmig",
+		ProductVersion:   version,
+		SecurityProfiles: securityProfiles(cfg),
+		Logger:           logger,
+		Observe:          func(ri wsman.RequestInfo) { m.observeRequest(ri.Action, ri.FaultSubcode, ri.Duration) },
 	})
 	defer svc.Close()
 	wsbind.Register(svc, broker, reg, wsbind.Options{DefaultNamespace: vsm.Namespace, Logger: logger})
@@ -239,4 +240,21 @@ func serveMetrics(addr string, m *metrics, ready *atomic.Bool, logger *slog.Logg
 		defer cancel()
 		srv.Shutdown(ctx)
 	}, nil
+}
+
+// securityProfiles lists the DSP0226 security profiles this configuration
+// accepts, for Identify.
+func securityProfiles(cfg Config) []string {
+	const base = "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/"
+	var p []string
+	if cfg.HTTPSAddr != "" {
+		p = append(p, base+"https/basic")
+		if cfg.CertUsersFile != "" {
+			p = append(p, base+"https/mutual")
+		}
+	}
+	if cfg.HTTPAddr != "" && cfg.AllowUnencrypted {
+		p = append(p, base+"http/basic")
+	}
+	return p
 }

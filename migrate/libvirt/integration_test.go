@@ -123,7 +123,8 @@ func fileSize(t *testing.T, p string) int64 {
 // after offset in the guest's serial log, and fails on any CHECK BAD.
 func waitGuestHealthy(t *testing.T, name string, offset int64) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	// Generous: TCG guests crawl when the shared machine is loaded.
+	deadline := time.Now().Add(90 * time.Second)
 	for {
 		b, err := os.ReadFile(serialLog(name))
 		if err != nil {

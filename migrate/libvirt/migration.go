@@ -153,11 +153,16 @@ func (m *migration) run(perform *conn, params []golibvirt.TypedParam, was migrat
 		m.finish(migrate.Result{TotalTime: total}, err)
 		return
 	}
-	if p.Type == migrate.Restart && (was == migrate.StateRunning || was == migrate.StatePaused) {
-		if err := m.startOnDest(bg); err != nil {
-			m.finish(migrate.Result{TotalTime: total}, err)
-			return
+	if p.Type == migrate.Restart {
+		// The VM was unavailable from the shutdown to the boot on the
+		// destination: all of it is the migration's time.
+		if was == migrate.StateRunning || was == migrate.StatePaused {
+			if err := m.startOnDest(bg); err != nil {
+				m.finish(migrate.Result{TotalTime: time.Since(m.started)}, err)
+				return
+			}
 		}
+		total = time.Since(m.started)
 	}
 	m.finish(m.finalResult(bg, total), nil)
 }

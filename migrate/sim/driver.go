@@ -87,7 +87,7 @@ func (d *driver) check(plan migrate.Plan) (*vm, *host, error) {
 	}
 	dst, ok := d.c.hosts[plan.DestHost]
 	if !ok {
-		return refuse(migrate.InvalidParameter, "unable to resolve destination host %q", plan.DestHost)
+		return refuse(migrate.InvalidState, "destination host %q is unreachable: no such host", plan.DestHost)
 	}
 	if dst == src {
 		return refuse(migrate.InvalidParameter, "destination %s is the source host", dst.cfg.Name)

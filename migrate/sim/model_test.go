@@ -156,7 +156,7 @@ func TestCheckRefusals(t *testing.T) {
 		p    migrate.Plan
 		kind migrate.CheckKind
 	}{
-		{"unknown host", plan("big", "nowhere"), migrate.InvalidParameter},
+		{"unknown host", plan("big", "nowhere"), migrate.InvalidState},
 		{"same host", plan("big", "a"), migrate.InvalidParameter},
 		{"unknown VM", plan("ghost", "b"), migrate.InvalidParameter},
 		{"name on destination", plan("v", "b"), migrate.InvalidState},

@@ -226,6 +226,7 @@ func python(t testing.TB, d *daemon, script string, args ...string) []string {
 		"VSMIG_USER="+testUser,
 		"VSMIG_PASSWORD="+testPassword,
 		"VSMIG_METRICS="+d.Metrics,
+		"VSMIG_CA="+filepath.Join(d.stateDir, "cert.pem"),
 		"PYTHONUNBUFFERED=1",
 	)
 	stdout, err := cmd.StdoutPipe()

@@ -93,7 +93,7 @@ func TestReadmeTour(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the README tour failed: %v", err)
 	}
-	for _, want := range []string{"vsmig", "web-1", "completed"} {
+	for _, want := range []string{"vsmig", "web-01", "completed"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("tour output lacks %q", want)
 		}
@@ -125,6 +125,7 @@ func TestReadmeTour(t *testing.T) {
 	py := strings.ReplaceAll(readmeBlock(t, "tour-python"), "VM-UUID", uuid)
 	cmd := exec.Command("/usr/bin/python3", "-c", py)
 	cmd.Env = env
+	cmd.Dir = work
 	pout, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("the README's python example failed: %v\n%s", err, pout)

@@ -6,7 +6,7 @@ import "testing"
 
 // simFlags make the simulated demo's policy timeouts short enough that a
 // migration which cannot converge fails within seconds.
-var simFlags = []string{"-driver", "sim", "-completion-timeout-per-gib", "4s", "-progress-timeout", "3s"}
+var simFlags = []string{"-driver", "sim", "-completion-timeout-per-gib", "20s", "-progress-timeout", "5s"}
 
 // TestProfileOnSim drives DSP1081 end to end against vsmigd on the simulated
 // demo cluster: discovery, every method, return codes, jobs.

@@ -87,7 +87,10 @@ class Client:
             transport="ssl" if self.endpoint.startswith("https") else "plaintext",
             username=user or os.environ.get("VSMIG_USER", "admin"),
             password=password or os.environ.get("VSMIG_PASSWORD", ""),
-            server_cert_validation="ignore",
+            # Validate against the server's own (self-signed) certificate:
+            # pywinrm 0.3.0 lets REQUESTS_CA_BUNDLE override "ignore".
+            server_cert_validation="validate" if os.environ.get("VSMIG_CA") else "ignore",
+            ca_trust_path=os.environ.get("VSMIG_CA"),
         )
 
     # -- raw envelopes ---------------------------------------------------------

@@ -33,7 +33,8 @@ type BasicFileConfig struct {
 	ReloadInterval time.Duration
 	// MaxConcurrentVerify bounds how many password hashes are computed at
 	// once, so that a flood of wrong passwords cannot take every CPU from
-	// requests with cached credentials; 0 means runtime.GOMAXPROCS(0).
+	// requests with cached credentials; 0 means half of
+	// runtime.GOMAXPROCS(0), at least 1.
 	MaxConcurrentVerify int
 	// Logger receives reload errors; nil means slog.Default().
 	Logger *slog.Logger
@@ -86,7 +87,7 @@ func NewBasicFile(cfg BasicFileConfig) (*BasicFile, error) {
 		path:     cfg.Path,
 		interval: cfg.ReloadInterval,
 		log:      cfg.Logger,
-		verify:   make(chan struct{}, cmpDefault(cfg.MaxConcurrentVerify, runtime.GOMAXPROCS(0))),
+		verify:   make(chan struct{}, cmpDefault(cfg.MaxConcurrentVerify, max(1, runtime.GOMAXPROCS(0)/2))),
 		inflight: make(map[[32]byte]*flight),
 
 		checkPassword: VerifyPassword,

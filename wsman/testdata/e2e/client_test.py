@@ -9,11 +9,13 @@ exceptions for faults and 401s.
 
 Environment:
   VSMIG_ENDPOINT      https://127.0.0.1:PORT/wsman
+  VSMIG_TRANSPORT     "ssl" (default: Basic over HTTPS) or "basic" (plain HTTP)
   VSMIG_USER, VSMIG_PASSWORD
   VSMIG_CA            server certificate (PEM) to validate against
   VSMIG_RESOURCE_URI  the wsmantest resource URI
   VSMIG_ITEMS         number of items the resource holds
   VSMIG_CLIENT_CERT, VSMIG_CLIENT_KEY  optional: a mapped client certificate
+  VSMIG_HTTP_ENDPOINT optional: http://127.0.0.1:PORT/wsman (unencrypted refused)
 
 Prints one PASS/FAIL line per check; exits 1 if any check failed.
 """
@@ -46,6 +48,7 @@ PASSWORD = os.environ["VSMIG_PASSWORD"]
 CA = os.environ["VSMIG_CA"]
 RURI = os.environ["VSMIG_RESOURCE_URI"]
 ITEMS = int(os.environ["VSMIG_ITEMS"])
+TRANSPORT = os.environ.get("VSMIG_TRANSPORT", "ssl")
 
 failures = []
 
@@ -85,6 +88,10 @@ def envelope(action, body, selectors=None, resource_uri=RURI):
 
 
 def protocol(**kw):
+    if TRANSPORT == "basic":  # plain HTTP, server started with AllowUnencrypted
+        args = dict(transport="basic", username=USER, password=PASSWORD)
+        args.update(kw)
+        return Protocol(ENDPOINT, **args)
     args = dict(transport="ssl", username=USER, password=PASSWORD,
                 server_cert_validation="validate", ca_trust_path=CA)
     args.update(kw)
@@ -113,7 +120,7 @@ def expect_fault(fn, subcode):
     raise AssertionError("no fault raised, want %s" % subcode)
 
 
-@check("identify over validated TLS")
+@check("identify (%s)" % TRANSPORT)
 def _():
     resp = P.send_message(
         '<s:Envelope xmlns:s="%(s)s" xmlns:wsmid="%(id)s"><s:Header/>'
@@ -218,6 +225,17 @@ def _():
     except InvalidCredentialsError:
         return None
     raise AssertionError("request of an unknown user succeeded")
+
+
+if os.environ.get("VSMIG_HTTP_ENDPOINT"):
+    @check("plain HTTP Basic (transport='basic') is refused with 401 by default")
+    def _():
+        p = Protocol(os.environ["VSMIG_HTTP_ENDPOINT"], transport="basic", username=USER, password=PASSWORD)
+        try:
+            p.send_message(envelope(GET, "", {"Name": "item-1"}))
+        except InvalidCredentialsError:
+            return None
+        raise AssertionError("Basic over plain HTTP was accepted")
 
 
 if os.environ.get("VSMIG_CLIENT_CERT"):
