@@ -188,8 +188,15 @@ func (b *Broker) GetInstance(ctx context.Context, path ObjectPath) (*Instance, e
 func (b *Broker) getInstance(ctx context.Context, ns string, c *Class, keys []KeyBinding) (*Instance, brokerRoute, error) {
 	rs := b.polymorphic(ns, c.Name)
 	if hint := brokerCreationClass(keys); hint != "" && len(rs) > 1 {
-		if r, ok := b.exact(ns, hint); ok && b.reg.IsA(r.class.Name, c.Name) {
-			rs = append([]brokerRoute{r}, rs...) // asked twice at worst, on a miss
+		if h, ok := b.exact(ns, hint); ok && b.reg.IsA(h.class.Name, c.Name) {
+			ordered := make([]brokerRoute, 0, len(rs))
+			ordered = append(ordered, h)
+			for _, r := range rs {
+				if r.class != h.class {
+					ordered = append(ordered, r)
+				}
+			}
+			rs = ordered
 		}
 	}
 	for _, r := range rs {

@@ -213,8 +213,8 @@ func TestCheckRefusals(t *testing.T) {
 		{"unknown VM", bad(func(r *migrate.Request) { r.Plan.VM = sim.VMUUID("ghost") }), migrate.InvalidParameter},
 		{"to itself", bad(func(r *migrate.Request) { r.Plan.DestHost = "HOST-A" }), migrate.InvalidParameter},
 		{"shut off live", bad(func(r *migrate.Request) { r.Plan.VM = sim.VMUUID("off") }), migrate.InvalidState},
-		{"name on destination", bad(func(r *migrate.Request) { r.Plan.DestHost = "host-b" }), migrate.InvalidState},
-		{"unknown destination", bad(func(r *migrate.Request) { r.Plan.DestHost = "host-z" }), migrate.InvalidParameter},
+		{"name on destination", bad(func(r *migrate.Request) { r.Plan.DestHost = "host-b" }), migrate.Incompatible},
+		{"unknown destination", bad(func(r *migrate.Request) { r.Plan.DestHost = "host-z" }), migrate.InvalidState},
 	}
 	for _, tt := range tests {
 		var ce *migrate.CheckError

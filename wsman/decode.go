@@ -135,6 +135,11 @@ func parseDocument(body []byte) (*etree.Element, error) {
 				}
 				continue
 			}
+			if len(stack) <= 2 && len(bytes.TrimSpace(t)) == 0 {
+				// Whitespace directly inside Envelope, Header or Body
+				// is insignificant: their content is elements only.
+				continue
+			}
 			stack[len(stack)-1].CreateText(string(t))
 		case xml.Directive:
 			return fail(errDTD)

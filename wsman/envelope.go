@@ -63,14 +63,14 @@ func decodeEnvelope(root *etree.Element) (*envelope, *Fault) {
 			return env, NewFault(SubcodeSchemaValidationError, "", "Unexpected element <"+c.FullTag()+"> in the SOAP Envelope.")
 		}
 	}
+	if env.header != nil {
+		env.decodeHeader()
+	}
 	if env.body == nil {
 		return env, NewFault(SubcodeSchemaValidationError, "", "The SOAP Envelope has no Body.")
 	}
 	env.req.Body = firstChild(env.body)
 	env.identify = is(env.req.Body, NSIdentity, "Identify")
-	if env.header != nil {
-		env.decodeHeader()
-	}
 	return env, nil
 }
 

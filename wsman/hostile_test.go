@@ -45,6 +45,8 @@ func TestHostileInput(t *testing.T) {
 		{"processing instruction", strings.Replace(get, "<env:Body>", "<env:Body><?php x?>", 1), "w:SchemaValidationError"},
 		{"two roots", get + get, "w:SchemaValidationError"},
 		{"not an envelope", `<foo/>`, "s:VersionMismatch"},
+		// Found by FuzzDecodeEnvelope (testdata/fuzz/FuzzDecodeEnvelope/00d4f18ec2169457).
+		{"undeclared prefix", `<env:Envelope xmlns:env="` + wsman.NSSOAP12 + `"><env:Body><a:0/></env:Body></env:Envelope>`, "w:SchemaValidationError"},
 		{"SOAP 1.1", strings.ReplaceAll(get, wsman.NSSOAP12, wsman.NSSOAP11), "s:VersionMismatch"},
 		{"wrong root in SOAP ns", `<s:Body xmlns:s="` + wsman.NSSOAP12 + `"/>`, "w:SchemaValidationError"},
 		{"missing Body", strings.Replace(strings.Replace(get, "<env:Body>", "", 1), "</env:Body>", "", 1), "w:SchemaValidationError"},

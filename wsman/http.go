@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -142,7 +143,7 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !anonymous {
 		user, ok := h.authenticate(r)
 		if !ok {
-				unauthorized(w)
+			unauthorized(w)
 			return
 		}
 		caller.User = user
@@ -219,7 +220,9 @@ func (h *httpHandler) putBuffer(b *bytes.Buffer) {
 // wrong credentials, waiting the throttle's delay.
 func (h *httpHandler) authenticate(r *http.Request) (string, bool) {
 	if r.TLS == nil && !h.plain {
-		h.log.Warn("refused authenticated request over plain HTTP (AllowUnencrypted is off)", "remote", r.RemoteAddr)
+		if r.Header.Get("Authorization") != "" {
+			h.log.Warn("refused credentials sent over plain HTTP (AllowUnencrypted is off)", "remote", r.RemoteAddr)
+		}
 		return "", false
 	}
 	if h.auth == nil {
@@ -238,7 +241,7 @@ func (h *httpHandler) authenticate(r *http.Request) (string, bool) {
 		h.log.Error("authentication could not be checked", "remote", r.RemoteAddr, "err", err)
 		return "", false
 	}
-	delay, failures := h.throttle.Failure(remoteIP(r.RemoteAddr), time.Now())
+	delay, failures := h.throttle.Failure(throttleKey(r.RemoteAddr), time.Now())
 	name, _, _ := r.BasicAuth()
 	h.log.Warn("authentication failed", "remote", r.RemoteAddr, "user", name,
 		"recent_failures", failures, "delay", delay, "err", err)
@@ -246,12 +249,25 @@ func (h *httpHandler) authenticate(r *http.Request) (string, bool) {
 	return "", false
 }
 
-// remoteIP returns the address part of a RemoteAddr "host:port".
-func remoteIP(addr string) string {
-	if host, _, err := net.SplitHostPort(addr); err == nil {
+// throttleKey returns the failure-counting key of a RemoteAddr
+// "host:port": the IPv4 address, or the /64 prefix of an IPv6 address
+// (one host usually owns a whole /64 and can rotate within it).
+func throttleKey(addr string) string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
 		return host
 	}
-	return addr
+	ip = ip.Unmap()
+	if ip.Is6() {
+		if p, err := ip.Prefix(64); err == nil {
+			return p.String()
+		}
+	}
+	return ip.String()
 }
 
 // recovered answers a panic with a 500 InternalError fault. Every status

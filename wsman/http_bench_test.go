@@ -115,7 +115,7 @@ func runLoad(b *testing.B, client *http.Client, url string, body func() []byte) 
 
 	var mu sync.Mutex
 	var all []time.Duration
-	b.SetParallelism((benchClients + 1) / max(1, runtimeProcs()))
+	b.SetParallelism((benchClients + runtimeProcs() - 1) / runtimeProcs()) // RunParallel starts parallelism x GOMAXPROCS goroutines
 	b.ReportAllocs()
 	b.ResetTimer()
 	start := time.Now()

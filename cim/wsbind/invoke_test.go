@@ -44,6 +44,10 @@ func TestInvoke(t *testing.T) {
 				`</w:ResourceURI><w:SelectorSet><w:Selector Name="Name">vm-02</w:Selector><w:Selector Name="CreationClassName">VSMIG_ComputerSystem</w:Selector>` +
 				`<w:Selector Name="__cimnamespace">root/virtualization</w:Selector></w:SelectorSet></a:ReferenceParameters></a:EndpointReference></q:ComputerSystem>`),
 			call: `MigrateVirtualSystemToHost(ComputerSystem=root/virtualization:VSMIG_ComputerSystem.Name="vm-02",CreationClassName="VSMIG_ComputerSystem")`},
+		{name: "invoke_nested_xsi_type", action: migrate, uri: uriService, selectors: svcSel, setup: jobStarted,
+			body: migrateBody(`<q:MigrationSettingData xmlns:p0="` + uriMSD + `" xsi:type="p0:CIM_VirtualSystemMigrationSettingData_Type">` +
+				`<p0:MigrationType xsi:type="cim:cimUnsignedShort">2</p0:MigrationType><p0:TransportType>3</p0:TransportType></q:MigrationSettingData>`),
+			call: `MigrateVirtualSystemToHost(MigrationSettingData=` + wantMSD + `)`},
 		{name: "invoke_array_nested_instances", action: migrate, uri: uriService, selectors: svcSel, setup: jobStarted,
 			body: migrateBody(`<q:NewResourceSettingData><p0:CIM_ResourceAllocationSettingData xmlns:p0="` + uriRASD + `"><p0:InstanceID>r1</p0:InstanceID></p0:CIM_ResourceAllocationSettingData></q:NewResourceSettingData>` +
 				`<q:NewResourceSettingData><p0:CIM_ResourceAllocationSettingData xmlns:p0="` + uriRASD + `"><p0:ResourceType>17</p0:ResourceType></p0:CIM_ResourceAllocationSettingData></q:NewResourceSettingData>`),

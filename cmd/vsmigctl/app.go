@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
-	"fmt"
 	"io"
 	"net"
 	"os"
@@ -165,5 +164,3 @@ func parseArgs(fs *flag.FlagSet, args []string, positional int) ([]string, error
 	}
 	return pos, nil
 }
-
-func (a *app) errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }

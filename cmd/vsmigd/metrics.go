@@ -9,6 +9,7 @@ import (
 	"github.com/vsmig/vsmig/migrate"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -69,7 +70,7 @@ func newMetrics() *metrics {
 	}, []string{"type"})
 	m.reg.MustRegister(m.requests, m.latency, m.faults, m.authFailures,
 		m.migrations, m.duration, m.downtime, m.transfer,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

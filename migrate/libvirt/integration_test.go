@@ -238,6 +238,14 @@ func TestInventory(t *testing.T) {
 	if _, err := a.Domain(ctx, "00000000-0000-4000-8000-000000000000"); !errors.Is(err, migrate.ErrNoDomain) {
 		t.Errorf("Domain(unknown) err = %v, want ErrNoDomain", err)
 	}
+
+	// The same host through its local socket.
+	local := labDriver(t, "qemu:///system?socket="+filepath.Join(labDir, "hosts/a/run/libvirt-sock"), "")
+	hl, err := local.Host(ctx)
+	if err != nil || hl.UUID != ha.UUID {
+		t.Errorf("A through its unix socket: %+v, %v", hl, err)
+	}
+	t.Logf("A through its unix socket: name %q", hl.Name)
 }
 
 func must[T any](v T, err error) T {
@@ -591,9 +599,13 @@ func TestRestartThereAndBack(t *testing.T) {
 	if _, err := a.Domain(context.Background(), dom.UUID); !errors.Is(err, migrate.ErrNoDomain) {
 		t.Errorf("still on A: %v", err)
 	}
-	waitGuestHealthy(t, guest, offset)
-	if b, _ := os.ReadFile(serialLog(guest)); !strings.Contains(string(b[offset:]), "GUEST start") {
-		t.Error("the guest did not boot afresh on B")
-	}
+	// Healthy after a fresh boot on B, not just before the shutdown on A.
+	var boot int
+	waitFor(t, "the guest's boot on B", func() bool {
+		b, _ := os.ReadFile(serialLog(guest))
+		boot = strings.Index(string(b[offset:]), "GUEST start")
+		return boot >= 0
+	})
+	waitGuestHealthy(t, guest, offset+int64(boot))
 	migrateAndWait(t, b, plan(dom.UUID, hostA, uriA), nil)
 }

@@ -101,7 +101,7 @@ func (d *driver) check(plan migrate.Plan) (*vm, *host, error) {
 		return refuse(migrate.InvalidState, "virtual machine %s is %s; a %s migration needs it running", v.cfg.Name, v.state, plan.Type)
 	}
 	if o, ok := dst.vms[plan.VM]; ok {
-		return refuse(migrate.InvalidState, "a domain with UUID %s already exists on %s (%s)", plan.VM, dst.cfg.Name, o.cfg.Name)
+		return refuse(migrate.Incompatible, "a domain with UUID %s already exists on %s (%s)", plan.VM, dst.cfg.Name, o.cfg.Name)
 	}
 	name := v.cfg.Name
 	if plan.NewName != "" {
@@ -109,7 +109,7 @@ func (d *driver) check(plan migrate.Plan) (*vm, *host, error) {
 	}
 	for _, o := range dst.vms {
 		if o.cfg.Name == name {
-			return refuse(migrate.InvalidState, "a domain named %q already exists on %s", name, dst.cfg.Name)
+			return refuse(migrate.Incompatible, "a domain named %q already exists on %s", name, dst.cfg.Name)
 		}
 	}
 	if v.cfg.CPUModel != "" && v.cfg.CPUModel != dst.cfg.CPUModel {
@@ -124,7 +124,7 @@ func (d *driver) check(plan migrate.Plan) (*vm, *host, error) {
 	}
 	if v.state == migrate.StateRunning {
 		if free := d.c.freeKiB(dst); mem > free {
-			return refuse(migrate.InvalidState, "not enough free memory on %s: %d MiB needed, %d MiB free", dst.cfg.Name, mem/1024, free/1024)
+			return refuse(migrate.Incompatible, "not enough free memory on %s: %d MiB needed, %d MiB free", dst.cfg.Name, mem/1024, free/1024)
 		}
 	}
 	return v, dst, nil

@@ -159,8 +159,8 @@ func TestCheckRefusals(t *testing.T) {
 		{"unknown host", plan("big", "nowhere"), migrate.InvalidState},
 		{"same host", plan("big", "a"), migrate.InvalidParameter},
 		{"unknown VM", plan("ghost", "b"), migrate.InvalidParameter},
-		{"name on destination", plan("v", "b"), migrate.InvalidState},
-		{"not enough memory", plan("big", "b"), migrate.InvalidState},
+		{"name on destination", plan("v", "b"), migrate.Incompatible},
+		{"not enough memory", plan("big", "b"), migrate.Incompatible},
 		{"CPU model", func() migrate.Plan { p := plan("v", "c"); return p }(), migrate.Incompatible},
 		{"shut off for live", plan("off", "b"), migrate.InvalidState},
 		{"too large for host", func() migrate.Plan {

@@ -70,7 +70,7 @@ class Profile(unittest.TestCase):
         self.assertTrue(vms, "no idle running VM left on the source")
         # The demo's small, calm VMs first: they converge within the short
         # policy timeouts the harness sets.
-        order = {"dns-01": 0, "web-02": 1, "web-01": 2}
+        order = {"dns-01": 0, "web-01": 1, "db-01": 2}
         vms.sort(key=lambda v: order.get(v.get("ElementName"), 9))
         return vms[0]
 

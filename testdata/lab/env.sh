@@ -7,8 +7,8 @@ export VSMIG_LAB_HOST_B=127.0.0.3
 export VSMIG_LAB_URI_A=qemu+tcp://127.0.0.2/system
 export VSMIG_LAB_URI_B=qemu+tcp://127.0.0.3/system
 # Local (unix socket) URIs of the same daemons.
-export VSMIG_LAB_LOCAL_URI_A="qemu:///system?socket=$VSMIG_LAB_DIR/hosts/a/run/libvirt/libvirt-sock"
-export VSMIG_LAB_LOCAL_URI_B="qemu:///system?socket=$VSMIG_LAB_DIR/hosts/b/run/libvirt/libvirt-sock"
+export VSMIG_LAB_LOCAL_URI_A="qemu:///system?socket=$VSMIG_LAB_DIR/hosts/a/run/libvirt-sock"
+export VSMIG_LAB_LOCAL_URI_B="qemu:///system?socket=$VSMIG_LAB_DIR/hosts/b/run/libvirt-sock"
 # Pid files, to kill a host's libvirtd in failure tests.
 export VSMIG_LAB_LIBVIRTD_PID_A=$VSMIG_LAB_DIR/hosts/a/libvirtd.pid
 export VSMIG_LAB_LIBVIRTD_PID_B=$VSMIG_LAB_DIR/hosts/b/libvirtd.pid

@@ -49,7 +49,7 @@ fetch_kernel() {
 		deb=$(ls "$LAB_CACHE"/"${pkg}"_*.deb 2>/dev/null | tail -1 || true)
 		if [[ -z $deb ]]; then
 			log "downloading $pkg"
-			(cd "$LAB_CACHE" && apt-get download -q "$pkg" 2>&1 | grep -v '^W: Download is performed unsandboxed' >&2 || true)
+			(cd "$LAB_CACHE" && apt-get download -qq "$pkg" 2>&1 | grep -v '^W: Download is performed unsandboxed' >&2 || true)
 			deb=$(ls "$LAB_CACHE"/"${pkg}"_*.deb 2>/dev/null | tail -1 || true)
 			[[ -n $deb ]] || die "apt-get download $pkg failed"
 		fi
@@ -265,4 +265,7 @@ main() {
 	log "up: hosts $(host_uri a) and $(host_uri b); guests ${names[*]} on a; . testdata/lab/env.sh"
 }
 
-main "$@"
+# Sourced (by guest.sh), up.sh only defines its functions.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+	main "$@"
+fi

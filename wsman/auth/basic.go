@@ -49,10 +49,11 @@ type BasicFile struct {
 	cache    *credCache // nil when disabled
 	verify   chan struct{}
 
-	table     atomic.Pointer[userTable]
-	lastCheck atomic.Int64 // unix nanoseconds of the last stat
-	reloadMu  sync.Mutex
-	badInfo   os.FileInfo // last file version that failed to load; guarded by reloadMu
+	table      atomic.Pointer[userTable]
+	lastCheck  atomic.Int64 // unix nanoseconds of the last stat
+	reloadMu   sync.Mutex
+	badInfo    os.FileInfo // last file version that failed to load; guarded by reloadMu
+	statFailed bool        // the file could not be stat'ed at the last check; guarded by reloadMu
 
 	// In-flight verifications by cache key: concurrent requests with the
 	// same Authorization header (32 clients of one tool starting at once)
@@ -235,9 +236,13 @@ func (b *BasicFile) Reload() {
 	old := b.table.Load()
 	info, err := os.Stat(b.path)
 	if err != nil {
-		b.log.Error("users file unreadable; keeping the last loaded users", "path", b.path, "err", err)
+		if !b.statFailed { // log once until the file is back
+			b.log.Error("users file unreadable; keeping the last loaded users", "path", b.path, "err", err)
+		}
+		b.statFailed = true
 		return
 	}
+	b.statFailed = false
 	if sameVersion(info, old.info) || (b.badInfo != nil && sameVersion(info, b.badInfo)) {
 		return
 	}

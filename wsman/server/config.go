@@ -12,8 +12,7 @@ const (
 	// DefaultHTTPPort is the IANA port for WS-Management over HTTP, used
 	// when Config.HTTPAddr names a host without a port.
 	DefaultHTTPPort = "5985"
-	// DefaultMaxConns caps concurrent connections over all listeners; a
-	// client past the cap waits in the kernel's accept queue.
+	// DefaultMaxConns caps concurrent connections over all listeners.
 	DefaultMaxConns = 512
 	// DefaultReadHeaderTimeout bounds the time to read request headers,
 	// which stops slow-header (slowloris) clients.
@@ -66,7 +65,9 @@ type Config struct {
 	RequestClientCert bool
 
 	// MaxConns caps concurrent connections over all listeners; 0 means
-	// DefaultMaxConns, negative means no cap.
+	// DefaultMaxConns, negative means no cap. At the cap the keep-alive
+	// connection idle the longest is closed to admit the new one; if none
+	// is idle, new clients wait in the kernel's accept queue.
 	MaxConns int
 	// Timeouts of http.Server; 0 means the Default* constant above,
 	// negative means none.

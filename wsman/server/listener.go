@@ -10,13 +10,16 @@ import (
 // in the kernel's backlog until a connection closes.
 type connLimit struct {
 	sem chan struct{}
+	// full, if set, is called when the cap is reached, to free a slot
+	// (by closing an idle keep-alive connection).
+	full func() bool
 }
 
-func newConnLimit(n int) *connLimit {
+func newConnLimit(n int, full func() bool) *connLimit {
 	if n <= 0 {
 		return nil
 	}
-	return &connLimit{sem: make(chan struct{}, n)}
+	return &connLimit{sem: make(chan struct{}, n), full: full}
 }
 
 // wrap returns ln limited by l; a nil l means no limit.
@@ -24,12 +27,13 @@ func (l *connLimit) wrap(ln net.Listener) net.Listener {
 	if l == nil {
 		return ln
 	}
-	return &limitListener{Listener: ln, sem: l.sem, done: make(chan struct{})}
+	return &limitListener{Listener: ln, sem: l.sem, full: l.full, done: make(chan struct{})}
 }
 
 type limitListener struct {
 	net.Listener
 	sem       chan struct{}
+	full      func() bool
 	done      chan struct{}
 	closeOnce sync.Once
 }
@@ -37,8 +41,15 @@ type limitListener struct {
 func (l *limitListener) Accept() (net.Conn, error) {
 	select {
 	case l.sem <- struct{}{}:
-	case <-l.done:
-		return nil, net.ErrClosed
+	default:
+		if l.full != nil {
+			l.full() // a closed idle connection returns its slot shortly
+		}
+		select {
+		case l.sem <- struct{}{}:
+		case <-l.done:
+			return nil, net.ErrClosed
+		}
 	}
 	c, err := l.Listener.Accept()
 	if err != nil {

@@ -156,48 +156,88 @@ func TestRunShutdownTimeout(t *testing.T) {
 	}
 }
 
-func TestRunMaxConns(t *testing.T) {
-	a, _ := startServer(t, Config{HTTPSAddr: "-", HTTPAddr: "127.0.0.1:0", MaxConns: 2}, http.HandlerFunc(hello))
-	// Two idle keep-alive connections fill the cap.
-	var held []net.Conn
-	for range 2 {
-		c, err := net.Dial("tcp", a.HTTP)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-		if _, err := http.ReadResponse(bufio.NewReader(c), nil); err != nil {
-			t.Fatal(err)
-		}
-		held = append(held, c)
+// rawGet sends one HTTP/1.1 GET on a new connection and returns the
+// connection and the response body (or an error text).
+func rawGet(addr, path string, keepAlive bool) (net.Conn, string) {
+	c, err := net.Dial("tcp", addr) // completes in the kernel backlog even past the cap
+	if err != nil {
+		return nopConn{}, err.Error()
 	}
+	hdr := ""
+	if !keepAlive {
+		hdr = "Connection: close\r\n"
+	}
+	io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: x\r\n"+hdr+"\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		return c, err.Error()
+	}
+	b, _ := io.ReadAll(resp.Body)
+	return c, string(b)
+}
+
+func TestRunMaxConnsBusy(t *testing.T) {
+	release := make(chan struct{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/block" {
+			<-release
+		}
+		hello(w, r)
+	})
+	a, _ := startServer(t, Config{HTTPSAddr: "-", HTTPAddr: "127.0.0.1:0", MaxConns: 2}, h)
+	// Two requests in progress fill the cap.
+	for range 2 {
+		go rawGet(a.HTTP, "/block", false)
+	}
+	time.Sleep(50 * time.Millisecond)
 	third := make(chan string, 1)
 	go func() {
-		c, err := net.Dial("tcp", a.HTTP) // completes in the kernel backlog
-		if err != nil {
-			third <- err.Error()
-			return
-		}
-		defer c.Close()
-		io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-		b, _ := io.ReadAll(c)
-		third <- string(b)
+		c, body := rawGet(a.HTTP, "/", false)
+		c.Close()
+		third <- body
 	}()
 	select {
 	case b := <-third:
 		t.Fatalf("third connection served past the cap: %q", b)
 	case <-time.After(200 * time.Millisecond):
 	}
-	held[0].Close()
+	close(release)
 	select {
 	case b := <-third:
-		if !strings.Contains(b, "http HTTP/1.1") {
+		if b != "http HTTP/1.1" {
 			t.Errorf("third connection got %q", b)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("third connection not served after a slot was freed")
 	}
-	held[1].Close()
+}
+
+func TestRunMaxConnsClosesIdle(t *testing.T) {
+	a, _ := startServer(t, Config{HTTPSAddr: "-", HTTPAddr: "127.0.0.1:0", MaxConns: 2}, http.HandlerFunc(hello))
+	// Two idle keep-alive connections fill the cap.
+	c1, _ := rawGet(a.HTTP, "/", true)
+	defer c1.Close()
+	time.Sleep(10 * time.Millisecond) // c1 is the older idle connection
+	c2, _ := rawGet(a.HTTP, "/", true)
+	defer c2.Close()
+	done := make(chan string, 1)
+	go func() {
+		c, body := rawGet(a.HTTP, "/", false)
+		c.Close()
+		done <- body
+	}()
+	select {
+	case b := <-done:
+		if b != "http HTTP/1.1" {
+			t.Errorf("third connection got %q", b)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("new connection not admitted although the others were idle")
+	}
+	c1.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c1.Read(make([]byte, 1)); err != io.EOF {
+		t.Errorf("oldest idle connection: read err %v, want EOF (closed)", err)
+	}
 }
 
 func TestRunErrors(t *testing.T) {
@@ -236,5 +276,28 @@ func TestHTTPAddrDefaultPort(t *testing.T) {
 		<-errc
 	case err := <-errc:
 		t.Skipf("port %s busy here: %v", DefaultHTTPPort, err)
+	}
+}
+
+// nopConn stands in for a connection that could not be made.
+type nopConn struct{ net.Conn }
+
+func (nopConn) Close() error { return nil }
+
+func TestRunHeaderLimit(t *testing.T) {
+	a, _ := startServer(t, Config{HTTPSAddr: "-", HTTPAddr: "127.0.0.1:0", MaxHeaderBytes: 1024}, http.HandlerFunc(hello))
+	c, err := net.Dial("tcp", a.HTTP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nX-Big: "+strings.Repeat("a", 8<<10)+"\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("status %d, want 431", resp.StatusCode)
 	}
 }

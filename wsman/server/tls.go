@@ -64,8 +64,9 @@ func LoadCert(cfg Config) (Cert, error) {
 }
 
 // LoadOrCreateCert returns the self-signed certificate kept in dir
-// (cert.pem, key.pem), generating an ECDSA P-256 one on first use or when
-// the kept one is about to expire. The generated certificate names the
+// (cert.pem, key.pem), generating an ECDSA P-256 one on first use, when
+// the kept one is about to expire, or when it lacks one of extraNames
+// (then Created is set: the fingerprint changed). The generated certificate names the
 // host name, localhost, 127.0.0.1, ::1 and extraNames (each a DNS name or
 // an IP address). The key is written with mode 0600. If only one of the two
 // files exists, that is an error: an operator's file is never overwritten.
@@ -79,9 +80,10 @@ func LoadOrCreateCert(dir string, extraNames []string) (Cert, error) {
 		if err != nil {
 			return Cert{}, fmt.Errorf("server: load generated certificate: %w", err)
 		}
-		if time.Until(c.Leaf.NotAfter) > selfSignedRenewBefore {
+		if time.Until(c.Leaf.NotAfter) > selfSignedRenewBefore && namesAll(c.Leaf, extraNames) {
 			return Cert{TLS: c, Fingerprint: auth.Fingerprint(c.Leaf), Generated: true}, nil
 		}
+		// About to expire, or ExtraNames grew since it was made: replace it.
 	case errors.Is(certErr, fs.ErrNotExist) && errors.Is(keyErr, fs.ErrNotExist):
 	default:
 		return Cert{}, fmt.Errorf("server: %s and %s must both exist or both be absent (cert: %v, key: %v)",
@@ -149,6 +151,16 @@ func generateSelfSigned(extraNames []string, now time.Time) (certPEM, keyPEM []b
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
 		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pk}), nil
+}
+
+// namesAll reports whether cert is valid for every name.
+func namesAll(cert *x509.Certificate, names []string) bool {
+	for _, n := range names {
+		if n != "" && cert.VerifyHostname(n) != nil {
+			return false
+		}
+	}
+	return true
 }
 
 func orDefault(s, def string) string {

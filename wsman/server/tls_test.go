@@ -53,6 +53,16 @@ func TestLoadOrCreateCert(t *testing.T) {
 		t.Errorf("second call regenerated: Created=%v %s vs %s", c2.Created, c2.Fingerprint, c1.Fingerprint)
 	}
 
+	// A new extra name replaces the certificate.
+	c3, err := LoadOrCreateCert(dir, []string{"vsmig.example", "new.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c3.Created || c3.TLS.Leaf.VerifyHostname("new.example") != nil {
+		t.Errorf("new extra name: Created=%v", c3.Created)
+	}
+	c1 = c3
+
 	// The fingerprint is the one openssl prints.
 	if openssl, err := exec.LookPath("openssl"); err == nil {
 		out, err := exec.Command(openssl, "x509", "-noout", "-fingerprint", "-sha256", "-in", filepath.Join(dir, CertFileName)).Output()
