@@ -97,7 +97,8 @@ type Config struct {
 	PollInterval time.Duration
 	// MaxDowntime is the initial downtime limit given to the hypervisor.
 	MaxDowntime time.Duration
-	// MaxDowntimeLimit is the highest limit the ramp raises it to.
+	// MaxDowntimeLimit is the highest limit the ramp raises it to; at or
+	// below MaxDowntime there is no ramp.
 	MaxDowntimeLimit time.Duration
 	// DowntimeSteps is the number of steps from MaxDowntime to the limit.
 	DowntimeSteps int
@@ -179,8 +180,8 @@ func (c Config) Validate() error {
 	if c.MaxDowntime <= 0 {
 		bad("MaxDowntime", "%v, want above 0", c.MaxDowntime)
 	}
-	if c.MaxDowntimeLimit < c.MaxDowntime {
-		bad("MaxDowntimeLimit", "%v is below MaxDowntime %v", c.MaxDowntimeLimit, c.MaxDowntime)
+	if c.MaxDowntimeLimit < 0 {
+		bad("MaxDowntimeLimit", "%v is negative", c.MaxDowntimeLimit)
 	}
 	if c.DowntimeSteps < 1 {
 		bad("DowntimeSteps", "%d, want at least 1", c.DowntimeSteps)

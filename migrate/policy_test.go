@@ -172,7 +172,7 @@ func TestConfigValidate(t *testing.T) {
 	c := DefaultConfig()
 	c.MaxIncoming = 65
 	c.PollInterval = time.Second
-	c.MaxDowntimeLimit = time.Millisecond
+	c.MaxDowntimeLimit = -time.Millisecond
 	c.DefaultTransport = 7
 	err := c.Validate()
 	for _, key := range []string{"MaxIncoming", "PollInterval", "MaxDowntimeLimit", "DefaultTransport"} {

@@ -68,8 +68,14 @@ func (e *Engine) Recover(ctx context.Context, req Request) error {
 	case err == nil:
 		e.mu.Lock()
 		j.mig = mig
+		pending := j.cancel
 		e.mu.Unlock()
 		e.log.Info("migration re-attached", "job", j.id, "vm", j.vm, "dest", j.dest)
+		if pending != noCancel {
+			if err := mig.Abort(ctx); err != nil {
+				e.log.Warn("abort after re-attach failed", "job", j.id, "err", err)
+			}
+		}
 		if !e.goAttach(func() { e.watch(j, mig) }) {
 			return ErrShuttingDown
 		}

@@ -72,7 +72,7 @@ func (r classResource) Invoke(ctx context.Context, req *wsman.Request, method st
 	for _, p := range params {
 		in[p.Name] = r.argument(m.Param(p.Name), p.Values, path.Namespace)
 	}
-	ret, out, err := r.b.InvokeMethod(ctx, path, m.Name, in)
+	ret, out, err := r.b.InvokeMethod(cim.WithUser(ctx, req.Caller.User), path, m.Name, in)
 	if err != nil {
 		return nil, r.toFault(ctx, err)
 	}

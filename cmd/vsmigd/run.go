@@ -87,6 +87,7 @@ func run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		Store:            store,
 		Engine:           eng,
 		HostName:         host,
+		OwnerOf:          cim.UserFrom,
 		DefaultTransport: migrate.Transport(transportType(cfg.DefaultTransport)),
 		Logger:           logger,
 	})

@@ -32,14 +32,7 @@ func vsmigctl(t *testing.T, d *daemon, args ...string) (string, int) {
 	return string(out), code
 }
 
-func buildCtl(t *testing.T) {
-	root := repoRoot(t)
-	build := exec.Command("go", "build", "-o", filepath.Join(root, "bin")+"/", "./cmd/vsmigctl")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building vsmigctl: %v\n%s", err, out)
-	}
-}
+func buildCtl(t *testing.T) { vsmigdPath(t) }
 
 // TestCLI drives vsmigctl against a real vsmigd (simulated demo): table and
 // JSON output, a terminal progress bar (under script(1)'s pseudo-terminal)

@@ -38,19 +38,29 @@ func repoRoot(t testing.TB) string {
 	return filepath.Clean(filepath.Join(wd, "..", ".."))
 }
 
-// vsmigdPath returns the binary built by `make build`, building it if absent.
+// vsmigdPath builds bin/vsmigd from the working tree (cached by the go
+// build cache, so cheap when nothing changed) and returns its path, so the
+// tests never run a stale binary.
 func vsmigdPath(t testing.TB) string {
 	root := repoRoot(t)
 	bin := filepath.Join(root, "bin", "vsmigd")
-	if _, err := os.Stat(bin); err != nil {
-		cmd := exec.Command("go", "build", "-o", bin, "./cmd/vsmigd")
+	buildOnce.Do(func() {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(root, "bin")+"/", "./cmd/vsmigd", "./cmd/vsmigctl")
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("building vsmigd: %v\n%s", err, out)
+			buildErr = fmt.Errorf("building vsmigd and vsmigctl: %v\n%s", err, out)
 		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
 	}
 	return bin
 }
+
+var (
+	buildOnce sync.Once
+	buildErr  error
+)
 
 // requirePython fails (under VSMIG_E2E=1) or skips when python3-winrm is missing.
 func requirePython(t testing.TB) {
@@ -264,3 +274,19 @@ func insecureClient() *http.Client {
 }
 
 var _ = io.Discard
+
+// results turns `RESULT key=value` lines into a map.
+func results(lines []string) map[string]string {
+	m := map[string]string{}
+	for _, l := range lines {
+		if k, v, ok := strings.Cut(l, "="); ok {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+func step(t *testing.T, d *daemon, args ...string) map[string]string {
+	t.Helper()
+	return results(python(t, d, "step.py", args...))
+}

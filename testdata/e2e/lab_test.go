@@ -110,21 +110,6 @@ func (l lab) requireAlive(t *testing.T, name string, after int) {
 	}
 }
 
-func results(lines []string) map[string]string {
-	m := map[string]string{}
-	for _, l := range lines {
-		if k, v, ok := strings.Cut(l, "="); ok {
-			m[k] = v
-		}
-	}
-	return m
-}
-
-func step(t *testing.T, d *daemon, args ...string) map[string]string {
-	t.Helper()
-	return results(python(t, d, "lab_step.py", args...))
-}
-
 // labFlags: policy timeouts short enough for CI, generous enough for TCG.
 func labFlags(uri, host string) []string {
 	return []string{"-driver", "libvirt", "-libvirt-uri", uri, "-host-name", host,

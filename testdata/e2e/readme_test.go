@@ -39,13 +39,6 @@ func TestReadmeTour(t *testing.T) {
 	requirePython(t)
 	root := repoRoot(t)
 	vsmigdPath(t)
-	if _, err := os.Stat(filepath.Join(root, "bin", "vsmigctl")); err != nil {
-		build := exec.Command("go", "build", "-o", filepath.Join(root, "bin")+"/", "./cmd/vsmigctl")
-		build.Dir = root
-		if out, err := build.CombinedOutput(); err != nil {
-			t.Fatalf("building vsmigctl: %v\n%s", err, out)
-		}
-	}
 	work := t.TempDir()
 	if err := os.Symlink(filepath.Join(root, "bin"), filepath.Join(work, "bin")); err != nil {
 		t.Fatal(err)

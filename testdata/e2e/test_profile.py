@@ -5,6 +5,7 @@ daemon runs the simulated demo cluster (local host "host-a", destination
 "host-b"). Every request goes through python3-winrm's Protocol.send_message.
 """
 
+import os
 import sys
 import time
 import unittest
@@ -187,6 +188,7 @@ class Profile(unittest.TestCase):
         self.assertEqual(job["PercentComplete"], "100", job)
         self.assertEqual(sorted(as_list(job["OperationalStatus"])), ["17", "2"], job)
         self.assertEqual(job.get("ErrorCode"), "0", job)
+        self.assertEqual(job.get("Owner"), os.environ.get("VSMIG_USER", "admin"), job)
         # the VM has left this host
         self.assertNotIn(vm["Name"], [v["Name"] for v in self.vms()])
         # the job is associated with the VM and owned by the service

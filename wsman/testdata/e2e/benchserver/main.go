@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"time"
 
 	"github.com/vsmig/vsmig/wsman"
@@ -35,7 +36,19 @@ func main() {
 	items := flag.Int("items", 100, "items of the test resource")
 	state := flag.String("state", "", "state directory (default: a temporary directory)")
 	runFor := flag.Duration("for", time.Minute, "stop after this long (bounded load tests)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
+
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 
 	dir := *state
 	if dir == "" {

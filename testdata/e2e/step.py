@@ -1,15 +1,15 @@
-"""One step of a lab scenario, through python3-winrm against one vsmigd.
+"""One step of a scenario, through python3-winrm against one vsmigd.
 
-The Go lab test (lab_test.go) orchestrates the scenario (killing daemons,
+The Go tests (lab_test.go, sim_test.go) orchestrate a scenario (killing daemons,
 reading serial logs, asking virsh where a guest runs) and calls this script
 for each WS-Man step. Results are printed as `RESULT key=value` lines.
 
-  lab_step.py migrate VM DEST [--bandwidth MIBS] [--to-system] [--new-memory-mib N]
-  lab_step.py check VM DEST [--new-memory-mib N] [--to-system]
-  lab_step.py wait JOB [--states 7,8,9,10] [--timeout S]
-  lab_step.py cancel JOB
-  lab_step.py error JOB
-  lab_step.py vms
+  step.py migrate VM DEST [--bandwidth MIBS] [--to-system] [--new-memory-mib N]
+  step.py check VM DEST [--new-memory-mib N] [--to-system]
+  step.py wait JOB [--states 7,8,9,10] [--timeout S]
+  step.py cancel JOB
+  step.py error JOB
+  step.py vms
 """
 
 import argparse

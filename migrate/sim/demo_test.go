@@ -1,0 +1,56 @@
+package sim
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/vsmig/vsmig/migrate"
+)
+
+func TestDemo(t *testing.T) {
+	cfg := DemoConfig()
+	clk := NewManualClock()
+	cfg.Clock = clk
+	c, err := NewCluster(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	a := c.Host("host-a")
+	h, _ := a.Host(ctx)
+	if !h.Simulated || h.Hypervisor != "simulated" {
+		t.Errorf("host %+v does not say it is simulated", h)
+	}
+	doms, _ := a.Domains(ctx)
+	if len(doms) < 5 {
+		t.Errorf("%d demo VMs", len(doms))
+	}
+	refusals := []struct {
+		vm, dest string
+		kind     migrate.CheckKind
+	}{
+		{"web-02", "host-b", migrate.Incompatible}, // name taken
+		{"web-01", "host-c", migrate.Incompatible}, // CPU model
+		{"batch-01", "host-b", migrate.InvalidState},
+	}
+	for _, r := range refusals {
+		var ce *migrate.CheckError
+		if err := a.Check(ctx, plan(r.vm, r.dest)); !errors.As(err, &ce) || ce.Kind != r.kind {
+			t.Errorf("%s to %s: %v, want %v", r.vm, r.dest, err, r.kind)
+		}
+	}
+	g, err := a.Start(ctx, plan("web-01", "host-b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := run(t, clk, g, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A 2 GiB VM over 1 GbE: ~19 s simulated, under 5 s at DemoSpeed.
+	if real := res.TotalTime / DemoSpeed; real < time.Second || real > 8*time.Second {
+		t.Errorf("demo migration takes %v simulated, %v real", res.TotalTime, real)
+	}
+	t.Logf("web-01: %+v", res)
+}
