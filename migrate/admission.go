@@ -45,7 +45,9 @@ func (a *admission) check(vm, dest string) error {
 	if j, ok := a.vms[vm]; ok {
 		return fmt.Errorf("%w (job %s)", ErrVMBusy, j.id)
 	}
-	if len(a.queue) < a.queueLen || (len(a.queue) == 0 && a.fits(dest)) {
+	// No queued job fits (next starts every one that does), so a job that
+	// fits now would start at once.
+	if a.fits(dest) || len(a.queue) < a.queueLen {
 		return nil
 	}
 	return a.busy()

@@ -71,6 +71,7 @@ type Engine struct {
 	jobs     map[string]*job // queued and running
 	finished map[string]Status
 	order    []string // finished IDs, oldest first
+	self     string   // local host name, once known
 	stopping bool
 	stopc    chan struct{} // closed when Shutdown begins
 	wg       sync.WaitGroup
@@ -226,14 +227,36 @@ func (e *Engine) prepare(ctx context.Context, req Request) (Plan, Domain, error)
 	if err := stateFits(dom, plan.Type); err != nil {
 		return Plan{}, Domain{}, err
 	}
-	host, err := e.local.Host(ctx)
+	self, err := e.hostName(ctx)
 	if err != nil {
-		return Plan{}, Domain{}, fmt.Errorf("migrate: local host: %w", err)
+		return Plan{}, Domain{}, err
 	}
-	if h, err := NormalizeHost(host.Name); err == nil && h == plan.DestHost {
+	if self == plan.DestHost {
 		return Plan{}, Domain{}, &CheckError{Kind: InvalidParameter, Reason: fmt.Sprintf("destination %s is the source host", plan.DestHost)}
 	}
 	return plan, dom, nil
+}
+
+// hostName is the local host's name, normalized; asked of the driver once.
+func (e *Engine) hostName(ctx context.Context) (string, error) {
+	e.mu.Lock()
+	name := e.self
+	e.mu.Unlock()
+	if name != "" {
+		return name, nil
+	}
+	h, err := e.local.Host(ctx)
+	if err != nil {
+		return "", fmt.Errorf("migrate: local host: %w", err)
+	}
+	name = h.Name
+	if n, err := NormalizeHost(h.Name); err == nil {
+		name = n
+	}
+	e.mu.Lock()
+	e.self = name
+	e.mu.Unlock()
+	return name, nil
 }
 
 // validate checks the form of a request's plan.

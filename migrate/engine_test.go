@@ -486,3 +486,69 @@ func TestRecoverOutcomes(t *testing.T) {
 		})
 	}
 }
+
+func TestTypes(t *testing.T) {
+	f := newFixture(t, nil, vm("live", gib, 150e6, 0), vm("off", gib, 0, 0))
+	if err := f.c.Place(sim.VMUUID("off"), map[string]migrate.DomainState{"host-a": migrate.StateShutoff}); err != nil {
+		t.Fatal(err)
+	}
+	resume := req("j1", "live", "host-b")
+	resume.Plan.Type = migrate.Resume
+	restart := req("j2", "off", "host-c")
+	restart.Plan.Type = migrate.Restart
+	for _, r := range []migrate.Request{resume, restart} {
+		if err := f.e.Submit(t.Context(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A guest that dirties faster than the link still moves when paused.
+	if u := f.rec.final(t, "j1"); u.Status != migrate.StatusCompleted || u.Result.Downtime != u.Result.TotalTime {
+		t.Errorf("resume: %+v", u)
+	}
+	if u := f.rec.final(t, "j2"); u.Status != migrate.StatusCompleted {
+		t.Errorf("restart: %+v", u)
+	}
+	d, err := f.c.Host("host-c").Domain(t.Context(), sim.VMUUID("off"))
+	if err != nil || d.State != migrate.StateShutoff {
+		t.Errorf("restarted VM on host-c: %+v, %v", d, err)
+	}
+}
+
+// blindDriver starts real simulated migrations whose statistics cannot be
+// read.
+type blindDriver struct{ migrate.Driver }
+
+type blindMigration struct{ migrate.Migration }
+
+func (d blindDriver) Start(ctx context.Context, p migrate.Plan) (migrate.Migration, error) {
+	m, err := d.Driver.Start(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return blindMigration{m}, nil
+}
+
+func (blindMigration) Progress(context.Context) (migrate.Progress, error) {
+	return migrate.Progress{}, errors.New("connection reset")
+}
+
+// TestNoStatistics: a migration whose statistics stay unreadable for the
+// progress timeout is aborted rather than left unwatched.
+func TestNoStatistics(t *testing.T) {
+	f := newFixture(t, func(c *migrate.Config) { c.ProgressTimeout = 5 * time.Second }, vm("v", 8*gib, 0, 0))
+	e, err := migrate.New(f.cfg, blindDriver{f.c.Host("host-a")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer shutdown(t, e)
+	if err := e.Submit(t.Context(), req("j", "v", "host-b")); err != nil {
+		t.Fatal(err)
+	}
+	u := f.rec.final(t, "j")
+	if u.Status != migrate.StatusFailed || !strings.Contains(u.Reason, "no statistics from the hypervisor for 5s") {
+		t.Errorf("got %v %q", u.Status, u.Reason)
+	}
+	if w := f.c.Where(sim.VMUUID("v")); len(w) != 1 || w[0] != "host-a" {
+		t.Errorf("VM on %v", w)
+	}
+}

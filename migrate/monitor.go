@@ -3,6 +3,7 @@ package migrate
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // run carries out one admitted job: start it through the driver, watch it,
@@ -73,7 +74,8 @@ func (e *Engine) monitor(j *job, mig Migration) (Update, bool) {
 	if n, ok := mig.(IterationNotifier); ok {
 		iterations = n.Iterations()
 	}
-	m := sampler{e: e, j: j, mig: mig, st: newMonitorState(e.clock.Now())}
+	now := e.clock.Now()
+	m := sampler{e: e, j: j, mig: mig, st: newMonitorState(now), lastOK: now}
 	m.sample()
 	for {
 		select {
@@ -98,16 +100,26 @@ type sampler struct {
 	pct    int
 	last   Progress
 	reason string // the last policy action, kept on later updates
+
+	lastOK time.Time // last successful sample
+	blind  bool      // aborted for lack of statistics
 }
 
 func (m *sampler) sample() {
 	p, err := m.mig.Progress(m.e.ctx)
+	now := m.e.clock.Now()
 	if err != nil {
-		// Transient (the job may be ending); Done decides the outcome.
+		// Usually transient (the job may be ending; Done decides). But a
+		// migration nobody can watch must not run unbounded: after the
+		// progress timeout without statistics, abort it.
 		m.e.log.Debug("progress", "job", m.j.id, "err", err)
+		if pt := m.j.opts.ProgressTimeout; pt > 0 && !m.blind && now.Sub(m.lastOK) > pt {
+			m.blind = true
+			m.abort(fmt.Sprintf("no statistics from the hypervisor for %v (%v)", pt, err))
+		}
 		return
 	}
-	now := m.e.clock.Now()
+	m.lastOK = now
 	m.st = m.st.observe(p, now)
 	a, why := Decide(m.st, p, m.j.opts, now)
 	if a.Kind != ActNothing {

@@ -116,6 +116,26 @@ func refused(method string, out *client.Object) error {
 	return &exitError{code: code, err: fmt.Errorf("%s returned %s (%s)", method, rv, returnCodes[rv])}
 }
 
+// invokeToHost resolves VM, finds the migration service and calls one of
+// its ToHost methods with the flags' setting data; it returns the VM and the
+// method's output.
+func (a *app) invokeToHost(ctx context.Context, method, vmID, host string, m *migrationFlags) (vmRecord, *client.Object, error) {
+	vm, err := a.findVM(ctx, vmID)
+	if err != nil {
+		return vm, nil, err
+	}
+	svc, err := a.service(ctx)
+	if err != nil {
+		return vm, nil, err
+	}
+	params, err := a.migrationParams(vm, host, m)
+	if err != nil {
+		return vm, nil, err
+	}
+	out, err := a.client.Invoke(ctx, classURI("CIM_VirtualSystemMigrationService"), method, serviceSelectors(svc), params)
+	return vm, out, err
+}
+
 func checkCommand(ctx context.Context, a *app, args []string) error {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	var m migrationFlags
@@ -124,20 +144,8 @@ func checkCommand(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	vm, err := a.findVM(ctx, pos[0])
-	if err != nil {
-		return err
-	}
-	svc, err := a.service(ctx)
-	if err != nil {
-		return err
-	}
-	params, err := a.migrationParams(vm, pos[1], &m)
-	if err != nil {
-		return err
-	}
 	const method = "CheckVirtualSystemIsMigratableToHost"
-	out, err := a.client.Invoke(ctx, classURI("CIM_VirtualSystemMigrationService"), method, serviceSelectors(svc), params)
+	vm, out, err := a.invokeToHost(ctx, method, pos[0], pos[1], &m)
 	if err != nil {
 		return err
 	}
@@ -172,20 +180,8 @@ func migrateCommand(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	vm, err := a.findVM(ctx, pos[0])
-	if err != nil {
-		return err
-	}
-	svc, err := a.service(ctx)
-	if err != nil {
-		return err
-	}
-	params, err := a.migrationParams(vm, pos[1], &m)
-	if err != nil {
-		return err
-	}
 	const method = "MigrateVirtualSystemToHost"
-	out, err := a.client.Invoke(ctx, classURI("CIM_VirtualSystemMigrationService"), method, serviceSelectors(svc), params)
+	vm, out, err := a.invokeToHost(ctx, method, pos[0], pos[1], &m)
 	if err != nil {
 		return err
 	}

@@ -6,22 +6,12 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/vsmig/vsmig/cim/wscim"
 	"github.com/vsmig/vsmig/wsman/client"
 )
 
-// Resource URIs (DSP0227): CIM classes under the DMTF prefix, vsmig's own
-// classes under its vendor prefix.
-const (
-	cimPrefix   = "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/"
-	vsmigPrefix = "http://schemas.vsmig.dev/wbem/wscim/1/cim-schema/2/"
-)
-
-func classURI(class string) string {
-	if strings.HasPrefix(class, "VSMIG_") {
-		return vsmigPrefix + class
-	}
-	return cimPrefix + class
-}
+// classURI is the ResourceURI of a class (DSP0227), as the server maps it.
+func classURI(class string) string { return wscim.ResourceURI(class) }
 
 // vmRecord is one virtual machine as vsmigctl shows it.
 type vmRecord struct {

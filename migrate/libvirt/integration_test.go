@@ -119,8 +119,10 @@ func fileSize(t *testing.T, p string) int64 {
 	return fi.Size()
 }
 
-// waitGuestHealthy waits for a heartbeat and a passing memory check written
-// after offset in the guest's serial log, and fails on any CHECK BAD.
+// waitGuestHealthy waits for heartbeats and two passing memory checks
+// written after offset in the guest's serial log (the second one verifies
+// memory dirtied after the migration too), and fails on any sign of
+// corruption: CHECK BAD, a kernel Oops, BUG or panic, or a reboot.
 func waitGuestHealthy(t *testing.T, name string, offset int64) {
 	t.Helper()
 	// Generous: TCG guests crawl when the shared machine is loaded.
@@ -131,16 +133,21 @@ func waitGuestHealthy(t *testing.T, name string, offset int64) {
 			t.Fatal(err)
 		}
 		tail := string(b[min(offset, int64(len(b))):])
-		if strings.Contains(tail, "CHECK BAD") || strings.Contains(tail, "Oops") || strings.Contains(tail, "Kernel panic") {
-			t.Fatalf("guest %s is corrupted after migration:\n%s", name, tail)
+		for _, bad := range []string{"CHECK BAD", "Oops", "BUG:", "Kernel panic"} {
+			if strings.Contains(tail, bad) {
+				t.Fatalf("guest %s is corrupted after migration (%s):\n%s", name, bad, tail)
+			}
 		}
-		if strings.Contains(tail, "HB seq=") && strings.Contains(tail, "CHECK ok") {
+		if len(tail) > 0 && strings.Contains(tail[1:], "GUEST start") {
+			t.Fatalf("guest %s rebooted after migration:\n%s", name, tail)
+		}
+		if strings.Contains(tail, "HB seq=") && strings.Count(tail, "CHECK ok") >= 2 {
 			lines := strings.Split(strings.TrimSpace(tail), "\n")
 			t.Logf("guest %s after migration: %s", name, lines[len(lines)-1])
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no heartbeat with CHECK ok from %s after migration; log tail:\n%s", name, tail)
+			t.Fatalf("no heartbeat with two CHECK ok from %s after migration; log tail:\n%s", name, tail)
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
