@@ -31,7 +31,7 @@ check:
 	@bash testdata/ci/check.sh
 
 unit:
-	$(GO) test -count=1 ./...
+	VSMIG_E2E=1 $(GO) test -count=1 ./...
 
 e2e: build
 	VSMIG_E2E=1 $(GO) test -count=1 -tags e2e -v ./testdata/e2e/

@@ -52,5 +52,6 @@
 //     RelatesTo, like Windows.
 //
 // Imports: the standard library, github.com/beevik/etree, golang.org/x/*,
-// github.com/google/uuid and wsman/wql. Never cim or migrate.
+// github.com/google/uuid, wsman/wql and wsman/auth (the HTTP handler
+// authenticates). Never cim or migrate.
 package wsman

@@ -93,6 +93,13 @@ type soapServer interface {
 // Every other answer comes from svc, in the request's charset, with an
 // explicit Content-Length. A panic below the handler becomes a 500
 // wsman:InternalError fault.
+//
+// Credentials are checked before anything about the request is looked at,
+// so an unauthenticated peer learns nothing else; wrong credentials are
+// logged (user name and address, never the password) and answered after a
+// delay that grows with the address's recent failures (HTTPConfig.Throttle).
+// The handler matches the two paths itself, so it can be mounted on a mux
+// or serve alone.
 func NewHTTPHandler(svc *Service, cfg HTTPConfig) http.Handler {
 	return newHTTPHandler(svc, cfg)
 }

@@ -9,17 +9,9 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sync/atomic"
 	"time"
 
-	"github.com/vsmig/vsmig/cim"
-	"github.com/vsmig/vsmig/cim/job"
-	"github.com/vsmig/vsmig/cim/vsm"
-	"github.com/vsmig/vsmig/cim/wsbind"
-	"github.com/vsmig/vsmig/migrate"
-	"github.com/vsmig/vsmig/schemas"
-	"github.com/vsmig/vsmig/wsman"
 	"github.com/vsmig/vsmig/wsman/auth"
 	"github.com/vsmig/vsmig/wsman/server"
 )
@@ -53,80 +45,12 @@ func run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	}
 	defer drv.Close()
 
-	reg, err := schemas.Load()
-	if err != nil {
-		return fmt.Errorf("loading the class schemas: %w", err)
-	}
-	store, err := job.Open(filepath.Join(cfg.StateDir, "jobs.db"), job.DefaultConfig())
-	if err != nil {
-		return fmt.Errorf("opening the job store: %w", err)
-	}
-	defer store.Close()
-
-	m := newMetrics()
-	var profile atomic.Pointer[vsm.Profile]
-	engCfg := engineConfig(cfg, logger)
-	engCfg.OnUpdate = func(u migrate.Update) {
-		if p := profile.Load(); p != nil {
-			p.OnUpdate(u)
-		}
-		if u.Status.Terminal() {
-			typ := "other"
-			if j, err := store.Get(context.Background(), u.JobID); err == nil {
-				typ = typeLabel(migrate.Type(j.MigrationType))
-			}
-			m.observeUpdate(u, typ)
-		}
-	}
-	eng, err := migrate.New(engCfg, drv)
-	if err != nil {
-		return fmt.Errorf("engine: %w", err)
-	}
-	p, err := vsm.New(vsm.Config{
-		Registry:         reg,
-		Store:            store,
-		Engine:           eng,
-		HostName:         host,
-		OwnerOf:          cim.UserFrom,
-		DefaultTransport: migrate.Transport(transportType(cfg.DefaultTransport)),
-		Logger:           logger,
-	})
-	if err != nil {
-		return fmt.Errorf("profile: %w", err)
-	}
-	profile.Store(p)
-	defer p.Close()
-	m.observeJobs(store)
-	m.observeEngine(eng)
-
-	broker := cim.NewBroker(reg, logger)
-	for _, prov := range p.Providers() {
-		broker.Register(prov)
-	}
-	if err := p.Recover(ctx); err != nil {
-		logger.Error("reconciling interrupted jobs", "err", err)
-	}
-
-	svc := wsman.NewService(wsman.Config{
-		ProductVendor:    "vsmig",
-		ProductVersion:   version,
-		SecurityProfiles: securityProfiles(cfg),
-		Logger:           logger,
-		Observe:          func(ri wsman.RequestInfo) { m.observeRequest(ri.Action, ri.FaultSubcode, ri.Duration) },
-	})
-	defer svc.Close()
-	wsbind.Register(svc, broker, reg, wsbind.Options{DefaultNamespace: vsm.Namespace, Logger: logger})
-
-	authn, err := newAuthenticator(cfg, logger, m)
+	st, err := newStack(ctx, cfg, drv, host, engineConfig(cfg, logger), logger)
 	if err != nil {
 		return err
 	}
-	wsHandler := wsman.NewHTTPHandler(svc, wsman.HTTPConfig{
-		Authenticator:    authn,
-		AllowUnencrypted: cfg.AllowUnencrypted,
-		MaxRequestSize:   int64(cfg.MaxEnvelopeSize),
-		Logger:           logger,
-	})
+	defer st.Close()
+	m, eng := st.metrics, st.eng
 
 	var ready atomic.Bool
 	if cfg.MetricsAddr != "" {
@@ -155,7 +79,7 @@ func run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	} else {
 		srvCfg.ExtraNames = append(srvCfg.ExtraNames, host)
 	}
-	serveErr := server.Run(ctx, srvCfg, wsHandler, func(a server.Addrs) {
+	serveErr := server.Run(ctx, srvCfg, st.handler, func(a server.Addrs) {
 		attrs := []any{"https", a.HTTPS, "http", a.HTTP}
 		if a.CertFingerprint != "" {
 			attrs = append(attrs, "cert_sha256", a.CertFingerprint, "cert_self_signed", a.CertGenerated)

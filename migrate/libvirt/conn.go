@@ -62,15 +62,21 @@ type conn struct {
 	uri  string
 	open opener
 
-	mu sync.Mutex
-	s  *session
+	mu     sync.Mutex
+	s      *session
+	closed bool // by close: no reconnecting
 }
+
+var errClosed = errors.New("connection closed by the driver")
 
 // get returns the live session, opening a new one if there is none or the
 // last one was lost.
 func (c *conn) get(ctx context.Context) (*session, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.closed {
+		return nil, errClosed
+	}
 	if c.s != nil {
 		select {
 		case <-c.s.closed:
@@ -97,11 +103,12 @@ func (c *conn) drop(s *session) {
 	s.kill()
 }
 
-// close kills the current session, if any.
+// close kills the current session, if any, for good.
 func (c *conn) close() {
 	c.mu.Lock()
 	s := c.s
 	c.s = nil
+	c.closed = true
 	c.mu.Unlock()
 	if s != nil {
 		s.kill()

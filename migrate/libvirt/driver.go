@@ -331,6 +331,12 @@ func locate(src, dst presence) migrate.Location {
 	return migrate.LocationNowhere
 }
 
+func (d *Driver) isClosed() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.closed
+}
+
 // Close aborts nothing: migrations in flight go on in libvirt (Attach
 // finds them again); it releases the driver's connections.
 func (d *Driver) Close() error {

@@ -38,14 +38,17 @@ func env(k, def string) string {
 }
 
 var (
-	labDir   = env("VSMIG_LAB_DIR", "/var/lib/vsmig-lab")
-	uriA     = env("VSMIG_LAB_URI_A", "qemu+tcp://127.0.0.2/system")
-	uriB     = env("VSMIG_LAB_URI_B", "qemu+tcp://127.0.0.3/system")
-	hostA    = env("VSMIG_LAB_HOST_A", "127.0.0.2")
-	hostB    = env("VSMIG_LAB_HOST_B", "127.0.0.3")
-	badHost  = env("VSMIG_LAB_UNREACHABLE", "127.0.0.4")
-	guest    = env("VSMIG_LAB_GUEST", "vsmig-g1")
-	repoRoot = func() string { d, _ := filepath.Abs("../.."); return d }()
+	labDir  = env("VSMIG_LAB_DIR", "/var/lib/vsmig-lab")
+	uriA    = env("VSMIG_LAB_URI_A", "qemu+tcp://127.0.0.2/system")
+	uriB    = env("VSMIG_LAB_URI_B", "qemu+tcp://127.0.0.3/system")
+	hostA   = env("VSMIG_LAB_HOST_A", "127.0.0.2")
+	hostB   = env("VSMIG_LAB_HOST_B", "127.0.0.3")
+	badHost = env("VSMIG_LAB_UNREACHABLE", "127.0.0.4")
+	guest   = env("VSMIG_LAB_GUEST", "vsmig-g1")
+	// idleGuest does not dirty memory (added by the test if absent): long
+	// TCG migrations of a dirtying guest corrupt it (testdata/lab/README.md).
+	idleGuest = env("VSMIG_LAB_IDLE_GUEST", "vsmig-idle")
+	repoRoot  = func() string { d, _ := filepath.Abs("../.."); return d }()
 )
 
 func labDriver(t *testing.T, uri, host string) *Driver {
@@ -74,31 +77,42 @@ func findGuest(t *testing.T, d *Driver, name string) (migrate.Domain, bool) {
 	return migrate.Domain{}, false
 }
 
-// guestOnA returns both drivers and the guest, moving it back to A first
-// if an earlier test left it on B.
-func guestOnA(t *testing.T) (a, b *Driver, dom migrate.Domain) {
+// guestOnA returns both drivers and the lab's main guest, moving it back
+// to A first if an earlier test left it on B.
+func guestOnA(t *testing.T) (a, b *Driver, dom migrate.Domain) { return namedGuestOnA(t, guest) }
+
+// namedGuestOnA is guestOnA for the guest called name; the idle guest is
+// added to the lab if it is missing.
+func namedGuestOnA(t *testing.T, name string) (a, b *Driver, dom migrate.Domain) {
 	t.Helper()
 	a, b = labDriver(t, uriA, hostA), labDriver(t, uriB, hostB)
-	if dom, ok := findGuest(t, a, guest); ok {
+	if dom, ok := findGuest(t, a, name); ok {
 		if dom.State != migrate.StateRunning {
-			offset := fileSize(t, serialLog(guest))
+			offset := fileSize(t, serialLog(name))
 			err := call0(context.Background(), a.main, "start guest", func(h hypervisor) error {
-				d, err := h.DomainLookupByName(guest)
+				d, err := h.DomainLookupByName(name)
 				if err != nil {
 					return err
 				}
 				return h.DomainCreate(d)
 			})
 			if err != nil {
-				t.Fatalf("start %s on A: %v", guest, err)
+				t.Fatalf("start %s on A: %v", name, err)
 			}
-			waitGuestHealthy(t, guest, offset)
+			waitGuestHealthy(t, name, offset)
 		}
 		return a, b, dom
 	}
-	dom, ok := findGuest(t, b, guest)
+	dom, ok := findGuest(t, b, name)
+	if !ok && name == idleGuest {
+		out, err := exec.Command("bash", filepath.Join(repoRoot, "testdata/lab/guest.sh"), "add", name, "off").CombinedOutput()
+		if err != nil {
+			t.Fatalf("guest.sh add %s: %v\n%s", name, err, out)
+		}
+		return namedGuestOnA(t, name)
+	}
 	if !ok {
-		t.Fatalf("guest %s is on neither host; rerun bash testdata/lab/up.sh", guest)
+		t.Fatalf("guest %s is on neither host; rerun bash testdata/lab/up.sh", name)
 	}
 	migrateAndWait(t, b, plan(dom.UUID, hostA, uriA), nil)
 	return a, b, dom
@@ -614,5 +628,84 @@ func TestRestartThereAndBack(t *testing.T) {
 		return boot >= 0
 	})
 	waitGuestHealthy(t, guest, offset+int64(boot))
+	migrateAndWait(t, b, plan(dom.UUID, hostA, uriA), nil)
+}
+
+// TestAttachAfterDaemonDeath: the process that started a migration dies
+// (its connections close); libvirt carries the peer-to-peer migration on,
+// and a new driver attaches to it and sees it complete on B. It uses the
+// idle guest: this migration is slow (16 MiB/s, many iterations), and such
+// TCG migrations corrupt a dirtying guest.
+func TestAttachAfterDaemonDeath(t *testing.T) {
+	a, b, dom := namedGuestOnA(t, idleGuest)
+	offset := fileSize(t, serialLog(idleGuest))
+	p := plan(dom.UUID, hostB, uriB)
+	p.Bandwidth = 16 * mib
+	fresh := labDriver(t, uriA, hostA)
+	if _, err := fresh.Attach(context.Background(), p); !errors.Is(err, migrate.ErrNoJob) {
+		t.Fatalf("Attach with no migration = %v, want ErrNoJob", err)
+	}
+	m, err := a.Start(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitPrecopy(t, m)
+	// The "daemon" dies: every connection it had goes.
+	m.(*migration).perform.close()
+	a.Close()
+	<-m.Done()
+	_, err = m.Result()
+	t.Logf("the dead driver's handle ended with: %v", err)
+
+	am, err := fresh.Attach(context.Background(), p)
+	if err != nil {
+		t.Fatalf("Attach: %v", err)
+	}
+	pr, _ := am.Progress(context.Background())
+	t.Logf("attached at %+v", pr)
+	select {
+	case <-am.Done():
+	case <-time.After(3 * time.Minute):
+		t.Fatal("attached migration did not end")
+	}
+	res, err := am.Result()
+	if err != nil {
+		t.Fatalf("attached migration: %v", err)
+	}
+	t.Logf("attached result: total %v, downtime %v, iterations %d", res.TotalTime.Round(time.Millisecond), res.Downtime, res.Iterations)
+	if loc, err := fresh.Locate(context.Background(), p); loc != migrate.LocationDestination || err != nil {
+		t.Errorf("Locate = %v, %v", loc, err)
+	}
+	waitGuestHealthy(t, idleGuest, offset)
+	migrateAndWait(t, b, plan(dom.UUID, hostA, uriA), nil)
+}
+
+// TestPerformConnectionLost: the connection carrying the perform call
+// breaks (the driver lives on); the handle follows the job libvirt keeps
+// running and reports the migration's real outcome.
+func TestPerformConnectionLost(t *testing.T) {
+	a, b, dom := namedGuestOnA(t, idleGuest)
+	p := plan(dom.UUID, hostB, uriB)
+	p.Bandwidth = 32 * mib
+	m, err := a.Start(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitPrecopy(t, m)
+	m.(*migration).perform.close()
+	select {
+	case <-m.Done():
+	case <-time.After(3 * time.Minute):
+		t.Fatal("migration did not end")
+	}
+	res, err := m.Result()
+	if err != nil {
+		t.Fatalf("Result = %v, want success", err)
+	}
+	t.Logf("result after losing the perform connection: total %v, downtime %v, iterations %d",
+		res.TotalTime.Round(time.Millisecond), res.Downtime, res.Iterations)
+	if got, err := b.Domain(context.Background(), dom.UUID); err != nil || got.State != migrate.StateRunning {
+		t.Errorf("on B: %+v, %v", got, err)
+	}
 	migrateAndWait(t, b, plan(dom.UUID, hostA, uriA), nil)
 }

@@ -22,6 +22,7 @@ type migration struct {
 	started time.Time
 	done    chan struct{}
 	stop    chan struct{} // closed by detach; ends an attached watcher
+	perform *conn         // the perform call's connection; nil if attached
 
 	mu       sync.Mutex
 	last     migrate.Progress
@@ -84,6 +85,7 @@ func (d *Driver) Start(ctx context.Context, plan migrate.Plan) (migrate.Migratio
 	}
 	d.log.Info("migration starting", "vm", plan.VM, "name", s.dom.Name, "dest", plan.DestURI,
 		"type", int(plan.Type), "flags", uint32(migrateFlags(plan)), "params", len(params))
+	m.perform = perform
 	go m.run(perform, params, s.state)
 	return m, nil
 }
@@ -144,6 +146,16 @@ func (m *migration) run(perform *conn, params []golibvirt.TypedParam, was migrat
 	begin := time.Now()
 	_, err = s.h.DomainMigratePerform3Params(m.dom, golibvirt.OptString{p.DestURI}, params, nil, migrateFlags(p))
 	total := time.Since(begin)
+	if err != nil && lostConnection(err) && !m.isAborted() && !m.d.isClosed() {
+		// The call's connection broke, not the migration: a peer-to-peer
+		// migration goes on in the source libvirtd without its client.
+		// Follow the job to its end as Attach would.
+		m.d.log.Warn("lost the connection of the migration call; following the job", "vm", p.VM, "err", err)
+		if m.poll(&conn{uri: m.d.cfg.URI, open: m.d.open}) {
+			m.settle()
+			return
+		}
+	}
 	if err != nil {
 		if m.isAborted() {
 			err = fmt.Errorf("libvirt: migration aborted: %w", err)
@@ -292,6 +304,13 @@ func (m *migration) finalResult(ctx context.Context, total time.Duration) migrat
 		r.Iterations = res.Iterations
 	}
 	return r
+}
+
+// lostConnection reports whether err is a failure of the connection to
+// libvirtd rather than an answer from it.
+func lostConnection(err error) bool {
+	var e golibvirt.Error
+	return !errors.As(err, &e)
 }
 
 func (m *migration) isAborted() bool {

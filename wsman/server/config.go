@@ -49,6 +49,10 @@ type Config struct {
 	// When both are empty a self-signed certificate is created in
 	// StateDir on first start and reused afterwards (see LoadOrCreateCert).
 	CertFile, KeyFile string
+	// CertReloadInterval is how often, at most, CertFile and KeyFile are
+	// checked for replacement (rotation without restart); 0 means
+	// DefaultCertReloadInterval, negative disables reloading.
+	CertReloadInterval time.Duration
 	// StateDir holds the generated cert.pem and key.pem; "" means ".".
 	StateDir string
 	// ExtraNames are added to the generated certificate's subject

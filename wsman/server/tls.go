@@ -197,12 +197,21 @@ func writeFile(path string, data []byte, perm os.FileMode) error {
 
 // tlsConfig builds the server TLS configuration: TLS 1.2 minimum, HTTP/1.1
 // only (WS-Management is defined over HTTP/1.1), optional client
-// certificates.
+// certificates, and configured certificate files reloaded when replaced.
 func tlsConfig(cfg Config, cert Cert) (*tls.Config, error) {
 	tc := &tls.Config{
-		MinVersion:   tls.VersionTLS12,
-		Certificates: []tls.Certificate{cert.TLS},
-		NextProtos:   []string{"http/1.1"},
+		MinVersion: tls.VersionTLS12,
+		NextProtos: []string{"http/1.1"},
+	}
+	if cert.Generated {
+		tc.Certificates = []tls.Certificate{cert.TLS}
+	} else {
+		interval := duration(cfg.CertReloadInterval, DefaultCertReloadInterval)
+		if interval == 0 {
+			tc.Certificates = []tls.Certificate{cert.TLS}
+		} else {
+			tc.GetCertificate = newCertReloader(cfg.CertFile, cfg.KeyFile, cert.TLS, interval, cfg.logger()).getCertificate
+		}
 	}
 	switch {
 	case cfg.ClientCAFile != "":

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"sync/atomic"
+
+	"github.com/vsmig/vsmig/cim"
+	"github.com/vsmig/vsmig/cim/job"
+	"github.com/vsmig/vsmig/cim/vsm"
+	"github.com/vsmig/vsmig/cim/wsbind"
+	"github.com/vsmig/vsmig/migrate"
+	"github.com/vsmig/vsmig/schemas"
+	"github.com/vsmig/vsmig/wsman"
+)
+
+// stack is the daemon's serving stack without its listeners: the class
+// registry, the job store, the engine, the DSP1081 providers behind a CIM
+// broker, and the WS-Management service with its authenticated HTTP
+// handler. run serves it; the benchmarks drive the same stack over a real
+// listener.
+type stack struct {
+	handler http.Handler // the authenticated WS-Man endpoint
+	svc     *wsman.Service
+	eng     *migrate.Engine
+	store   job.Store
+	profile *vsm.Profile
+	metrics *metrics
+
+	closers []func() error // in construction order; Close runs them backwards
+}
+
+// newStack builds the stack on drv, the local host known to others as
+// host. engCfg is the engine's configuration (engineConfig(cfg) in the
+// daemon); newStack sets its OnUpdate to feed the profile and the metrics,
+// and then calls the OnUpdate engCfg had, if any (a test's observer).
+//
+// The engine is started but not stopped by Close: the caller shuts it down
+// first (eng.Shutdown), so that migrations in flight stop being monitored
+// before the store closes.
+func newStack(ctx context.Context, cfg Config, drv migrate.Driver, host string, engCfg migrate.Config, logger *slog.Logger) (_ *stack, err error) {
+	s := &stack{}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+
+	reg, err := schemas.Load()
+	if err != nil {
+		return nil, fmt.Errorf("loading the class schemas: %w", err)
+	}
+	store, err := job.Open(filepath.Join(cfg.StateDir, "jobs.db"), job.DefaultConfig())
+	if err != nil {
+		return nil, fmt.Errorf("opening the job store: %w", err)
+	}
+	s.store = store
+	s.closers = append(s.closers, store.Close)
+
+	m := newMetrics()
+	s.metrics = m
+	var profile atomic.Pointer[vsm.Profile]
+	observe := engCfg.OnUpdate
+	engCfg.OnUpdate = func(u migrate.Update) {
+		if p := profile.Load(); p != nil {
+			p.OnUpdate(u)
+		}
+		if u.Status.Terminal() {
+			typ := "other"
+			if j, err := store.Get(context.Background(), u.JobID); err == nil {
+				typ = typeLabel(migrate.Type(j.MigrationType))
+			}
+			m.observeUpdate(u, typ)
+		}
+		if observe != nil {
+			observe(u)
+		}
+	}
+	eng, err := migrate.New(engCfg, drv)
+	if err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	s.eng = eng
+	p, err := vsm.New(vsm.Config{
+		Registry:         reg,
+		Store:            store,
+		Engine:           eng,
+		HostName:         host,
+		OwnerOf:          cim.UserFrom,
+		DefaultTransport: migrate.Transport(transportType(cfg.DefaultTransport)),
+		Logger:           logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("profile: %w", err)
+	}
+	profile.Store(p)
+	s.profile = p
+	s.closers = append(s.closers, p.Close)
+	m.observeJobs(store)
+	m.observeEngine(eng)
+
+	broker := cim.NewBroker(reg, logger)
+	for _, prov := range p.Providers() {
+		broker.Register(prov)
+	}
+	if err := p.Recover(ctx); err != nil {
+		logger.Error("reconciling interrupted jobs", "err", err)
+	}
+
+	svc := wsman.NewService(wsman.Config{
+		ProductVendor:    "vsmig",
+		ProductVersion:   version,
+		SecurityProfiles: securityProfiles(cfg),
+		Logger:           logger,
+		Observe:          func(ri wsman.RequestInfo) { m.observeRequest(ri.Action, ri.FaultSubcode, ri.Duration) },
+	})
+	s.svc = svc
+	s.closers = append(s.closers, svc.Close)
+	wsbind.Register(svc, broker, reg, wsbind.Options{DefaultNamespace: vsm.Namespace, Logger: logger})
+
+	authn, err := newAuthenticator(cfg, logger, m)
+	if err != nil {
+		return nil, err
+	}
+	s.handler = wsman.NewHTTPHandler(svc, wsman.HTTPConfig{
+		Authenticator:    authn,
+		AllowUnencrypted: cfg.AllowUnencrypted,
+		MaxRequestSize:   int64(cfg.MaxEnvelopeSize),
+		Logger:           logger,
+	})
+	return s, nil
+}
+
+// Close closes the WS-Man service, the profile and the job store, in that
+// order. The engine must have been shut down.
+func (s *stack) Close() error {
+	var errs []error
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		errs = append(errs, s.closers[i]())
+	}
+	s.closers = nil
+	return errors.Join(errs...)
+}
