@@ -2,17 +2,30 @@ package cim
 
 import "context"
 
-type userKey struct{}
-
-// WithUser returns a context that carries the authenticated user on whose
-// behalf an operation runs, so that providers can record it (for example
-// as a job's Owner) without knowing how the user was authenticated.
-func WithUser(ctx context.Context, user string) context.Context {
-	return context.WithValue(ctx, userKey{}, user)
+// Requester identifies the client request an operation serves: the
+// authenticated user and the request's message ID (the WS-Addressing
+// MessageID for WS-Man). Providers record the user (a job's Owner); log
+// handlers add both to every line logged with the request's context.
+type Requester struct {
+	User      string
+	MessageID string
 }
 
-// UserFrom returns the user stored by WithUser, or "".
+type requesterKey struct{}
+
+// WithRequester returns a context that carries r.
+func WithRequester(ctx context.Context, r Requester) context.Context {
+	return context.WithValue(ctx, requesterKey{}, r)
+}
+
+// RequesterFrom returns the Requester stored by WithRequester, if any.
+func RequesterFrom(ctx context.Context) (Requester, bool) {
+	r, ok := ctx.Value(requesterKey{}).(Requester)
+	return r, ok
+}
+
+// UserFrom returns the user of the request ctx serves, or "".
 func UserFrom(ctx context.Context) string {
-	u, _ := ctx.Value(userKey{}).(string)
-	return u
+	r, _ := RequesterFrom(ctx)
+	return r.User
 }

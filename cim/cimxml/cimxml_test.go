@@ -3,46 +3,25 @@ package cimxml
 import (
 	"errors"
 	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vsmig/vsmig/cim"
+	"github.com/vsmig/vsmig/cim/cimtest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(want) != got {
-		t.Errorf("%s differs:\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
-}
-
-func readTestdata(t *testing.T, name string) string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
+	cimtest.Golden(t, filepath.Join("testdata", name), got, *update)
 }
 
 func TestDecodeWMI(t *testing.T) {
 	reg := msdRegistry(t)
-	text := readTestdata(t, "wmi_gettext.xml")
+	text := cimtest.Testdata(t, "wmi_gettext.xml")
 	if _, err := DecodeInstance(text, reg, ""); !errors.Is(err, ErrUnknownClass) {
 		t.Fatalf("without expect: %v, want ErrUnknownClass", err)
 	}
@@ -71,14 +50,14 @@ func TestDecodeWMI(t *testing.T) {
 
 func TestDecodeSamples(t *testing.T) {
 	reg := msdRegistry(t)
-	inst, err := DecodeInstance(readTestdata(t, "libvirt_hyperv.xml"), reg, "CIM_VirtualSystemMigrationSettingData")
+	inst, err := DecodeInstance(cimtest.Testdata(t, "libvirt_hyperv.xml"), reg, "CIM_VirtualSystemMigrationSettingData")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if v, _ := inst.Get("MigrationType"); v != uint64(32768) {
 		t.Errorf("libvirt sample MigrationType = %#v", v)
 	}
-	inst, err = DecodeInstance(readTestdata(t, "dmtf_msd.xml"), reg, "CIM_SettingData")
+	inst, err = DecodeInstance(cimtest.Testdata(t, "dmtf_msd.xml"), reg, "CIM_SettingData")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,8 +70,8 @@ func TestDecodeSamples(t *testing.T) {
 }
 
 func TestRoundTrip(t *testing.T) {
-	reg := testRegistry(t)
-	inst := allTypesInstance(t, reg)
+	reg := cimtest.Registry(t)
+	inst := cimtest.AllTypes(t, reg)
 	inst.MustSet("S", "cr\r lf\n tab\t <&> \"'")
 	text := EncodeInstance(inst)
 	got, err := DecodeInstance(text, reg, "")
@@ -122,8 +101,8 @@ func TestEncodeGolden(t *testing.T) {
 	e.MustSet("PerceivedSeverity", uint64(6))
 	e.MustSet("CIMStatusCode", uint64(1))
 	golden(t, "cim_error.golden.xml", EncodeInstance(e))
-	reg2 := testRegistry(t)
-	golden(t, "all_types.golden.xml", EncodeInstance(allTypesInstance(t, reg2)))
+	reg2 := cimtest.Registry(t)
+	golden(t, "all_types.golden.xml", EncodeInstance(cimtest.AllTypes(t, reg2)))
 }
 
 func TestDecodeErrors(t *testing.T) {
@@ -163,7 +142,7 @@ func TestDecodeErrors(t *testing.T) {
 }
 
 func TestDecodeReferences(t *testing.T) {
-	reg := testRegistry(t)
+	reg := cimtest.Registry(t)
 	text := `<INSTANCE CLASSNAME="CIM_AllTypes"><PROPERTY.REFERENCE NAME="Ref" REFERENCECLASS="CIM_ManagedElement"><VALUE.REFERENCE><INSTANCEPATH><NAMESPACEPATH><HOST>h</HOST><LOCALNAMESPACEPATH><NAMESPACE NAME="root"/><NAMESPACE NAME="cimv2"/></LOCALNAMESPACEPATH></NAMESPACEPATH><INSTANCENAME CLASSNAME="CIM_X"><KEYBINDING NAME="A"><KEYVALUE VALUETYPE="numeric">-3</KEYVALUE></KEYBINDING><KEYBINDING NAME="B"><KEYVALUE VALUETYPE="boolean">true</KEYVALUE></KEYBINDING><KEYBINDING NAME="C"><VALUE.REFERENCE><INSTANCENAME CLASSNAME="CIM_Y"><KEYBINDING NAME="D"><KEYVALUE>x</KEYVALUE></KEYBINDING></INSTANCENAME></VALUE.REFERENCE></KEYBINDING></INSTANCENAME></INSTANCEPATH></VALUE.REFERENCE></PROPERTY.REFERENCE></INSTANCE>`
 	inst, err := DecodeInstance(text, reg, "")
 	if err != nil {
@@ -176,7 +155,7 @@ func TestDecodeReferences(t *testing.T) {
 }
 
 func TestDecodeEmbeddedForms(t *testing.T) {
-	reg := testRegistry(t)
+	reg := cimtest.Registry(t)
 	forms := []string{
 		`<PROPERTY NAME="Emb" TYPE="string" EmbeddedObject="instance"><VALUE>&lt;INSTANCE CLASSNAME="CIM_SettingData"&gt;&lt;PROPERTY NAME="MigrationType" TYPE="uint16"&gt;&lt;VALUE&gt;3&lt;/VALUE&gt;&lt;/PROPERTY&gt;&lt;/INSTANCE&gt;</VALUE></PROPERTY>`,
 		`<PROPERTY NAME="Emb" TYPE="string"><VALUE><INSTANCE CLASSNAME="CIM_SettingData"><PROPERTY NAME="MigrationType" TYPE="uint16"><VALUE>3</VALUE></PROPERTY></INSTANCE></VALUE></PROPERTY>`,

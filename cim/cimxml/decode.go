@@ -16,6 +16,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/vsmig/vsmig/cim"
+	"github.com/vsmig/vsmig/cim/internal/xmlcim"
 )
 
 // Limits on untrusted input.
@@ -26,14 +27,15 @@ const (
 	maxXMLDepth = 32
 	// maxEmbedDepth bounds instances embedded (as escaped text) in
 	// instances.
-	maxEmbedDepth = 8
+	maxEmbedDepth = xmlcim.MaxEmbedDepth
 )
 
 // Errors of DecodeInstance, wrapped with the position in the document.
+// They are the errors of wscim.DecodeInstance too.
 var (
-	ErrUnknownClass    = errors.New("unknown class")
-	ErrUnknownProperty = errors.New("unknown property")
-	ErrClassMismatch   = errors.New("class mismatch")
+	ErrUnknownClass    = xmlcim.ErrUnknownClass
+	ErrUnknownProperty = xmlcim.ErrUnknownProperty
+	ErrClassMismatch   = xmlcim.ErrClassMismatch
 )
 
 // DecodeInstance parses one CIM-XML instance: the text of an
@@ -131,19 +133,8 @@ func findInstance(el *etree.Element) *etree.Element {
 	return nil
 }
 
-// attr returns the value of the attribute named name, case-insensitively
-// and ignoring prefixes.
-func attr(el *etree.Element, name string) (string, bool) {
-	for _, a := range el.Attr {
-		if strings.EqualFold(a.Key, name) && a.Space != "xmlns" {
-			return a.Value, true
-		}
-	}
-	return "", false
-}
-
 func decodeInstance(el *etree.Element, reg cim.Registry, expect string, depth int) (*cim.Instance, error) {
-	name, _ := attr(el, "CLASSNAME")
+	name, _ := xmlcim.Attr(el, "CLASSNAME")
 	name = strings.TrimSpace(name)
 	if name == "" {
 		return nil, fmt.Errorf("cimxml: %s: INSTANCE without CLASSNAME", where(el))
@@ -162,7 +153,7 @@ func decodeInstance(el *etree.Element, reg cim.Registry, expect string, depth in
 		default:
 			return nil, fmt.Errorf("cimxml: %s: unexpected element in INSTANCE", where(pe))
 		}
-		pname, _ := attr(pe, "NAME")
+		pname, _ := xmlcim.Attr(pe, "NAME")
 		if pname == "" {
 			return nil, fmt.Errorf("cimxml: %s: %s without NAME", where(pe), pe.Tag)
 		}
@@ -192,20 +183,11 @@ func decodeInstance(el *etree.Element, reg cim.Registry, expect string, depth in
 }
 
 func resolveClass(el *etree.Element, name string, reg cim.Registry, expect string) (*cim.Class, bool, error) {
-	if c, ok := reg.Class(name); ok {
-		if expect != "" && !reg.IsA(c.Name, expect) {
-			return nil, false, fmt.Errorf("cimxml: %s: %w: %s is not a %s", where(el), ErrClassMismatch, c.Name, expect)
-		}
-		return c, false, nil
+	c, lenient, err := xmlcim.ResolveClass(reg, name, expect)
+	if err != nil {
+		return nil, false, fmt.Errorf("cimxml: %s: %w", where(el), err)
 	}
-	if expect == "" {
-		return nil, false, fmt.Errorf("cimxml: %s: %w %s", where(el), ErrUnknownClass, name)
-	}
-	c, ok := reg.Class(expect)
-	if !ok {
-		return nil, false, fmt.Errorf("cimxml: %s: %w %s (the expected class)", where(el), ErrUnknownClass, expect)
-	}
-	return c, true, nil
+	return c, lenient, nil
 }
 
 func decodeProperty(pe *etree.Element, p *cim.Property, reg cim.Registry, depth int) (any, error) {
@@ -302,7 +284,7 @@ func decodeValue(ve *etree.Element, p *cim.Property, reg cim.Registry, depth int
 	if len(ve.ChildElements()) > 0 {
 		return nil, fmt.Errorf("cimxml: %s: unexpected element in VALUE", where(ve.ChildElements()[0]))
 	}
-	text := textOf(ve)
+	text := xmlcim.Text(ve)
 	if p.EmbeddedInstance != "" && p.Type == cim.String {
 		if t := strings.TrimSpace(text); strings.HasPrefix(t, "<") {
 			inst, err := decodeText(t, reg, p.EmbeddedInstance, depth+1)
@@ -319,43 +301,10 @@ func decodeValue(ve *etree.Element, p *cim.Property, reg cim.Registry, depth int
 	return v, nil
 }
 
-// textOf returns the character data directly inside el.
-func textOf(el *etree.Element) string {
-	var b strings.Builder
-	for _, t := range el.Child {
-		if cd, ok := t.(*etree.CharData); ok {
-			b.WriteString(cd.Data)
-		}
-	}
-	return b.String()
-}
-
 // where describes the position of el: the path of element names from the
-// root, with 1-based indexes among same-named siblings where needed.
+// root, each named by its NAME attribute where it has one (PROPERTY,
+// KEYBINDING) and otherwise by its 1-based index among same-named siblings
+// where there are several.
 func where(el *etree.Element) string {
-	var parts []string
-	for e := el; e != nil && e.Tag != ""; e = e.Parent() {
-		part := e.FullTag()
-		if n, _ := attr(e, "NAME"); n != "" {
-			part += "[@NAME=" + n + "]"
-		} else if p := e.Parent(); p != nil {
-			n, idx := 0, 0
-			for _, s := range p.ChildElements() {
-				if s.Tag == e.Tag {
-					n++
-					if s == e {
-						idx = n
-					}
-				}
-			}
-			if n > 1 {
-				part = fmt.Sprintf("%s[%d]", part, idx)
-			}
-		}
-		parts = append(parts, part)
-	}
-	for i, j := 0, len(parts)-1; i < j; i, j = i+1, j-1 {
-		parts[i], parts[j] = parts[j], parts[i]
-	}
-	return "/" + strings.Join(parts, "/")
+	return xmlcim.Locator{KeyAttr: "NAME", LocalNames: true}.Where(el)
 }

@@ -1,15 +1,12 @@
 package cimxml
 
 import (
-	"math"
 	"reflect"
-	"strconv"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/beevik/etree"
 
 	"github.com/vsmig/vsmig/cim"
+	"github.com/vsmig/vsmig/cim/internal/xmlcim"
 )
 
 // EncodeInstance returns inst as CIM-XML text (DSP0201), without an XML
@@ -86,52 +83,11 @@ func encodeElement(inst *cim.Instance, depth int) *etree.Element {
 
 // scalarText is the VALUE text of one scalar.
 func scalarText(t cim.Type, v any, depth int) string {
-	switch v := v.(type) {
-	case *cim.Instance:
+	if v, ok := v.(*cim.Instance); ok {
 		if v == nil || depth >= maxEmbedDepth {
 			return ""
 		}
 		return writeElement(encodeElement(v, depth+1))
-	case float64:
-		if math.IsInf(v, 0) || math.IsNaN(v) {
-			return cim.FormatValue(v)
-		}
-		bits := 64
-		if t == cim.Real32 {
-			bits = 32
-		}
-		return strconv.FormatFloat(v, 'g', -1, bits)
 	}
-	return sanitize(cim.FormatValue(v))
-}
-
-// sanitize replaces characters XML 1.0 cannot carry with '?', as Windows
-// WinRM does.
-func sanitize(s string) string {
-	ok := true
-	for _, r := range s {
-		if !xmlChar(r) {
-			ok = false
-			break
-		}
-	}
-	if ok && utf8.ValidString(s) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, w := utf8.DecodeRuneInString(s[i:])
-		if !xmlChar(r) || r == utf8.RuneError && w == 1 {
-			b.WriteByte('?')
-		} else {
-			b.WriteString(s[i : i+w])
-		}
-		i += w
-	}
-	return b.String()
-}
-
-func xmlChar(r rune) bool {
-	return r == '\t' || r == '\n' || r == '\r' ||
-		r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF
+	return xmlcim.ValueText(t, v)
 }

@@ -1,24 +1,19 @@
 package cimxml
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/vsmig/vsmig/cim/cimtest"
 )
 
 // FuzzDecodeInstance checks that DecodeInstance never panics and that a
 // decoded instance encodes to text that decodes and encodes to itself.
 func FuzzDecodeInstance(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "*.xml"))
-	for _, name := range files {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(string(b), "")
-		f.Add(string(b), "CIM_SettingData")
+	for _, text := range cimtest.ReadFiles(f, "testdata/*.xml") {
+		f.Add(text, "")
+		f.Add(text, "CIM_SettingData")
 	}
-	reg := testRegistry(f)
+	reg := cimtest.Registry(f)
 	f.Fuzz(func(t *testing.T, text, expect string) {
 		inst, err := DecodeInstance(text, reg, expect)
 		if err != nil {

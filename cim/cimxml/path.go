@@ -8,6 +8,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/vsmig/vsmig/cim"
+	"github.com/vsmig/vsmig/cim/internal/xmlcim"
 )
 
 // maxRefDepth bounds references nested in key bindings.
@@ -47,7 +48,7 @@ func decodeValueReference(vr *etree.Element, depth int) (cim.ObjectPath, error) 
 	if nameEl == nil {
 		return path, fmt.Errorf("cimxml: %s: reference without INSTANCENAME", where(el))
 	}
-	class, _ := attr(nameEl, "CLASSNAME")
+	class, _ := xmlcim.Attr(nameEl, "CLASSNAME")
 	if class = strings.TrimSpace(class); class == "" {
 		return path, fmt.Errorf("cimxml: %s: INSTANCENAME without CLASSNAME", where(nameEl))
 	}
@@ -56,7 +57,7 @@ func decodeValueReference(vr *etree.Element, depth int) (cim.ObjectPath, error) 
 		if kb.Tag != "KEYBINDING" {
 			return path, fmt.Errorf("cimxml: %s: unsupported element in INSTANCENAME", where(kb))
 		}
-		name, _ := attr(kb, "NAME")
+		name, _ := xmlcim.Attr(kb, "NAME")
 		if name == "" {
 			return path, fmt.Errorf("cimxml: %s: KEYBINDING without NAME", where(kb))
 		}
@@ -90,7 +91,7 @@ func localNamespace(el *etree.Element) string {
 	}
 	var parts []string
 	for _, ns := range el.SelectElements("NAMESPACE") {
-		if n, _ := attr(ns, "NAME"); n != "" {
+		if n, _ := xmlcim.Attr(ns, "NAME"); n != "" {
 			parts = append(parts, n)
 		}
 	}
@@ -98,8 +99,8 @@ func localNamespace(el *etree.Element) string {
 }
 
 func keyValue(kv *etree.Element) (any, error) {
-	text := textOf(kv)
-	vt, _ := attr(kv, "VALUETYPE")
+	text := xmlcim.Text(kv)
+	vt, _ := xmlcim.Attr(kv, "VALUETYPE")
 	switch strings.ToLower(vt) {
 	case "", "string":
 		return text, nil
@@ -134,7 +135,7 @@ func encodeValueReference(parent *etree.Element, path cim.ObjectPath, depth int)
 		lip := vr.CreateElement("LOCALINSTANCEPATH")
 		lnp := lip.CreateElement("LOCALNAMESPACEPATH")
 		for _, part := range strings.FieldsFunc(path.Namespace, func(r rune) bool { return r == '/' || r == '\\' }) {
-			lnp.CreateElement("NAMESPACE").CreateAttr("NAME", sanitize(part))
+			lnp.CreateElement("NAMESPACE").CreateAttr("NAME", xmlcim.Sanitize(part))
 		}
 		name = lip
 	}
@@ -151,7 +152,7 @@ func encodeValueReference(parent *etree.Element, path cim.ObjectPath, depth int)
 			}
 			kv := kb.CreateElement("KEYVALUE")
 			kv.CreateAttr("VALUETYPE", "string")
-			kv.SetText(sanitize(v.String()))
+			kv.SetText(xmlcim.Sanitize(v.String()))
 		case bool:
 			kv := kb.CreateElement("KEYVALUE")
 			kv.CreateAttr("VALUETYPE", "boolean")
@@ -163,7 +164,7 @@ func encodeValueReference(parent *etree.Element, path cim.ObjectPath, depth int)
 		default:
 			kv := kb.CreateElement("KEYVALUE")
 			kv.CreateAttr("VALUETYPE", "string")
-			kv.SetText(sanitize(cim.FormatValue(v)))
+			kv.SetText(xmlcim.Sanitize(cim.FormatValue(v)))
 		}
 	}
 }

@@ -4,21 +4,14 @@ import (
 	"testing"
 
 	"github.com/vsmig/vsmig/cim"
-	"github.com/vsmig/vsmig/schemas"
+	"github.com/vsmig/vsmig/cim/cimtest"
 )
 
 // TestSchemaCIMError encodes the CIM_Error of the real schema as GetError
 // returns it and reads it back.
 func TestSchemaCIMError(t *testing.T) {
-	reg, err := schemas.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, ok := reg.Class("CIM_Error")
-	if !ok {
-		t.Fatal("no CIM_Error")
-	}
-	e := cim.NewInstance(c, "")
+	reg := cimtest.Schemas(t)
+	e := cim.NewInstance(cimtest.Class(t, reg, "CIM_Error"), "")
 	e.MustSet("ErrorType", 4)
 	e.MustSet("OwningEntity", "vsmig")
 	e.MustSet("MessageID", "VSMIG0003")

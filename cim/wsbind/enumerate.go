@@ -16,6 +16,7 @@ import (
 // class does not restrict the result (the filter names the classes), as in
 // openwsman.
 func (r classResource) Enumerate(ctx context.Context, req *wsman.EnumerateRequest) ([]wsman.Item, error) {
+	ctx = withRequester(ctx, req.Request)
 	ci, err := r.requestClass(req.ResourceURI)
 	if err != nil {
 		return nil, err
@@ -40,6 +41,7 @@ func (r classResource) Enumerate(ctx context.Context, req *wsman.EnumerateReques
 // openwsman); a selector filter is wsen:CannotProcessFilter, as selectors
 // mean nothing without a class.
 func (r allClassesResource) Enumerate(ctx context.Context, req *wsman.EnumerateRequest) ([]wsman.Item, error) {
+	ctx = withRequester(ctx, req.Request)
 	if req.Filter == nil {
 		return nil, wsman.NewFault(wsman.SubcodeUnsupportedFeature, wsman.DetailFilteringRequired,
 			"Enumerating all classes requires an association or WQL filter.")

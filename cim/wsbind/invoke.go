@@ -47,6 +47,7 @@ import (
 // instances as CIM-XML text, arrays as repeated elements, NULL as
 // xsi:nil), then p:ReturnValue, in the order Windows writes them.
 func (r classResource) Invoke(ctx context.Context, req *wsman.Request, method string) (*etree.Element, error) {
+	ctx = withRequester(ctx, req)
 	ci, err := r.requestClass(req.ResourceURI)
 	if err != nil {
 		return nil, err
@@ -72,7 +73,7 @@ func (r classResource) Invoke(ctx context.Context, req *wsman.Request, method st
 	for _, p := range params {
 		in[p.Name] = r.argument(m.Param(p.Name), p.Values, path.Namespace)
 	}
-	ret, out, err := r.b.InvokeMethod(cim.WithUser(ctx, req.Caller.User), path, m.Name, in)
+	ret, out, err := r.b.InvokeMethod(ctx, path, m.Name, in)
 	if err != nil {
 		return nil, r.toFault(ctx, err)
 	}

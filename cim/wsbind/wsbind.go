@@ -148,6 +148,7 @@ var (
 
 // Get serves WS-Transfer Get (DSP0227 §7.1).
 func (r classResource) Get(ctx context.Context, req *wsman.Request) (*etree.Element, error) {
+	ctx = withRequester(ctx, req)
 	ci, err := r.requestClass(req.ResourceURI)
 	if err != nil {
 		return nil, err
@@ -165,6 +166,7 @@ func (r classResource) Get(ctx context.Context, req *wsman.Request) (*etree.Elem
 
 // Delete serves WS-Transfer Delete (DSP0227 §7.4).
 func (r classResource) Delete(ctx context.Context, req *wsman.Request) error {
+	ctx = withRequester(ctx, req)
 	ci, err := r.requestClass(req.ResourceURI)
 	if err != nil {
 		return err
@@ -181,6 +183,7 @@ func (r classResource) Delete(ctx context.Context, req *wsman.Request) error {
 // the selectors (a Put cannot rename). Only the properties rep carries
 // with a value are changed. The reply is the new representation.
 func (r classResource) Put(ctx context.Context, req *wsman.Request, rep *etree.Element) (*etree.Element, error) {
+	ctx = withRequester(ctx, req)
 	ci, err := r.requestClass(req.ResourceURI)
 	if err != nil {
 		return nil, err
@@ -217,4 +220,10 @@ func (r classResource) Put(ctx context.Context, req *wsman.Request, rep *etree.E
 		return nil, r.toFault(ctx, err)
 	}
 	return r.encode(cur, encodeOptions(req)), nil
+}
+
+// withRequester tells providers and log handlers who sent the request and
+// under which MessageID (see cim.Requester).
+func withRequester(ctx context.Context, req *wsman.Request) context.Context {
+	return cim.WithRequester(ctx, cim.Requester{User: req.Caller.User, MessageID: req.MessageID})
 }

@@ -8,13 +8,15 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/vsmig/vsmig/cim"
+	"github.com/vsmig/vsmig/cim/internal/xmlcim"
 )
 
 // Errors of DecodeInstance, wrapped with the position in the document.
+// They are the errors of cimxml.DecodeInstance too.
 var (
-	ErrUnknownClass    = errors.New("unknown class")
-	ErrUnknownProperty = errors.New("unknown property")
-	ErrClassMismatch   = errors.New("class mismatch")
+	ErrUnknownClass    = xmlcim.ErrUnknownClass
+	ErrUnknownProperty = xmlcim.ErrUnknownProperty
+	ErrClassMismatch   = xmlcim.ErrClassMismatch
 )
 
 // DecodeOptions tunes DecodeInstance.
@@ -71,57 +73,49 @@ func DecodeInstance(el *etree.Element, reg cim.Registry, opt DecodeOptions) (*ci
 	return decodeInstance(el, reg, opt.Expect, opt.Namespace, 0)
 }
 
+// xsiAttr returns the value of el's xsi: attribute named key, recognised
+// by namespace or by the prefix "xsi" (clients forget to declare it), and
+// whether there is one.
+func xsiAttr(el *etree.Element, key string) (string, bool) {
+	for _, a := range el.Attr {
+		if a.Key == key && (a.Space == "xsi" || a.Space != "" && a.NamespaceURI() == NSXSI) {
+			return strings.TrimSpace(a.Value), true
+		}
+	}
+	return "", false
+}
+
 // typeAttrClass returns the class named by el's xsi:type ("p0:X_Type" or
 // "X"), or "".
 func typeAttrClass(el *etree.Element) string {
-	for _, a := range el.Attr {
-		if a.Key == "type" && (a.Space == "xsi" || a.Space != "" && a.NamespaceURI() == NSXSI) {
-			v := strings.TrimSpace(a.Value)
-			if i := strings.IndexByte(v, ':'); i >= 0 {
-				v = v[i+1:]
-			}
-			return strings.TrimSuffix(v, "_Type")
-		}
+	v, _ := xsiAttr(el, "type")
+	if i := strings.IndexByte(v, ':'); i >= 0 {
+		v = v[i+1:]
 	}
-	return ""
+	return strings.TrimSuffix(v, "_Type")
 }
 
 // isNilElement reports xsi:nil="true" (or "1") on el.
 func isNilElement(el *etree.Element) bool {
-	for _, a := range el.Attr {
-		if a.Key == "nil" && (a.Space == "xsi" || a.Space != "" && a.NamespaceURI() == NSXSI) {
-			v := strings.TrimSpace(a.Value)
-			return v == "true" || v == "1"
-		}
-	}
-	return false
+	v, _ := xsiAttr(el, "nil")
+	return v == "true" || v == "1"
 }
 
-// resolveClass picks the class of an instance element; lenient reports
-// that the element's own class is unknown and Expect is used instead.
+// resolveClass picks the class of an instance element, named by its local
+// name or else by its xsi:type; lenient reports that the element's own
+// class is unknown and expect is used instead (see xmlcim.ResolveClass).
 func resolveClass(el *etree.Element, reg cim.Registry, expect string) (c *cim.Class, lenient bool, err error) {
 	name := el.Tag
-	c, ok := reg.Class(name)
-	if !ok {
+	if _, ok := reg.Class(name); !ok {
 		if t := typeAttrClass(el); t != "" {
 			name = t
-			c, ok = reg.Class(t)
 		}
 	}
-	if ok {
-		if expect != "" && !reg.IsA(c.Name, expect) {
-			return nil, false, fmt.Errorf("wscim: %s: %w: %s is not a %s", where(el), ErrClassMismatch, c.Name, expect)
-		}
-		return c, false, nil
+	c, lenient, err = xmlcim.ResolveClass(reg, name, expect)
+	if err != nil {
+		return nil, false, fmt.Errorf("wscim: %s: %w", where(el), err)
 	}
-	if expect == "" {
-		return nil, false, fmt.Errorf("wscim: %s: %w %s", where(el), ErrUnknownClass, name)
-	}
-	c, ok = reg.Class(expect)
-	if !ok {
-		return nil, false, fmt.Errorf("wscim: %s: %w %s (the expected class)", where(el), ErrUnknownClass, expect)
-	}
-	return c, true, nil
+	return c, lenient, nil
 }
 
 func decodeInstance(el *etree.Element, reg cim.Registry, expect, ns string, depth int) (*cim.Instance, error) {
@@ -217,7 +211,7 @@ func decodeValue(pe *etree.Element, p *cim.Property, reg cim.Registry, ns string
 	case len(children) > 0:
 		return nil, fmt.Errorf("wscim: %s: unexpected element content in %s property %s", where(children[0]), p.Type, p.Name)
 	}
-	text := textOf(pe)
+	text := xmlcim.Text(pe)
 	v, err := parseScalar(p.Type, text)
 	if err != nil {
 		return nil, fmt.Errorf("wscim: %s: property %s: %w", where(pe), p.Name, err)
@@ -256,7 +250,7 @@ func decodeEmbedded(pe *etree.Element, children []*etree.Element, p *cim.Propert
 // decodeDatetimeElement decodes the cim:Datetime, cim:Interval, cim:Date,
 // cim:Time or cim:CIM_DateTime wrapper of a datetime value.
 func decodeDatetimeElement(el *etree.Element) (any, error) {
-	text := strings.TrimSpace(textOf(el))
+	text := strings.TrimSpace(xmlcim.Text(el))
 	var (
 		d   cim.Datetime
 		err error
@@ -283,18 +277,6 @@ func decodeDatetimeElement(el *etree.Element) (any, error) {
 		return nil, fmt.Errorf("wscim: %s: %w", where(el), err)
 	}
 	return d, nil
-}
-
-// textOf returns all character data directly inside el (text and CDATA
-// sections, comments skipped).
-func textOf(el *etree.Element) string {
-	var b strings.Builder
-	for _, t := range el.Child {
-		if cd, ok := t.(*etree.CharData); ok {
-			b.WriteString(cd.Data)
-		}
-	}
-	return b.String()
 }
 
 // DecodeEmbedded decodes the embedded instance carried as element content

@@ -7,6 +7,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/vsmig/vsmig/cim"
+	"github.com/vsmig/vsmig/cim/internal/xmlcim"
 )
 
 // maxEPRDepth bounds EPRs nested in selectors (a reference-valued key of a
@@ -49,12 +50,12 @@ func encodeEPR(parent *etree.Element, path cim.ObjectPath, depth int) {
 			encodeEPR(sel.CreateElement("a:EndpointReference"), ref, depth+1)
 			continue
 		}
-		sel.SetText(sanitize(cim.FormatValue(k.Value)))
+		sel.SetText(xmlcim.Sanitize(cim.FormatValue(k.Value)))
 	}
 	if path.Namespace != "" {
 		sel := ss.CreateElement("w:Selector")
 		sel.CreateAttr("Name", NamespaceSelector)
-		sel.SetText(sanitize(path.Namespace))
+		sel.SetText(xmlcim.Sanitize(path.Namespace))
 	}
 }
 
@@ -109,7 +110,7 @@ func decodeEPR(el *etree.Element, depth int) (cim.ObjectPath, error) {
 	if uriEl == nil {
 		return cim.ObjectPath{}, fmt.Errorf("wscim: %s: endpoint reference without ResourceURI", where(rp))
 	}
-	uri := strings.TrimSpace(textOf(uriEl))
+	uri := strings.TrimSpace(xmlcim.Text(uriEl))
 	class, ok := classFromURI(uri)
 	if !ok {
 		return cim.ObjectPath{}, fmt.Errorf("wscim: %s: ResourceURI %q names no class", where(uriEl), uri)
@@ -139,10 +140,10 @@ func decodeEPR(el *etree.Element, depth int) (cim.ObjectPath, error) {
 				continue
 			}
 			if strings.EqualFold(name, NamespaceSelector) {
-				path.Namespace = strings.TrimSpace(textOf(sel))
+				path.Namespace = strings.TrimSpace(xmlcim.Text(sel))
 				continue
 			}
-			path.Keys = append(path.Keys, cim.KeyBinding{Name: name, Value: textOf(sel)})
+			path.Keys = append(path.Keys, cim.KeyBinding{Name: name, Value: xmlcim.Text(sel)})
 		}
 	}
 	return path, nil
@@ -175,28 +176,4 @@ func childByLocal(el *etree.Element, local string) *etree.Element {
 // where describes the position of el for error messages: its path of
 // prefixed names from the root, with the 1-based index among same-named
 // siblings where there are several.
-func where(el *etree.Element) string {
-	var parts []string
-	for e := el; e != nil && e.Tag != ""; e = e.Parent() {
-		part := e.FullTag()
-		if p := e.Parent(); p != nil {
-			n, idx := 0, 0
-			for _, s := range p.ChildElements() {
-				if s.Tag == e.Tag && s.Space == e.Space {
-					n++
-					if s == e {
-						idx = n
-					}
-				}
-			}
-			if n > 1 {
-				part = fmt.Sprintf("%s[%d]", part, idx)
-			}
-		}
-		parts = append(parts, part)
-	}
-	for i, j := 0, len(parts)-1; i < j; i, j = i+1, j-1 {
-		parts[i], parts[j] = parts[j], parts[i]
-	}
-	return "/" + strings.Join(parts, "/")
-}
+func where(el *etree.Element) string { return xmlcim.Locator{}.Where(el) }

@@ -1,11 +1,11 @@
 package wscim
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/beevik/etree"
+
+	"github.com/vsmig/vsmig/cim/cimtest"
 )
 
 // readSettings are the limits a WS-Man server parses requests with.
@@ -26,17 +26,12 @@ func encodeText(t *testing.T, el *etree.Element) string {
 // element, and that what it decodes encodes to text that decodes to the
 // same text again (a fixed point after one round).
 func FuzzDecodeInstance(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "*.xml"))
-	for _, name := range files {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(string(b), "")
-		f.Add(string(b), "CIM_SettingData")
+	for _, text := range cimtest.ReadFiles(f, "testdata/*.xml") {
+		f.Add(text, "")
+		f.Add(text, "CIM_SettingData")
 	}
 	f.Add(`<p:Msvm_X xmlns:p="x"><p:MigrationType>1</p:MigrationType><p:Other/></p:Msvm_X>`, "CIM_SettingData")
-	reg := testRegistry(f)
+	reg := cimtest.Registry(f)
 	f.Fuzz(func(t *testing.T, text, expect string) {
 		doc := etree.NewDocument()
 		doc.ReadSettings = readSettings

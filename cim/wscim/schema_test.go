@@ -5,21 +5,14 @@ import (
 	"time"
 
 	"github.com/vsmig/vsmig/cim"
-	"github.com/vsmig/vsmig/schemas"
+	"github.com/vsmig/vsmig/cim/cimtest"
 )
 
 // jobInstance is a VSMIG_MigrationJob as the job provider serves it.
 func jobInstance(t testing.TB) (*cim.Instance, cim.Registry) {
 	t.Helper()
-	reg, err := schemas.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, ok := reg.Class("VSMIG_MigrationJob")
-	if !ok {
-		t.Fatal("no VSMIG_MigrationJob")
-	}
-	job := cim.NewInstance(c, "root/virtualization")
+	reg := cimtest.Schemas(t)
+	job := cim.NewInstance(cimtest.Class(t, reg, "VSMIG_MigrationJob"), "root/virtualization")
 	job.MustSet("InstanceID", "vsmig:5A2C9F44-1111-2222-3333-444455556666")
 	job.MustSet("Name", "Migrate vm-01")
 	job.MustSet("JobState", 4)

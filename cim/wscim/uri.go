@@ -1,6 +1,10 @@
 package wscim
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/vsmig/vsmig/cim"
+)
 
 // Namespace URIs used in WS-CIM instances and endpoint references.
 const (
@@ -65,21 +69,5 @@ func validClassName(s string) bool {
 	if s == "" || !strings.Contains(s[1:], "_") {
 		return false
 	}
-	return validIdent(s)
-}
-
-// validIdent reports whether s is a CIM identifier.
-func validIdent(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, r := range s {
-		switch {
-		case r == '_', r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= 0x80:
-		case r >= '0' && r <= '9' && i > 0:
-		default:
-			return false
-		}
-	}
-	return true
+	return cim.ValidName(s)
 }

@@ -3,7 +3,6 @@ package wscim
 import (
 	"errors"
 	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,6 +10,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/vsmig/vsmig/cim"
+	"github.com/vsmig/vsmig/cim/cimtest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -38,19 +38,7 @@ func parseElement(t testing.TB, s string) *etree.Element {
 
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(want) != got {
-		t.Errorf("%s differs:\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
+	cimtest.Golden(t, filepath.Join("testdata", name), got, *update)
 }
 
 func TestResourceURI(t *testing.T) {
@@ -85,16 +73,16 @@ func TestResourceURI(t *testing.T) {
 }
 
 func TestEncodeGolden(t *testing.T) {
-	reg := testRegistry(t)
-	inst := allTypesInstance(t, reg)
+	reg := cimtest.Registry(t)
+	inst := cimtest.AllTypes(t, reg)
 	golden(t, "all_types.golden.xml", writeElement(t, EncodeInstance(inst, EncodeOptions{})))
 	golden(t, "all_types_typed_nonil.golden.xml", writeElement(t, EncodeInstance(inst, EncodeOptions{TypeAttr: true, ExcludeNil: true})))
 	golden(t, "all_types_include.golden.xml", writeElement(t, EncodeInstance(inst, EncodeOptions{IncludeProperties: []string{"instanceid", "Ref", "nope"}})))
 }
 
 func TestRoundTrip(t *testing.T) {
-	reg := testRegistry(t)
-	inst := allTypesInstance(t, reg)
+	reg := cimtest.Registry(t)
+	inst := cimtest.AllTypes(t, reg)
 	for _, opt := range []EncodeOptions{{}, {TypeAttr: true}, {ExcludeNil: true}} {
 		text := writeElement(t, EncodeInstance(inst, opt))
 		got, err := DecodeInstance(parseElement(t, text), reg, DecodeOptions{Namespace: "root/virtualization"})
@@ -115,7 +103,7 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestDecodeWindowsMI(t *testing.T) {
-	reg := testRegistry(t)
+	reg := cimtest.Registry(t)
 	// As sent by Windows MI clients: p0 prefix, xsi:type with an
 	// undeclared cim prefix, and a vendor subclass unknown to us.
 	const doc = `<p0:Msvm_VirtualSystemMigrationSettingData
@@ -147,7 +135,7 @@ func TestDecodeWindowsMI(t *testing.T) {
 }
 
 func TestDecodeForms(t *testing.T) {
-	reg := testRegistry(t)
+	reg := cimtest.Registry(t)
 	const head = `<p:CIM_AllTypes xmlns:p="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_AllTypes" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:c="http://schemas.dmtf.org/wbem/wscim/1/common" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd">`
 	const tail = `</p:CIM_AllTypes>`
 	tests := []struct {
@@ -202,7 +190,7 @@ func TestDecodeForms(t *testing.T) {
 }
 
 func TestDecodeErrors(t *testing.T) {
-	reg := testRegistry(t)
+	reg := cimtest.Registry(t)
 	const head = `<p:CIM_AllTypes xmlns:p="x" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">`
 	tests := []struct {
 		name, body, expect, msg string
@@ -275,11 +263,5 @@ func TestDuration(t *testing.T) {
 		if d, err := parseDuration(s); err == nil {
 			t.Errorf("parseDuration(%q) = %v, want error", s, d)
 		}
-	}
-}
-
-func TestSanitize(t *testing.T) {
-	if got := sanitize("a\x01b\tc\uFFFEd\xffe"); got != "a?b\tc?d?e" {
-		t.Errorf("sanitize = %q", got)
 	}
 }

@@ -7,9 +7,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/vsmig/vsmig/cim"
+	"github.com/vsmig/vsmig/cim/internal/xmlcim"
 )
 
 // xsDateTimeLayout writes xs:dateTime with microseconds (the precision of
@@ -204,23 +204,6 @@ func parseDatetimeText(s string) (cim.Datetime, error) {
 	return cim.Datetime{}, fmt.Errorf("%q is neither a CIM datetime, an xs:dateTime nor an xs:duration", s)
 }
 
-// formatReal writes a real as xs:float/xs:double (INF, -INF, NaN).
-func formatReal(f float64, t cim.Type) string {
-	switch {
-	case math.IsInf(f, 1):
-		return "INF"
-	case math.IsInf(f, -1):
-		return "-INF"
-	case math.IsNaN(f):
-		return "NaN"
-	}
-	bits := 64
-	if t == cim.Real32 {
-		bits = 32
-	}
-	return strconv.FormatFloat(f, 'g', -1, bits)
-}
-
 // parseScalar converts element text to a value of type t.
 func parseScalar(t cim.Type, s string) (any, error) {
 	if t == cim.Real32 || t == cim.Real64 {
@@ -239,44 +222,18 @@ func parseScalar(t cim.Type, s string) (any, error) {
 	return cim.ParseValue(t, s)
 }
 
-// formatScalar returns the element text of a scalar value.
+// formatScalar returns the element text of a scalar value: reals as
+// xs:float/xs:double, whose infinities and NaN are INF, -INF and NaN.
 func formatScalar(t cim.Type, v any) string {
 	if f, ok := v.(float64); ok {
-		return formatReal(f, t)
-	}
-	return sanitize(cim.FormatValue(v))
-}
-
-// sanitize replaces characters XML 1.0 cannot carry (C0 controls other than
-// tab, LF and CR; U+FFFE, U+FFFF; invalid UTF-8) with '?', as Windows
-// WinRM does, so that the text survives serialization.
-func sanitize(s string) string {
-	clean := true
-	for i := 0; i < len(s); {
-		r, w := utf8.DecodeRuneInString(s[i:])
-		if !xmlChar(r) || r == utf8.RuneError && w == 1 {
-			clean = false
-			break
+		switch {
+		case math.IsInf(f, 1):
+			return "INF"
+		case math.IsInf(f, -1):
+			return "-INF"
+		case math.IsNaN(f):
+			return "NaN"
 		}
-		i += w
 	}
-	if clean {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, w := utf8.DecodeRuneInString(s[i:])
-		if !xmlChar(r) || r == utf8.RuneError && w == 1 {
-			b.WriteByte('?')
-		} else {
-			b.WriteString(s[i : i+w])
-		}
-		i += w
-	}
-	return b.String()
-}
-
-func xmlChar(r rune) bool {
-	return r == '\t' || r == '\n' || r == '\r' ||
-		r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF
+	return xmlcim.ValueText(t, v)
 }

@@ -7,9 +7,13 @@
 // Begin/Prepare/Perform/Finish/Confirm protocol, so this process needs a
 // connection to the source only (plus short-lived ones to the destination
 // for checks, final statistics and Locate). The call blocks until the
-// migration ends, so it runs on its own goroutine and its own connection,
-// while job statistics, abort and downtime changes go over the driver's
+// migration ends, so it runs on its own goroutine and its own connection.
+// A poller reads the job statistics on a third connection (libvirt holds
+// that call for seconds in the finish phase, so Progress returns the last
+// sample at once), and abort and downtime changes go over the driver's
 // main connection (libvirt serves those alongside the migration job).
+// If the perform call's connection breaks, the migration goes on inside
+// the source libvirtd; the handle then follows the job like Attach does.
 //
 // go-libvirt has no context support: every call here runs on a goroutine
 // and, when ctx ends first, the connection under it is closed, which
@@ -19,8 +23,8 @@
 // qemu+tcp, qemu+tls (?pkipath=, ?no_verify=1) and qemu+ssh (Go SSH
 // client: ?keyfile=, ?no_verify=1, user and port). Not supported: SASL
 // authentication (go-libvirt has none; use auth_tcp=none on a trusted
-// network, or TLS), qemu+libssh/libssh2 options beyond those of
-// qemu+ssh, and qemu+ext.
+// network, or TLS), qemu+libssh/libssh2 and qemu+ext. Only qemu+tcp and
+// the local socket are exercised against a real libvirtd by the tests.
 //
 // Imports: the standard library, migrate, go-libvirt, beevik/etree and
 // google/uuid.

@@ -1,14 +1,29 @@
-package wscim
+// Package cimtest holds the test fixtures that the encodings of CIM
+// instances (cim/cimxml, cim/wscim, cim/embedded) share: a small
+// hand-written class model with every CIM type, an instance with a value
+// of every kind, and golden-file and test-data helpers.
+//
+// It is for tests only, in the manner of net/http/httptest.
+//
+// Imports: the standard library, cim and schemas.
+package cimtest
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/vsmig/vsmig/cim"
+	"github.com/vsmig/vsmig/schemas"
 )
 
-// testRegistry builds a small hand-written model with every CIM type.
-func testRegistry(t testing.TB) cim.Registry {
+// Registry returns a small hand-written model with every CIM type:
+// CIM_ManagedElement (key InstanceID), CIM_SettingData (an array and an
+// embedded instance), the vendor subclass VSMIG_SettingData, and
+// CIM_AllTypes, which has a property of every type, scalar and array, a
+// reference and embedded instances.
+func Registry(t testing.TB) cim.Registry {
 	t.Helper()
 	base := &cim.Class{Name: "CIM_ManagedElement", Properties: []*cim.Property{
 		{Name: "InstanceID", Type: cim.String, Key: true},
@@ -54,7 +69,9 @@ func testRegistry(t testing.TB) cim.Registry {
 	return reg
 }
 
-func mustClass(t testing.TB, reg cim.Registry, name string) *cim.Class {
+// Class returns the class named name in reg and fails the test if there
+// is none.
+func Class(t testing.TB, reg cim.Registry, name string) *cim.Class {
 	t.Helper()
 	c, ok := reg.Class(name)
 	if !ok {
@@ -63,15 +80,15 @@ func mustClass(t testing.TB, reg cim.Registry, name string) *cim.Class {
 	return c
 }
 
-// allTypesInstance returns an instance with a value of every kind.
-func allTypesInstance(t testing.TB, reg cim.Registry) *cim.Instance {
+// AllTypes returns an instance with a value of every kind.
+func AllTypes(t testing.TB, reg cim.Registry) *cim.Instance {
 	t.Helper()
-	inst := cim.NewInstance(mustClass(t, reg, "CIM_AllTypes"), "root/virtualization")
-	emb := cim.NewInstance(mustClass(t, reg, "VSMIG_SettingData"), "root/virtualization")
+	inst := cim.NewInstance(Class(t, reg, "CIM_AllTypes"), "root/virtualization")
+	emb := cim.NewInstance(Class(t, reg, "VSMIG_SettingData"), "root/virtualization")
 	emb.MustSet("MigrationType", uint64(32768))
 	emb.MustSet("Hosts", []string{"10.0.0.2", "10.0.0.3"})
 	emb.MustSet("Extra", uint64(7))
-	emb2 := cim.NewInstance(mustClass(t, reg, "CIM_SettingData"), "root/virtualization")
+	emb2 := cim.NewInstance(Class(t, reg, "CIM_SettingData"), "root/virtualization")
 	emb2.MustSet("ElementName", "second")
 	jobRef := cim.ObjectPath{Namespace: "root/virtualization", ClassName: "CIM_ManagedElement",
 		Keys: []cim.KeyBinding{{Name: "InstanceID", Value: "Job:1"}}}
@@ -106,4 +123,64 @@ func allTypesInstance(t testing.TB, reg cim.Registry) *cim.Instance {
 	set("Emb", emb)
 	set("EmbArr", []*cim.Instance{emb2})
 	return inst
+}
+
+// Golden compares got with the golden file path, after rewriting the file
+// with got when update is set (the -update flag of the calling package).
+func Golden(t *testing.T, path, got string, update bool) {
+	t.Helper()
+	if update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(want) != got {
+		t.Errorf("%s differs:\n--- got\n%s\n--- want\n%s", filepath.Base(path), got, want)
+	}
+}
+
+// Schemas returns the model of the real class definitions (schemas.Load).
+func Schemas(t testing.TB) cim.Registry {
+	t.Helper()
+	reg, err := schemas.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reg
+}
+
+// Testdata returns the content of the file testdata/name.
+func Testdata(t testing.TB, name string) string {
+	t.Helper()
+	return ReadFile(t, filepath.Join("testdata", name))
+}
+
+// ReadFile returns the content of the file at path.
+func ReadFile(t testing.TB, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// ReadFiles returns the contents of the files that match pattern (a
+// filepath.Glob pattern such as "testdata/*.xml"), in name order, for
+// seeding fuzz targets.
+func ReadFiles(t testing.TB, pattern string) []string {
+	t.Helper()
+	names, err := filepath.Glob(pattern)
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := make([]string, len(names))
+	for i, name := range names {
+		texts[i] = ReadFile(t, name)
+	}
+	return texts
 }

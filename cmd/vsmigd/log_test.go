@@ -1,0 +1,31 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/vsmig/vsmig/cim"
+)
+
+func TestRequestHandlerAddsMessageID(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(requestHandler{slog.NewTextHandler(&buf, nil)}).With("component", "test")
+	ctx := cim.WithRequester(context.Background(), cim.Requester{User: "admin", MessageID: "uuid:1234"})
+	log.InfoContext(ctx, "migration accepted", "job", "vsmig:1")
+	log.Info("no request")
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if !strings.Contains(lines[0], "message_id=uuid:1234") || !strings.Contains(lines[0], "user=admin") || !strings.Contains(lines[0], "component=test") {
+		t.Errorf("request line lacks its attributes: %s", lines[0])
+	}
+	if strings.Contains(lines[1], "message_id") {
+		t.Errorf("a line without a request has a message_id: %s", lines[1])
+	}
+	for _, l := range lines {
+		if strings.Contains(l, "password") {
+			t.Errorf("credential in log: %s", l)
+		}
+	}
+}
