@@ -183,7 +183,7 @@ func decodeInstance(el *etree.Element, reg cim.Registry, expect string, depth in
 }
 
 func resolveClass(el *etree.Element, name string, reg cim.Registry, expect string) (*cim.Class, bool, error) {
-	c, lenient, err := xmlcim.ResolveClass(reg, name, expect)
+	c, lenient, err := xmlcim.ResolveClass(reg, expect, name)
 	if err != nil {
 		return nil, false, fmt.Errorf("cimxml: %s: %w", where(el), err)
 	}

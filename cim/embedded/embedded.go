@@ -11,7 +11,7 @@
 //     cimtest habits).
 //
 // Imports: the standard library, github.com/beevik/etree, cim, cim/cimxml,
-// cim/wscim and cim/mof.
+// cim/wscim, cim/mof and cim/internal/xmlcim.
 package embedded
 
 import (
@@ -23,6 +23,7 @@ import (
 
 	"github.com/vsmig/vsmig/cim"
 	"github.com/vsmig/vsmig/cim/cimxml"
+	"github.com/vsmig/vsmig/cim/internal/xmlcim"
 	"github.com/vsmig/vsmig/cim/mof"
 	"github.com/vsmig/vsmig/cim/wscim"
 )
@@ -78,13 +79,7 @@ func parse(text string, el *etree.Element, reg cim.Registry, expect string) (*ci
 		return wscim.DecodeEmbedded(el, reg, wscim.DecodeOptions{Expect: expect})
 	}
 	if text == "" && el != nil {
-		var b strings.Builder
-		for _, t := range el.Child {
-			if cd, ok := t.(*etree.CharData); ok {
-				b.WriteString(cd.Data)
-			}
-		}
-		text = b.String()
+		text = xmlcim.Text(el)
 	}
 	t := strings.TrimSpace(text)
 	switch {

@@ -2,36 +2,16 @@ package embedded
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/beevik/etree"
 
 	"github.com/vsmig/vsmig/cim"
-	"github.com/vsmig/vsmig/schemas"
+	"github.com/vsmig/vsmig/cim/cimtest"
 )
 
 const msd = "CIM_VirtualSystemMigrationSettingData"
-
-func registry(t testing.TB) cim.Registry {
-	t.Helper()
-	reg, err := schemas.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return reg
-}
-
-func readTestdata(t *testing.T, name string) string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
 
 // paramElement parses an Invoke input element and returns its first child
 // (the parameter element).
@@ -45,7 +25,7 @@ func paramElement(t *testing.T, s string) *etree.Element {
 }
 
 func TestParseTextForms(t *testing.T) {
-	reg := registry(t)
+	reg := cimtest.Schemas(t)
 	tests := []struct {
 		file          string
 		class         string
@@ -59,7 +39,7 @@ func TestParseTextForms(t *testing.T) {
 		{"mof_vendor.mof", msd, 3},
 	}
 	for _, tt := range tests {
-		inst, err := Parse(readTestdata(t, tt.file), nil, reg, msd)
+		inst, err := Parse(cimtest.Testdata(t, tt.file), nil, reg, msd)
 		if err != nil {
 			t.Errorf("%s: %v", tt.file, err)
 			continue
@@ -74,7 +54,7 @@ func TestParseTextForms(t *testing.T) {
 }
 
 func TestParseElementForms(t *testing.T) {
-	reg := registry(t)
+	reg := cimtest.Schemas(t)
 	const ns = `xmlns:p="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_VirtualSystemMigrationService" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"`
 	tests := []struct {
 		name, input string
@@ -100,7 +80,7 @@ func TestParseElementForms(t *testing.T) {
 }
 
 func TestParseErrors(t *testing.T) {
-	reg := registry(t)
+	reg := cimtest.Schemas(t)
 	tests := []struct{ name, text, msg string }{
 		{"empty", "  ", "empty value"},
 		{"wrong class CIM-XML", `<INSTANCE CLASSNAME="CIM_VirtualSystemSettingData"/>`, "is not a " + msd},

@@ -1,23 +1,18 @@
 package embedded
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/vsmig/vsmig/cim/cimtest"
 )
 
 // FuzzParse checks that Parse never panics on any text form and that
 // whatever it returns is an instance of the expected class.
 func FuzzParse(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "*"))
-	for _, name := range files {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(string(b))
+	for _, text := range cimtest.ReadFiles(f, "testdata/*") {
+		f.Add(text)
 	}
-	reg := registry(f)
+	reg := cimtest.Schemas(f)
 	f.Fuzz(func(t *testing.T, text string) {
 		inst, err := Parse(text, nil, reg, msd)
 		if err != nil {

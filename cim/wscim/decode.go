@@ -105,13 +105,7 @@ func isNilElement(el *etree.Element) bool {
 // name or else by its xsi:type; lenient reports that the element's own
 // class is unknown and expect is used instead (see xmlcim.ResolveClass).
 func resolveClass(el *etree.Element, reg cim.Registry, expect string) (c *cim.Class, lenient bool, err error) {
-	name := el.Tag
-	if _, ok := reg.Class(name); !ok {
-		if t := typeAttrClass(el); t != "" {
-			name = t
-		}
-	}
-	c, lenient, err = xmlcim.ResolveClass(reg, name, expect)
+	c, lenient, err = xmlcim.ResolveClass(reg, expect, el.Tag, typeAttrClass(el))
 	if err != nil {
 		return nil, false, fmt.Errorf("wscim: %s: %w", where(el), err)
 	}

@@ -2,17 +2,21 @@ package wscim
 
 import (
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/beevik/etree"
 
 	"github.com/vsmig/vsmig/cim"
+	"github.com/vsmig/vsmig/cim/internal/xmlcim"
 )
 
 // maxEmbedDepth bounds instances embedded in instances, when encoding and
 // when decoding.
-const maxEmbedDepth = 8
+const maxEmbedDepth = xmlcim.MaxEmbedDepth
 
 // EncodeOptions tunes EncodeInstance.
 type EncodeOptions struct {
@@ -46,6 +50,37 @@ type EncodeOptions struct {
 // property) a nested instance element with xsi:type inside the property
 // element. Characters XML cannot carry are written as '?'.
 func EncodeInstance(inst *cim.Instance, opt EncodeOptions) *etree.Element {
+	return sharedEncoder.Encode(inst, opt)
+}
+
+// sharedEncoder serves EncodeInstance, so that callers that encode many
+// instances of the same classes (enumerations) reuse the per-class names
+// without holding an Encoder of their own. It is safe for concurrent use,
+// and bounded (see maxCachedClasses).
+var sharedEncoder Encoder
+
+// maxCachedClasses bounds the classes an Encoder remembers; past it the
+// cache starts again empty. A model has a few hundred classes at most, so
+// only a process that builds many models (tests) ever reaches it.
+const maxCachedClasses = 4096
+
+// Encoder writes instances as WS-CIM elements, as EncodeInstance does,
+// remembering per class what does not depend on the instance: the
+// ResourceURI, the namespace declarations and the prefixed element names
+// of the properties. Those strings were most of the garbage an
+// enumeration of many instances of one class made.
+//
+// The zero Encoder is ready to use. An Encoder is safe for concurrent use
+// and is meant to live as long as the model it serves. Classes are
+// remembered by pointer; a class whose name or properties change after it
+// was first encoded is noticed and its names are made again.
+type Encoder struct {
+	classes sync.Map     // *cim.Class -> *classForm
+	n       atomic.Int64 // entries stored in classes, about
+}
+
+// Encode returns the WS-CIM element of inst; see EncodeInstance.
+func (enc *Encoder) Encode(inst *cim.Instance, opt EncodeOptions) *etree.Element {
 	var include map[string]bool
 	if opt.IncludeProperties != nil {
 		include = make(map[string]bool, len(opt.IncludeProperties))
@@ -54,7 +89,74 @@ func EncodeInstance(inst *cim.Instance, opt EncodeOptions) *etree.Element {
 		}
 	}
 	e := &encoder{opt: opt, include: include}
-	return e.instance(nil, inst, "p", 0)
+	return e.instance(nil, enc.form(inst.Class), inst, 0)
+}
+
+// form returns the names of class c for the top-level prefix "p", from
+// the cache when they are still right for c.
+func (enc *Encoder) form(c *cim.Class) *classForm {
+	if v, ok := enc.classes.Load(c); ok {
+		if f := v.(*classForm); f.matches(c) {
+			return f
+		}
+	}
+	f := newClassForm(c, "p")
+	if enc.n.Add(1) > maxCachedClasses {
+		enc.classes.Clear()
+		enc.n.Store(1)
+	}
+	enc.classes.Store(c, f)
+	return f
+}
+
+// classForm holds the names an instance element of one class is written
+// with, for one namespace prefix.
+type classForm struct {
+	name     string // class name it was made for
+	elem     string // prefix:Class
+	uri      string // ResourceURI(Class)
+	xmlnsKey string // xmlns:prefix
+	typeAttr string // prefix:Class_Type
+	hasRef   bool   // the class has reference properties (declare a: and w:)
+
+	props  []*cim.Property // the class's properties it was made for
+	pnames []string        // their names then
+	names  []string        // prefix:Prop, per property
+	lower  []string        // the property names in lower case, per property
+}
+
+func newClassForm(c *cim.Class, prefix string) *classForm {
+	f := &classForm{
+		name:     c.Name,
+		elem:     prefix + ":" + c.Name,
+		uri:      ResourceURI(c.Name),
+		xmlnsKey: "xmlns:" + prefix,
+		typeAttr: prefix + ":" + c.Name + "_Type",
+		props:    slices.Clone(c.Properties),
+		pnames:   make([]string, len(c.Properties)),
+		names:    make([]string, len(c.Properties)),
+		lower:    make([]string, len(c.Properties)),
+	}
+	for i, p := range c.Properties {
+		f.pnames[i] = p.Name
+		f.names[i] = prefix + ":" + p.Name
+		f.lower[i] = strings.ToLower(p.Name)
+		f.hasRef = f.hasRef || p.Type == cim.Reference
+	}
+	return f
+}
+
+// matches reports whether f was made for c as c is now.
+func (f *classForm) matches(c *cim.Class) bool {
+	if f.name != c.Name || len(f.props) != len(c.Properties) {
+		return false
+	}
+	for i, p := range c.Properties {
+		if f.props[i] != p || f.pnames[i] != p.Name {
+			return false
+		}
+	}
+	return true
 }
 
 type encoder struct {
@@ -63,47 +165,77 @@ type encoder struct {
 }
 
 // instance writes inst as a child of parent (a new root when parent is
-// nil) with the given prefix for the class namespace.
-func (e *encoder) instance(parent *etree.Element, inst *cim.Instance, prefix string, depth int) *etree.Element {
-	class := inst.Class.Name
+// nil), with the names of f, which was made for inst.Class.
+func (e *encoder) instance(parent *etree.Element, f *classForm, inst *cim.Instance, depth int) *etree.Element {
 	var el *etree.Element
 	if parent == nil {
-		el = etree.NewElement(prefix + ":" + class)
+		el = etree.NewElement(f.elem)
 	} else {
-		el = parent.CreateElement(prefix + ":" + class)
+		el = parent.CreateElement(f.elem)
 	}
-	el.CreateAttr("xmlns:"+prefix, ResourceURI(class))
-	declare(el, "cim", NSCommon)
-	declare(el, "xsi", NSXSI)
-	for _, p := range inst.Class.Properties {
-		if p.Type == cim.Reference {
+	// One allocation for the attributes and the property elements each,
+	// instead of growing the slices one append at a time.
+	el.Attr = make([]etree.Attr, 0, 6)
+	el.Child = make([]etree.Token, 0, len(f.props))
+	el.CreateAttr(f.xmlnsKey, f.uri)
+	if parent == nil { // nothing is declared yet
+		el.CreateAttr("xmlns:cim", NSCommon)
+		el.CreateAttr("xmlns:xsi", NSXSI)
+		if f.hasRef {
+			el.CreateAttr("xmlns:a", NSAddressing)
+			el.CreateAttr("xmlns:w", NSWSMan)
+		}
+	} else {
+		declare(el, "cim", NSCommon)
+		declare(el, "xsi", NSXSI)
+		if f.hasRef {
 			declare(el, "a", NSAddressing)
 			declare(el, "w", NSWSMan)
-			break
 		}
 	}
 	if e.opt.TypeAttr || depth > 0 {
-		el.CreateAttr("xsi:type", prefix+":"+class+"_Type")
+		el.CreateAttr("xsi:type", f.typeAttr)
 	}
-	name := func(p *cim.Property) string { return prefix + ":" + p.Name }
-	for p, v := range inst.Properties() {
-		if depth == 0 && e.include != nil && !e.include[strings.ToLower(p.Name)] {
+	// The property elements' first child (their text) and first attribute
+	// (xsi:nil) go into arrays shared by all of them, a slot each, rather
+	// than into a slice allocated per element.
+	var (
+		texts []etree.Token
+		attrs []etree.Attr
+	)
+	valueElem := func(name string) *etree.Element {
+		pe := el.CreateElement(name)
+		if len(texts) == 0 {
+			texts = make([]etree.Token, len(f.props))
+		}
+		pe.Child, texts = texts[:0:1], texts[1:]
+		return pe
+	}
+	i := -1
+	for p, v := range inst.Properties() { // p is f.props[i]
+		i++
+		if depth == 0 && e.include != nil && !e.include[f.lower[i]] {
 			continue
 		}
 		if isNil(v) {
 			if !e.opt.ExcludeNil {
-				el.CreateElement(name(p)).CreateAttr("xsi:nil", "true")
+				pe := el.CreateElement(f.names[i])
+				if len(attrs) == 0 {
+					attrs = make([]etree.Attr, len(f.props)-i)
+				}
+				pe.Attr, attrs = attrs[:0:1], attrs[1:]
+				pe.CreateAttr("xsi:nil", "true")
 			}
 			continue
 		}
 		rv := reflect.ValueOf(v)
 		if p.Array && rv.Kind() == reflect.Slice {
-			for i := range rv.Len() {
-				e.value(el.CreateElement(name(p)), p, rv.Index(i).Interface(), depth)
+			for j := range rv.Len() {
+				e.value(valueElem(f.names[i]), p, rv.Index(j).Interface(), depth)
 			}
 			continue
 		}
-		e.value(el.CreateElement(name(p)), p, v, depth)
+		e.value(valueElem(f.names[i]), p, v, depth)
 	}
 	return el
 }
@@ -124,7 +256,7 @@ func (e *encoder) value(pe *etree.Element, p *cim.Property, v any, depth int) {
 			pe.CreateAttr("xsi:nil", "true")
 			return
 		}
-		e.instance(pe, v, "p"+strconv.Itoa(depth+1), depth+1)
+		e.instance(pe, newClassForm(v.Class, "p"+strconv.Itoa(depth+1)), v, depth+1)
 	default:
 		pe.SetText(formatScalar(p.Type, v))
 	}

@@ -45,7 +45,8 @@ func BenchmarkEnumerate10k(b *testing.B) {
 // fsync'ed). The engine keeps its default limits (2 migrations run at
 // once) with a queue long enough for every job, so admission does not
 // refuse; refusals (5) would be counted in busy, not in the latencies.
-// One op is one Invoke; accepts/s, p50 and p99 are of accepted calls.
+// One op is one Invoke; accepts/s, p50 and p99 are of accepted calls;
+// cpu% is the whole process's (client and server; 200 is both cores).
 func BenchmarkInvokeAccept(b *testing.B) {
 	for _, clients := range []int{1, 8, 32} {
 		b.Run(fmt.Sprintf("clients-%d", clients), func(b *testing.B) {
@@ -54,10 +55,12 @@ func BenchmarkInvokeAccept(b *testing.B) {
 			service := d.serviceSelectors(b)
 			d.warm(b, clients)
 			b.ResetTimer()
+			cpu0 := cpuTime()
 			lat, busy, err := d.invokeLoad(b.Context(), service, clients, b.N, func(i int) (string, string) {
 				return sim.VMUUID(vmName(i)), dest(i)
 			})
 			b.StopTimer()
+			cpu := cpuTime() - cpu0
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -69,6 +72,7 @@ func BenchmarkInvokeAccept(b *testing.B) {
 			b.ReportMetric(float64(percentile(lat, 50).Microseconds())/1000, "p50-ms")
 			b.ReportMetric(float64(percentile(lat, 99).Microseconds())/1000, "p99-ms")
 			b.ReportMetric(float64(busy), "busy")
+			b.ReportMetric(cpu.Seconds()/b.Elapsed().Seconds()*100, "cpu%")
 		})
 	}
 }

@@ -41,7 +41,8 @@ END {
 	row("#3   p99, 8 clients", "InvokeAccept/clients-8", "p99-ms", 10, "max")
 	row("#3 Invoke accept, 32 clients", "InvokeAccept/clients-32", "accepts/s", "", "")
 	row("#3   p99, 32 clients", "InvokeAccept/clients-32", "p99-ms", 10, "max")
-	row("#3   refused busy (8 + 32 clients)", "InvokeAccept/clients-32", "busy", "", "")
+	row("#3   process CPU, 32 clients (200 = 2 cores)", "InvokeAccept/clients-32", "cpu%", "", "")
+	printf "%-44s %12d %-14s\n", "#3   refused busy (1 + 8 + 32 clients)", v["InvokeAccept/clients-1", "busy"] + v["InvokeAccept/clients-8", "busy"] + v["InvokeAccept/clients-32", "busy"], "busy"
 	row("#4 1000 concurrent: jobs accepted", "Scale1000", "jobs/s", "", "")
 	row("#4   Invoke p99 while accepting", "Scale1000", "accept-p99-ms", 10, "max")
 	row("#4   heap in use per running job", "Scale1000", "heapB/job", "", "")

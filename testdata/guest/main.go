@@ -7,12 +7,13 @@
 // loses or corrupts memory shows up as "CHECK BAD" on the destination's
 // serial log.
 //
+// A helper process keeps QEMU's TCG TLB flushed (see startFlusher).
 // It powers off when the ACPI power button is pressed (the modules for it
 // are in the initramfs), so Restart migrations can shut it down cleanly.
 //
 // Parameters come from the kernel command line (see ParseCmdline):
 //
-//	vsmig.mem=64M vsmig.dirty=64K@10ms vsmig.check=2s vsmig.hb=500ms
+//	vsmig.mem=64M vsmig.dirty=64K@10ms vsmig.check=2s vsmig.hb=500ms vsmig.flush=1ms
 //
 // Build it static: CGO_ENABLED=0 go build -o init ./testdata/guest
 package main
@@ -25,6 +26,9 @@ import (
 )
 
 func main() {
+	if p := os.Getenv(flusherEnv); p != "" {
+		flusher(p)
+	}
 	console()
 	if err := syscall.Mount("proc", "/proc", "proc", 0, ""); err != nil && !os.IsExist(err) {
 		fmt.Printf("GUEST mount /proc: %v\n", err)
@@ -39,6 +43,7 @@ func main() {
 	}
 	loadModules()
 	watchPowerButton()
+	startFlusher(cfg.FlushEvery)
 	run(cfg)
 }
 
@@ -99,4 +104,39 @@ func report(sum uint64, bad int, r *Region) {
 		return
 	}
 	fmt.Printf("CHECK BAD page=%d sum=%016x pages=%d gen=%d\n", bad, sum, r.Pages(), r.Generations())
+}
+
+// flusherEnv marks the helper process started by startFlusher.
+const flusherEnv = "VSMIG_FLUSHER"
+
+// startFlusher starts a second process that wakes every period. Each wake
+// switches the vCPU between two address spaces, and on x86 each switch
+// (a CR3 write) flushes QEMU's TCG soft TLB. That works around a QEMU TCG
+// bug (fixed upstream in QEMU 9.0, "physmem: Fix migration dirty bitmap
+// coherency with TCG memory access"): after a migration's dirty-bitmap
+// sync, stores through TLB entries cached before it are not recorded as
+// dirty, so the destination gets stale pages. With frequent flushes the
+// window in which a store can be lost shrinks to about one period.
+func startFlusher(period time.Duration) {
+	if period <= 0 {
+		return
+	}
+	_, err := os.StartProcess("/init", []string{"flusher"}, &os.ProcAttr{
+		Env:   []string{flusherEnv + "=" + period.String()},
+		Files: []*os.File{nil, os.Stdout, os.Stderr},
+	})
+	if err != nil {
+		fmt.Printf("GUEST flusher: %v\n", err)
+	}
+}
+
+// flusher is the helper process's whole life.
+func flusher(period string) {
+	d, err := time.ParseDuration(period)
+	if err != nil || d <= 0 {
+		d = time.Millisecond
+	}
+	for {
+		time.Sleep(d)
+	}
 }

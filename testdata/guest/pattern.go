@@ -24,6 +24,9 @@ type Config struct {
 	CheckEvery time.Duration
 	// Heartbeat is the heartbeat period (vsmig.hb=500ms).
 	Heartbeat time.Duration
+	// FlushEvery is the period of the TLB-flushing helper process
+	// (vsmig.flush=1ms, "off" disables); see flusher in main.go.
+	FlushEvery time.Duration
 }
 
 // DefaultConfig is safe under TCG: lab.md found 256 KiB every 10 ms
@@ -35,6 +38,7 @@ func DefaultConfig() Config {
 		DirtyEvery: 10 * time.Millisecond,
 		CheckEvery: 2 * time.Second,
 		Heartbeat:  500 * time.Millisecond,
+		FlushEvery: time.Millisecond,
 	}
 }
 
@@ -60,6 +64,12 @@ func ParseCmdline(cmdline string) (Config, error) {
 			c.CheckEvery, err = time.ParseDuration(v)
 		case "vsmig.hb":
 			c.Heartbeat, err = time.ParseDuration(v)
+		case "vsmig.flush":
+			if v == "off" || v == "0" {
+				c.FlushEvery = 0
+			} else {
+				c.FlushEvery, err = time.ParseDuration(v)
+			}
 		default:
 			err = fmt.Errorf("unknown parameter")
 		}

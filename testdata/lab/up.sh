@@ -189,7 +189,7 @@ guest_xml() {
 		    <type arch='x86_64' machine='pc'>hvm</type>
 		    <kernel>$GUEST_KERNEL</kernel>
 		    <initrd>$GUEST_INITRD</initrd>
-		    <cmdline>console=ttyS0 quiet panic=-1 vsmig.mem=$mem vsmig.dirty=$dirty</cmdline>
+		    <cmdline>console=ttyS0 quiet panic=-1 vsmig.mem=$mem vsmig.dirty=$dirty${VSMIG_LAB_GUEST_ARGS:+ $VSMIG_LAB_GUEST_ARGS}</cmdline>
 		  </os>
 		  <features><acpi/></features>
 		  <clock offset='utc'/>

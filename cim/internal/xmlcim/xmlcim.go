@@ -32,21 +32,30 @@ var (
 	ErrClassMismatch   = errors.New("class mismatch")
 )
 
-// ResolveClass picks the class of a decoded instance element whose class
-// is name; expect is the class the caller expects, "" for none.
+// ResolveClass picks the class of a decoded instance element: the first
+// of names (the candidates the element offers, empty ones skipped) that
+// is a class in reg. expect is the class the caller expects, "" for none.
 //
 // A class in reg must be expect or derive from it (else ErrClassMismatch).
-// A class not in reg is decoded as expect and lenient is true: the
-// caller then ignores properties that expect does not define, because they
-// belong to the unknown subclass (a vendor subclass such as
-// Msvm_VirtualSystemMigrationSettingData). Without expect an unknown class
-// is ErrUnknownClass. Errors carry no position; the caller wraps them.
-func ResolveClass(reg cim.Registry, name, expect string) (c *cim.Class, lenient bool, err error) {
-	if c, ok := reg.Class(name); ok {
-		if expect != "" && !reg.IsA(c.Name, expect) {
-			return nil, false, fmt.Errorf("%w: %s is not a %s", ErrClassMismatch, c.Name, expect)
+// When no name is a class in reg the instance is decoded as expect and
+// lenient is true: the caller then ignores properties that expect does
+// not define, because they belong to the unknown subclass (a vendor
+// subclass such as Msvm_VirtualSystemMigrationSettingData). Without
+// expect an unknown class is ErrUnknownClass, named by the last name
+// tried. Errors carry no position; the caller wraps them.
+func ResolveClass(reg cim.Registry, expect string, names ...string) (c *cim.Class, lenient bool, err error) {
+	name := ""
+	for _, n := range names {
+		if n == "" {
+			continue
 		}
-		return c, false, nil
+		name = n
+		if c, ok := reg.Class(n); ok {
+			if expect != "" && !reg.IsA(c.Name, expect) {
+				return nil, false, fmt.Errorf("%w: %s is not a %s", ErrClassMismatch, c.Name, expect)
+			}
+			return c, false, nil
+		}
 	}
 	if expect == "" {
 		return nil, false, fmt.Errorf("%w %s", ErrUnknownClass, name)
