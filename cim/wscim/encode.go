@@ -123,7 +123,39 @@ type classForm struct {
 	pnames []string        // their names then
 	names  []string        // prefix:Prop, per property
 	lower  []string        // the property names in lower case, per property
+
+	// How many property elements with text and with xsi:nil the last
+	// instance had: the sizes of the slabs of the next one.
+	textHint, nilHint atomic.Int32
 }
+
+// slab hands out empty slices of capacity one, cut from arrays allocated
+// a few slots at a time, for elements that get exactly one child or
+// attribute.
+type slab[T any] struct {
+	free []T
+	used int32
+	hint *atomic.Int32
+}
+
+// slot returns an empty slice with room for one T. left bounds how many
+// more slots the instance can want.
+func (s *slab[T]) slot(left int) []T {
+	if len(s.free) == 0 {
+		n := int(s.hint.Load()) - int(s.used)
+		if n <= 0 || n > left {
+			n = left
+		}
+		s.free = make([]T, n)
+	}
+	s.used++
+	t := s.free[:0:1]
+	s.free = s.free[1:]
+	return t
+}
+
+// done records how many slots the instance used, as the next one's hint.
+func (s *slab[T]) done() { s.hint.Store(s.used) }
 
 func newClassForm(c *cim.Class, prefix string) *classForm {
 	f := &classForm{
@@ -198,17 +230,15 @@ func (e *encoder) instance(parent *etree.Element, f *classForm, inst *cim.Instan
 	}
 	// The property elements' first child (their text) and first attribute
 	// (xsi:nil) go into arrays shared by all of them, a slot each, rather
-	// than into a slice allocated per element.
+	// than into a slice allocated per element. The arrays are sized by
+	// what the last instance of the class needed.
 	var (
-		texts []etree.Token
-		attrs []etree.Attr
+		texts = slab[etree.Token]{hint: &f.textHint}
+		attrs = slab[etree.Attr]{hint: &f.nilHint}
 	)
-	valueElem := func(name string) *etree.Element {
-		pe := el.CreateElement(name)
-		if len(texts) == 0 {
-			texts = make([]etree.Token, len(f.props))
-		}
-		pe.Child, texts = texts[:0:1], texts[1:]
+	valueElem := func(i int) *etree.Element {
+		pe := el.CreateElement(f.names[i])
+		pe.Child = texts.slot(len(f.props) - i)
 		return pe
 	}
 	i := -1
@@ -220,10 +250,7 @@ func (e *encoder) instance(parent *etree.Element, f *classForm, inst *cim.Instan
 		if isNil(v) {
 			if !e.opt.ExcludeNil {
 				pe := el.CreateElement(f.names[i])
-				if len(attrs) == 0 {
-					attrs = make([]etree.Attr, len(f.props)-i)
-				}
-				pe.Attr, attrs = attrs[:0:1], attrs[1:]
+				pe.Attr = attrs.slot(len(f.props) - i)
 				pe.CreateAttr("xsi:nil", "true")
 			}
 			continue
@@ -231,12 +258,14 @@ func (e *encoder) instance(parent *etree.Element, f *classForm, inst *cim.Instan
 		rv := reflect.ValueOf(v)
 		if p.Array && rv.Kind() == reflect.Slice {
 			for j := range rv.Len() {
-				e.value(valueElem(f.names[i]), p, rv.Index(j).Interface(), depth)
+				e.value(valueElem(i), p, rv.Index(j).Interface(), depth)
 			}
 			continue
 		}
-		e.value(valueElem(f.names[i]), p, v, depth)
+		e.value(valueElem(i), p, v, depth)
 	}
+	texts.done()
+	attrs.done()
 	return el
 }
 

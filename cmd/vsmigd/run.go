@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vsmig/vsmig/cim/job"
+	"github.com/vsmig/vsmig/migrate"
 	"github.com/vsmig/vsmig/wsman/auth"
 	"github.com/vsmig/vsmig/wsman/server"
 )
@@ -54,7 +56,7 @@ func run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 
 	var ready atomic.Bool
 	if cfg.MetricsAddr != "" {
-		stop, err := serveMetrics(cfg.MetricsAddr, m, &ready, logger)
+		stop, err := serveMetrics(cfg.MetricsAddr, m, readiness(&ready, st, drv), logger)
 		if err != nil {
 			return err
 		}
@@ -107,10 +109,11 @@ func newLogger(cfg Config, w io.Writer) (*slog.Logger, error) {
 		return nil, fmt.Errorf("config key \"log_level\": %w", err)
 	}
 	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts)), nil
+	return slog.New(requestHandler{h}), nil
 }
 
 // newAuthenticator accepts Basic credentials from the users file and, when
@@ -137,15 +140,37 @@ func newAuthenticator(cfg Config, logger *slog.Logger, m *metrics) (auth.Authent
 	}), nil
 }
 
+// readyProbeTimeout bounds each readiness probe of the store and driver.
+const readyProbeTimeout = 2 * time.Second
+
+// readiness reports the daemon ready when it serves WS-Man, its job store
+// answers and its hypervisor driver is reachable.
+func readiness(serving *atomic.Bool, st *stack, drv migrate.Driver) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if !serving.Load() {
+			return errors.New("not serving WS-Management yet")
+		}
+		ctx, cancel := context.WithTimeout(ctx, readyProbeTimeout)
+		defer cancel()
+		if _, err := st.store.Get(ctx, "readiness-probe"); err != nil && !errors.Is(err, job.ErrNotFound) {
+			return fmt.Errorf("job store: %w", err)
+		}
+		if _, err := drv.Host(ctx); err != nil {
+			return fmt.Errorf("driver: %w", err)
+		}
+		return nil
+	}
+}
+
 // serveMetrics serves /metrics, /healthz and /readyz on their own plain
 // HTTP listener, kept apart from the authenticated WS-Man endpoint.
-func serveMetrics(addr string, m *metrics, ready *atomic.Bool, logger *slog.Logger) (stop func(), err error) {
+func serveMetrics(addr string, m *metrics, ready func(context.Context) error, logger *slog.Logger) (stop func(), err error) {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", m.handler())
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
-		if !ready.Load() {
-			http.Error(w, "not ready", http.StatusServiceUnavailable)
+		if err := ready(r.Context()); err != nil {
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
 			return
 		}
 		io.WriteString(w, "ready\n")

@@ -119,6 +119,7 @@ func newStack(ctx context.Context, cfg Config, drv migrate.Driver, host string, 
 		Observe:          func(ri wsman.RequestInfo) { m.observeRequest(ri.Action, ri.FaultSubcode, ri.Duration) },
 	})
 	s.svc = svc
+	m.gaugeFunc("vsmig_wsman_enumeration_contexts", "Open WS-Enumeration contexts.", func() float64 { return float64(svc.OpenEnumerations()) })
 	s.closers = append(s.closers, svc.Close)
 	wsbind.Register(svc, broker, reg, wsbind.Options{DefaultNamespace: vsm.Namespace, Logger: logger})
 

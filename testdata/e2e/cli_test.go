@@ -133,6 +133,15 @@ func TestCLI(t *testing.T) {
 		t.Errorf("job of an unknown ID: exit %d, want 70 (a WS-Man fault)\n%s", code, out)
 	}
 
+	// Every log line of a request carries its MessageID and user; no line
+	// carries a password.
+	if !regexp.MustCompile(`msg="migration accepted".* message_id=uuid:\S+ user=admin`).MatchString(d.log.String()) {
+		t.Errorf("the migration's log line lacks message_id and user:\n%s", d.log.String())
+	}
+	if strings.Contains(d.log.String(), testPassword) || strings.Contains(d.log.String(), "wrong") && strings.Contains(d.log.String(), "password=") {
+		t.Errorf("a password reached the log")
+	}
+
 	// The metrics moved.
 	resp, err := http.Get(d.Metrics + "/metrics")
 	if err != nil {
@@ -148,6 +157,8 @@ func TestCLI(t *testing.T) {
 		`vsmig_auth_failures_total [1-9]`,
 		`vsmig_migration_downtime_seconds_count\{type="live"\} [2-9]`,
 		`vsmig_jobs\{state="completed"\} [2-9]`,
+		`vsmig_wsman_enumeration_contexts \d+`,
+		`vsmig_migration_queue_depth 0`,
 	} {
 		if !regexp.MustCompile(re).Match(body) {
 			t.Errorf("/metrics lacks %s", re)
