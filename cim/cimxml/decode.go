@@ -5,7 +5,8 @@
 // such text, often produced by WMI's GetText_(1), so decoding tolerates
 // what WMI writes; encoding is used for CIM_Error in job GetError output.
 //
-// Imports: the standard library, github.com/beevik/etree and cim.
+// Imports: the standard library, github.com/beevik/etree, cim and
+// cim/internal/xmlcim (what this package shares with the other XML encoding).
 package cimxml
 
 import (

@@ -9,7 +9,10 @@
 // (xsi:type="cim:cimString") are not resolved, and a subclass unknown to
 // the registry can be decoded into the class the caller expects (see
 // DecodeOptions.Expect). Encoding follows Windows WinRM output where DSP0230
-// leaves a choice (prefix "p", null arrays as one xsi:nil element).
+// leaves a choice (prefix "p", null arrays as one xsi:nil element). An
+// Encoder remembers the per-class names between instances, for
+// enumerations of many instances; EncodeInstance shares one.
 //
-// Imports: the standard library, github.com/beevik/etree and cim.
+// Imports: the standard library, github.com/beevik/etree, cim and
+// cim/internal/xmlcim (what this package shares with the other XML encoding).
 package wscim

@@ -129,9 +129,10 @@ type classForm struct {
 	textHint, nilHint atomic.Int32
 }
 
-// slab hands out empty slices of capacity one, cut from arrays allocated
-// a few slots at a time, for elements that get exactly one child or
-// attribute.
+// slab hands out empty slices of capacity one, cut from shared arrays,
+// for elements that get one child or attribute (more still fit: append
+// then allocates as usual). It allocates hint slots first, then as many
+// as the instance may still want.
 type slab[T any] struct {
 	free []T
 	used int32

@@ -72,16 +72,3 @@ func TestEncoderBounded(t *testing.T) {
 		t.Errorf("%d classes cached, want at most %d", n, maxCachedClasses)
 	}
 }
-
-// BenchmarkEncoderEnumerate encodes 1,000 instances of one class with one
-// Encoder, the way an enumeration does.
-func BenchmarkEncoderEnumerate(b *testing.B) {
-	job, _ := jobInstance(b)
-	var enc Encoder
-	b.ReportAllocs()
-	for b.Loop() {
-		for range 1000 {
-			enc.Encode(job, EncodeOptions{})
-		}
-	}
-}

@@ -228,6 +228,13 @@ ensure_guest() {
 	touch "$log"
 	local lines
 	lines=$(wc -l <"$log")
+	local stamp
+	stamp=$(cat "$LAB_DIR/guest/initramfs.stamp")
+	if is_running a "$name" && [[ $(cat "$LAB_DIR/guest/$name.stamp" 2>/dev/null) != "$stamp" ]]; then
+		log "guest $name runs an older guest image: restarting it"
+		virsh_on a destroy "$name" >/dev/null 2>&1 || true
+		lines=$(wc -l <"$log")
+	fi
 	if is_running a "$name"; then
 		# Already running: it must still be alive (heartbeat within 5 s).
 		if wait_for_quiet 5 "heartbeat" heartbeat_after "$log" "$lines"; then
@@ -239,6 +246,7 @@ ensure_guest() {
 		lines=$(wc -l <"$log")
 	fi
 	virsh_on a start "$name" >/dev/null
+	echo "$stamp" >"$LAB_DIR/guest/$name.stamp"
 	log "started guest $name; waiting for its heartbeat in $log"
 	wait_for 180 "heartbeat of $name" heartbeat_after "$log" "$lines"
 }
