@@ -29,3 +29,23 @@ func TestRequestHandlerAddsMessageID(t *testing.T) {
 		}
 	}
 }
+
+func TestActionLabelIsBounded(t *testing.T) {
+	tests := []struct {
+		action string
+		ok     bool
+		want   string
+	}{
+		{"", true, "Identify"},
+		{"http://schemas.xmlsoap.org/ws/2004/09/transfer/Get", false, "Get"},
+		{"http://schemas.xmlsoap.org/ws/2004/09/enumeration/Pull", true, "Pull"},
+		{"http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_VirtualSystemMigrationService/MigrateVirtualSystemToHost", true, "Invoke MigrateVirtualSystemToHost"},
+		{"http://example.com/attacker/chosen/Action-12345", false, "other"},
+		{"urn:anything", false, "other"},
+	}
+	for _, tt := range tests {
+		if got := actionLabel(tt.action, tt.ok); got != tt.want {
+			t.Errorf("actionLabel(%q, %v) = %q, want %q", tt.action, tt.ok, got, tt.want)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/vsmig/vsmig/cim/job"
@@ -81,8 +82,38 @@ func (m *metrics) observeRequest(action, faultSubcode string, d time.Duration) {
 		outcome = "fault"
 		m.faults.WithLabelValues(faultSubcode).Inc()
 	}
-	m.requests.WithLabelValues(action, outcome).Inc()
-	m.latency.WithLabelValues(action).Observe(d.Seconds())
+	label := actionLabel(action, outcome == "ok")
+	m.requests.WithLabelValues(label, outcome).Inc()
+	m.latency.WithLabelValues(label).Observe(d.Seconds())
+}
+
+// standardActions names the protocol's own actions by their last segment.
+var standardActions = map[string]bool{
+	"http://schemas.xmlsoap.org/ws/2004/09/transfer/Get":          true,
+	"http://schemas.xmlsoap.org/ws/2004/09/transfer/Put":          true,
+	"http://schemas.xmlsoap.org/ws/2004/09/transfer/Create":       true,
+	"http://schemas.xmlsoap.org/ws/2004/09/transfer/Delete":       true,
+	"http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate": true,
+	"http://schemas.xmlsoap.org/ws/2004/09/enumeration/Pull":      true,
+	"http://schemas.xmlsoap.org/ws/2004/09/enumeration/Release":   true,
+}
+
+// actionLabel bounds the action label's values: the Action header is the
+// client's to choose, so only the protocol's actions and the methods that
+// were actually invoked (a fixed set, from the schema) get a label of their
+// own; every other action counts as "other". Identify has no Action.
+func actionLabel(action string, ok bool) string {
+	if action == "" {
+		return "Identify"
+	}
+	last := action[strings.LastIndexByte(action, '/')+1:]
+	switch {
+	case standardActions[action]:
+		return last
+	case ok:
+		return "Invoke " + last
+	}
+	return "other"
 }
 
 // gaugeFunc registers a gauge whose value is read at scrape time.

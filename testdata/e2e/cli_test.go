@@ -152,7 +152,8 @@ func TestCLI(t *testing.T) {
 	for _, re := range []string{
 		`vsmig_migrations_total\{outcome="completed",type="live"\} [2-9]`,
 		`vsmig_migrations_total\{outcome="cancelled",type="live"\} 1`,
-		`vsmig_wsman_requests_total\{action="[^"]*Enumerate",outcome="ok"\} \d+`,
+		`vsmig_wsman_requests_total\{action="Enumerate",outcome="ok"\} \d+`,
+		`vsmig_wsman_requests_total\{action="Invoke MigrateVirtualSystemToHost",outcome="ok"\} \d+`,
 		`vsmig_wsman_faults_total\{subcode="[^"]+"\} \d+`,
 		`vsmig_auth_failures_total [1-9]`,
 		`vsmig_migration_downtime_seconds_count\{type="live"\} [2-9]`,
