@@ -167,7 +167,13 @@ func newMonitorState(now time.Time) monitorState {
 
 // observe folds one sample into the state.
 func (s monitorState) observe(p Progress, now time.Time) monitorState {
-	if !s.haveLow || p.DataRemaining < s.low {
+	// A sample taken before the transfer has sized itself says nothing
+	// about progress: libvirt reports all zeros during setup, and a zero
+	// taken as the watermark could never be beaten, so every migration
+	// longer than the progress timeout would be aborted. Without any sized
+	// sample the watermark stays at the start, and the progress timeout
+	// still ends a migration whose statistics never appear.
+	if p.DataTotal > 0 && (!s.haveLow || p.DataRemaining < s.low) {
 		s.haveLow, s.low, s.lowAt = true, p.DataRemaining, now
 	}
 	if p.Iteration > s.iteration {

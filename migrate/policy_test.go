@@ -131,15 +131,42 @@ func TestDecide(t *testing.T) {
 }
 
 func TestObserveWatermark(t *testing.T) {
+	sized := func(rem uint64) Progress { return Progress{DataRemaining: rem, DataTotal: 1000} }
 	s := newMonitorState(t0)
-	s = s.observe(Progress{DataRemaining: 100}, t0.Add(time.Second))
-	s = s.observe(Progress{DataRemaining: 120}, t0.Add(2*time.Second))
+	s = s.observe(sized(100), t0.Add(time.Second))
+	s = s.observe(sized(120), t0.Add(2*time.Second))
 	if s.low != 100 || !s.lowAt.Equal(t0.Add(time.Second)) {
 		t.Errorf("watermark %d at %v", s.low, s.lowAt)
 	}
-	s = s.observe(Progress{DataRemaining: 90}, t0.Add(3*time.Second))
+	s = s.observe(sized(90), t0.Add(3*time.Second))
 	if s.low != 90 || !s.lowAt.Equal(t0.Add(3*time.Second)) {
 		t.Errorf("new low %d at %v", s.low, s.lowAt)
+	}
+}
+
+// TestSetupSamplesAreNotProgress: libvirt reports all-zero statistics while
+// a migration sets up. Taken as a watermark of 0 they made every migration
+// longer than the progress timeout abort with "stuck above 0.0 MiB" (seen
+// in the lab with a bandwidth cap).
+func TestSetupSamplesAreNotProgress(t *testing.T) {
+	o := Options{ProgressTimeout: 20 * time.Second}
+	s := newMonitorState(t0)
+	s = s.observe(Progress{Phase: "setup"}, t0.Add(100*time.Millisecond))
+	now := t0.Add(time.Second)
+	for rem := uint64(250 << 20); rem > 100<<20; rem -= 2 << 20 {
+		p := Progress{DataTotal: 256 << 20, DataRemaining: rem, Phase: "precopy"}
+		s = s.observe(p, now)
+		if a, why := Decide(s, p, o, now); a.Kind == ActAbort {
+			t.Fatalf("aborted a steadily progressing migration at %v: %s", now.Sub(t0), why)
+		}
+		now = now.Add(time.Second)
+	}
+	// Statistics that never appear still end in the progress timeout.
+	s = newMonitorState(t0)
+	zero := Progress{Phase: "setup"}
+	s = s.observe(zero, t0.Add(21*time.Second))
+	if a, _ := Decide(s, zero, o, t0.Add(21*time.Second)); a.Kind != ActAbort {
+		t.Fatalf("no statistics for 21s: %v, want an abort", a.Kind)
 	}
 }
 

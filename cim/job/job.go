@@ -75,7 +75,8 @@ type Job struct {
 
 // Store keeps jobs durably. Implementations are safe for concurrent use.
 type Store interface {
-	// Create stores a new job; it fails if the InstanceID exists.
+	// Create stores a new job; it fails if the InstanceID exists. The
+	// job is on disk when Create returns nil.
 	Create(ctx context.Context, j *Job) error
 	// Get returns a copy of the job; ErrNotFound if absent.
 	Get(ctx context.Context, id string) (*Job, error)
@@ -85,6 +86,15 @@ type Store interface {
 	// fn must not keep j. Once a job is terminal its State, ErrorCode and
 	// ErrorDescription can no longer change: Update returns ErrTerminal if
 	// fn tries to.
+	//
+	// Every change is visible to Get and List as soon as Update returns,
+	// and on disk too, with one exception: a change of nothing but the
+	// live progress of an unfinished job (PercentComplete, JobStatus,
+	// DataTotal, DataProcessed, DataRemaining, Iteration, DirtyRate,
+	// ExpectedDowntime) may reach the disk up to Config.ProgressInterval
+	// later, with the job's next other change, or at Close. A crash of
+	// the daemon loses at most that interval of progress; state changes,
+	// errors and final statistics are never deferred.
 	Update(ctx context.Context, id string, fn func(j *Job) error) (*Job, error)
 	// Delete removes a job; ErrNotFound if absent.
 	Delete(ctx context.Context, id string) error

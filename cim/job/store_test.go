@@ -42,6 +42,16 @@ func stores(t *testing.T, f func(t *testing.T, s job.Store)) {
 		s := jobtest.NewTempStore(t)
 		f(t, s)
 	})
+	t.Run("bolt, one commit per write", func(t *testing.T) {
+		cfg := job.DefaultConfig()
+		cfg.NoGroupCommit, cfg.ProgressInterval = true, -1
+		s, err := job.Open(filepath.Join(t.TempDir(), "jobs.db"), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		f(t, s)
+	})
 }
 
 func TestStoreCRUD(t *testing.T) {

@@ -7,7 +7,7 @@
 #
 # Environment: VSMIG_LAB_DIR (state, default /var/lib/vsmig-lab),
 # VSMIG_LAB_CACHE (kernel download, default /var/cache/vsmig-lab),
-# VSMIG_LAB_GUESTS (number of guests, default 2), VSMIG_LAB_DIRTY (guest
+# VSMIG_LAB_GUEST_COUNT (number of guests, default 2), VSMIG_LAB_DIRTY (guest
 # dirtying pace, default 64K@10ms), VSMIG_LAB_GUEST_MEM (checked region,
 # default 64M).
 set -euo pipefail
@@ -266,7 +266,7 @@ main() {
 	for h in "${LAB_HOSTS[@]}"; do
 		wait_for 30 "libvirtd of host $h" host_up "$h"
 	done
-	local n=${VSMIG_LAB_GUESTS:-2} i names=()
+	local n=${VSMIG_LAB_GUEST_COUNT:-2} i names=()
 	for ((i = 1; i <= n; i++)); do names+=("vsmig-g$i"); done
 	echo "${names[*]}" >"$LAB_DIR/guests"
 	for i in "${names[@]}"; do ensure_guest "$i"; done

@@ -1,0 +1,124 @@
+package wsman
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/beevik/etree"
+)
+
+// dumpTree writes e's subtree with every field the service reads, so two
+// trees compare equal exactly when their dumps do.
+func dumpTree(b *strings.Builder, e *etree.Element) {
+	b.WriteString("<" + strconv.Quote(e.Space) + " " + strconv.Quote(e.Tag))
+	for _, a := range e.Attr {
+		b.WriteString(" " + strconv.Quote(a.Space) + ":" + strconv.Quote(a.Key) + "=" + strconv.Quote(a.Value))
+	}
+	b.WriteString(">")
+	for _, t := range e.Child {
+		switch t := t.(type) {
+		case *etree.Element:
+			if t.Parent() != e {
+				b.WriteString("!parent")
+			}
+			dumpTree(b, t)
+		case *etree.CharData:
+			b.WriteString("T" + strconv.Quote(t.Data) + strconv.FormatBool(t.IsCData()))
+		default:
+			b.WriteString("?")
+		}
+	}
+	b.WriteString("</>")
+}
+
+// checkScanMatchesStrict fails if the fast reader accepts data that the
+// strict reader refuses, or builds a different tree.
+func checkScanMatchesStrict(t *testing.T, data []byte) (scanned bool) {
+	t.Helper()
+	if !utf8.Valid(data) {
+		return false
+	}
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	fast, ok := scanDocument(data)
+	if !ok {
+		return false
+	}
+	strict, err := parseDocumentStrict(data)
+	if err != nil {
+		t.Fatalf("fast reader accepted what the strict reader refuses (%v):\n%q", err, data)
+	}
+	var a, b strings.Builder
+	dumpTree(&a, fast)
+	dumpTree(&b, strict)
+	if a.String() != b.String() {
+		t.Fatalf("trees differ for %q:\nfast   %s\nstrict %s", data, a.String(), b.String())
+	}
+	return true
+}
+
+// scanSeeds are documents at the edges of what the fast reader accepts.
+var scanSeeds = []string{
+	`<a/>`,
+	` <?xml version="1.0" encoding="utf-8"?>` + "\n" + `<a:b xmlns:a="u" x='1' y="&lt;&amp;&gt;&quot;&apos;"z="]]>"/>`,
+	`<?xml version="1.1"?><a/>`,
+	`<?xml version="1.0" encoding="latin1"?><a/>`,
+	`<a><!-- c --><b>x<!---->y<![CDATA[<&]]]>z</b></a>`,
+	`<a><b>x&#65;</b></a>`,
+	`<a><b>x&lt</b></a>`,
+	`<a><b>x]]>y</b></a>`,
+	"<a>\r\n<b>x\ry</b></a>",
+	"<a b=\"\t\n\"><c>\x01</c></a>",
+	"<a><b>\uFFFE</b><c>\uFFFD</c></a>",
+	`<a:b:c/>`, `<:a/>`, `<a:/>`, `<a:1/>`, `<1a/>`, `<a.b-c_d/>`, `<é/>`,
+	`<a b/>`, `<a b=1/>`, `<a b="<"/>`, `<a / >`, `<a></a >`, `<a></b>`, `<a>`, `</a>`,
+	`<a/><b/>`, `<a/>x`, `x<a/>`, `<a/><!-- -- -->`, `<a><!--->x--></a>`, `<!DOCTYPE a><a/>`,
+	`<a><?pi x?></a>`, `<a x="1" x="2"/>`, `<a xmlns:p="u"><p:b p:c="1"/></a>`, `<a><p:b/></a>`,
+	"<a>\u00a0<b>\u00a0</b></a>",
+	`<e><h/><b> <![CDATA[ ]]> </b></e>`,
+}
+
+func TestScanMatchesStrict(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "*.xml"))
+	scanned := 0
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if checkScanMatchesStrict(t, b) {
+			scanned++
+		}
+	}
+	t.Logf("fast reader took %d of %d testdata documents", scanned, len(files))
+	// The fast path must actually serve real requests: all but the
+	// deliberately broken ones.
+	if scanned < len(files)*3/4 {
+		t.Errorf("fast reader took only %d of %d testdata documents", scanned, len(files))
+	}
+	for _, s := range scanSeeds {
+		checkScanMatchesStrict(t, []byte(s))
+	}
+}
+
+// FuzzScanDocument checks the fast reader against the strict one.
+func FuzzScanDocument(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "*.xml"))
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	for _, s := range scanSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		checkScanMatchesStrict(t, data)
+	})
+}
