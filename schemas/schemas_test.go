@@ -212,6 +212,8 @@ func TestMigrationMethods(t *testing.T) {
 	job := param{"Job", "CIM_ConcreteJob", "", cim.Reference, false, false, true}
 	ok := param{"IsMigratable", "", "", cim.Boolean, false, false, true}
 	newCS := param{"NewComputerSystem", "CIM_ComputerSystem", "", cim.Reference, false, false, true}
+	// vsmig's extension: why IsMigratable is false.
+	why := param{"Error", "", "CIM_Error", cim.String, false, false, true}
 	tests := []struct {
 		method string
 		params []param
@@ -219,8 +221,8 @@ func TestMigrationMethods(t *testing.T) {
 	}{
 		{"MigrateVirtualSystemToHost", []param{cs, host, msd, vssd, rasd, job}, true},
 		{"MigrateVirtualSystemToSystem", []param{cs, sys, msd, vssd, rasd, newCS, job}, true},
-		{"CheckVirtualSystemIsMigratableToHost", []param{cs, host, msd, vssd, rasd, ok}, false},
-		{"CheckVirtualSystemIsMigratableToSystem", []param{cs, sys, msd, vssd, rasd, ok}, false},
+		{"CheckVirtualSystemIsMigratableToHost", []param{cs, host, msd, vssd, rasd, ok, why}, false},
+		{"CheckVirtualSystemIsMigratableToSystem", []param{cs, sys, msd, vssd, rasd, ok, why}, false},
 	}
 	for _, tt := range tests {
 		m := svc.Method(tt.method)

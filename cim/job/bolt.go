@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -66,10 +65,6 @@ func DefaultConfig() Config {
 	}
 }
 
-// writeLocks is the number of stripes of boltStore.writing: enough that
-// concurrent writers of different jobs rarely share one.
-const writeLocks = 256
-
 // boltStore is the durable Store: one bbolt file, one bucket, and every
 // write committed with fsync (bbolt's NoSync stays false), so that a job
 // that Create or Update reported is on disk; the one exception is live
@@ -79,15 +74,17 @@ const writeLocks = 256
 // The file is the durable copy; reads are served from jobs, a copy in
 // memory of every stored job, loaded by Open and changed only after the
 // disk write it mirrors has committed. Writes of one job are serialized
-// by a stripe of writing, held from the read of the current state to the
-// update of jobs, so that an update never works from a stale copy.
+// by its lock in writing, held from the read of the current state to the
+// update of jobs, so that an update never works from a stale copy;
+// writes of different jobs run concurrently and share commits.
 type boltStore struct {
 	db       *bolt.DB
 	group    *groupCommit  // nil with Config.NoGroupCommit
 	progress time.Duration // ProgressInterval; <= 0 writes every change
 	now      func() time.Time
-	seed     maphash.Seed
-	writing  [writeLocks]sync.Mutex
+	// closing is held shared by every write and exclusively by Close.
+	closing sync.RWMutex
+	writing keyLocks
 
 	mu   sync.RWMutex
 	jobs map[string]*Job // never modified in place: replaced on update
@@ -115,7 +112,6 @@ func Open(path string, cfg Config) (Store, error) {
 		InitialMmapSize: cfg.InitialMmapSize,
 		NoSync:          false,
 		FreelistType:    bolt.FreelistMapType,
-		NoFreelistSync:  os.Getenv("J1NFS") != "",
 	})
 	if err != nil {
 		return nil, fmt.Errorf("job: open %s: %w", path, err)
@@ -124,7 +120,6 @@ func Open(path string, cfg Config) (Store, error) {
 		db:       db,
 		progress: cfg.ProgressInterval,
 		now:      time.Now,
-		seed:     maphash.MakeSeed(),
 		jobs:     make(map[string]*Job),
 		unsaved:  make(map[string]time.Time),
 	}
@@ -176,11 +171,15 @@ func mapClosed(err error) error {
 	return err
 }
 
-// lock takes the write stripe of job id and returns its unlock.
+// lock makes the caller the only writer of job id, and Close wait for it,
+// until the returned func is called.
 func (s *boltStore) lock(id string) func() {
-	m := &s.writing[maphash.String(s.seed, id)%writeLocks]
-	m.Lock()
-	return m.Unlock
+	s.closing.RLock()
+	unlock := s.writing.lock(id)
+	return func() {
+		unlock()
+		s.closing.RUnlock()
+	}
 }
 
 // current returns the job as last stored (nil if absent) and whether its
@@ -344,10 +343,8 @@ func (s *boltStore) Delete(ctx context.Context, id string) error {
 // Close writes the progress not yet on disk and closes the file. It waits
 // for the writes in flight.
 func (s *boltStore) Close() error {
-	for i := range s.writing {
-		s.writing[i].Lock()
-		defer s.writing[i].Unlock()
-	}
+	s.closing.Lock()
+	defer s.closing.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {

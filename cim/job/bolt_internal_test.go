@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -200,15 +201,21 @@ func TestGroupCommitSharesTransactions(t *testing.T) {
 		return &change{done: make(chan error, 1), apply: func(b *bolt.Bucket) error { return b.Put([]byte(k), []byte(`{}`)) }}
 	}
 	bad := &change{done: make(chan error, 1), apply: func(*bolt.Bucket) error { return boom }}
-	batch := []*change{put("vsmig:x"), bad, put("vsmig:y")}
+	panics := &change{done: make(chan error, 1), apply: func(*bolt.Bucket) error { panic("boom") }}
+	batch := []*change{put("vsmig:x"), bad, put("vsmig:y"), panics}
 	s.group.commit(batch)
-	for i, want := range []error{nil, boom, nil} {
-		if err := <-batch[i].done; !errors.Is(err, want) {
-			t.Errorf("change %d: %v, want %v", i, err, want)
+	for i, want := range []string{"", "boom", "", "panicked: boom"} {
+		err := <-batch[i].done
+		if (want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), want)) {
+			t.Errorf("change %d: %v, want %q", i, err, want)
 		}
 	}
 	onDisk(t, s, "vsmig:x")
 	onDisk(t, s, "vsmig:y")
+	// The store still writes.
+	if err := s.Create(ctx, &Job{InstanceID: "vsmig:z"}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestOpenRejectsCorruptRecord(t *testing.T) {
@@ -221,5 +228,24 @@ func TestOpenRejectsCorruptRecord(t *testing.T) {
 	if st, err := Open(path, DefaultConfig()); err == nil {
 		st.Close()
 		t.Fatal("Open accepted a corrupt record")
+	}
+}
+
+func TestKeyLocks(t *testing.T) {
+	var k keyLocks
+	var wg sync.WaitGroup
+	var counts [3]int
+	for i := range 200 {
+		wg.Go(func() {
+			defer k.lock([]string{"a", "b", "c"}[i%3])()
+			counts[i%3]++ // the race detector objects if two hold one key
+		})
+	}
+	wg.Wait()
+	if counts[0]+counts[1]+counts[2] != 200 {
+		t.Fatalf("counts %v", counts)
+	}
+	if len(k.m) != 0 {
+		t.Fatalf("%d keys left locked or allocated", len(k.m))
 	}
 }

@@ -2,6 +2,7 @@ package job
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 
 	bolt "go.etcd.io/bbolt"
@@ -81,7 +82,7 @@ func (g *groupCommit) commit(batch []*change) {
 	err := g.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketJobs)
 		for _, c := range batch {
-			if err := c.apply(b); err != nil {
+			if err := c.safeApply(b); err != nil {
 				return err
 			}
 		}
@@ -94,6 +95,18 @@ func (g *groupCommit) commit(batch []*change) {
 		return
 	}
 	for _, c := range batch {
-		c.done <- mapClosed(g.db.Update(func(tx *bolt.Tx) error { return c.apply(tx.Bucket(bucketJobs)) }))
+		c.done <- mapClosed(g.db.Update(func(tx *bolt.Tx) error { return c.safeApply(tx.Bucket(bucketJobs)) }))
 	}
+}
+
+// safeApply runs c.apply, turning a panic into an error: a leader that
+// panicked would never hand the lead on, and every later write would wait
+// for it forever.
+func (c *change) safeApply(b *bolt.Bucket) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("job: write panicked: %v", r)
+		}
+	}()
+	return c.apply(b)
 }

@@ -4,6 +4,12 @@
 // the job state machine (a terminal state is written once), and the expiry
 // of finished jobs (DeleteOnCompletion + TimeBeforeRemoval).
 //
+// The bbolt Store keeps a copy of every job in memory for reads, shares
+// one transaction and fsync between concurrent writers (group commit),
+// and writes the live progress of a running job at most every
+// Config.ProgressInterval; everything else is on disk when the call that
+// wrote it returns.
+//
 // Imports: the standard library, go.etcd.io/bbolt, github.com/google/uuid.
 package job
 

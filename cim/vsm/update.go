@@ -38,6 +38,14 @@ func stateOf(s migrate.Status) job.State {
 // (never decreasing), statistics, and for a failure ErrorCode (the DSP1081
 // code of the error, see codeOf) and ErrorDescription. The daemon wires it
 // as the engine's update hook. Updates after a terminal state are ignored.
+//
+// A state change, an error and the final statistics are on disk when
+// OnUpdate returns. A progress sample (a Running update that changes only
+// PercentComplete, the counters and the status line) is visible to Get
+// and Enumerate at once but reaches the disk at most every
+// job.Config.ProgressInterval (see job.Store.Update): a crash of the
+// daemon loses at most that much progress, and Recover has the engine
+// report what became of the migration anyway.
 func (p *Profile) OnUpdate(u migrate.Update) {
 	ctx, cancel := bg()
 	defer cancel()
@@ -163,7 +171,9 @@ func withReason(s, reason string) string {
 // reports the outcome through OnUpdate. A job the engine cannot take, or
 // whose request cannot be read back, ends in Exception with a description
 // that says so; no job stays Running forever. Recover fails only if the
-// Store cannot be read.
+// Store cannot be read. The progress a job shows until the engine reports
+// may be up to job.Config.ProgressInterval older than it was at the
+// crash.
 func (p *Profile) Recover(ctx context.Context) error {
 	jobs, err := p.store.List(ctx)
 	if err != nil {

@@ -157,12 +157,20 @@ func checkCommand(ctx context.Context, a *app, args []string) error {
 		VM          string `json:"vm"`
 		Destination string `json:"destination"`
 		Migratable  bool   `json:"migratable"`
-	}{vm.Name, pos[1], ok}
+		Reason      string `json:"reason,omitempty"`
+	}{VM: vm.Name, Destination: pos[1], Migratable: ok}
 	answer := "yes"
+	fields := [][2]string{{"VM", vm.Name}, {"Destination", pos[1]}}
 	if !ok {
-		answer = "no (the server's log and the Check method's CIM_Error say why)"
+		answer = "no"
+		// vsmigd says why in a CIM_Error; other servers may not.
+		if why := cimxmlProperties(out.Get("Error"))["Message"]; why != "" {
+			result.Reason = why
+			answer = "no: " + why
+		}
 	}
-	if err := a.out.Record([][2]string{{"VM", vm.Name}, {"Destination", pos[1]}, {"Migratable", answer}}, result); err != nil {
+	fields = append(fields, [2]string{"Migratable", answer})
+	if err := a.out.Record(fields, result); err != nil {
 		return err
 	}
 	if !ok {

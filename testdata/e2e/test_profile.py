@@ -171,6 +171,9 @@ class Profile(unittest.TestCase):
         out = self.invoke("CheckVirtualSystemIsMigratableToHost", migrate_params(vm["Name"], dest="unknown-host.invalid"))
         self.assertEqual(out["ReturnValue"], "0", out)
         self.assertEqual(out["IsMigratable"], "false", out)
+        # why, as a CIM_Error the client can read (vsmig's extra OUT parameter)
+        self.assertIn("CIM_Error", out.get("Error") or "", out)
+        self.assertIn("unreachable", out["Error"], out)
         dest = vc.epr("CIM_ComputerSystem", {"CreationClassName": "CIM_ComputerSystem", "Name": DEST}, NS)
         params = "<p:ComputerSystem>%s</p:ComputerSystem><p:DestinationSystem>%s</p:DestinationSystem>" % (
             vc.epr("CIM_ComputerSystem", {"CreationClassName": "CIM_ComputerSystem", "Name": vm["Name"]}, NS), dest)
