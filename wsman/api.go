@@ -63,7 +63,11 @@ type Option struct {
 }
 
 // Request is a decoded WS-Management request as handed to a resource.
-// Resources must not modify it.
+// Resources must not modify it. Its strings and the Body tree may share
+// memory with the whole request envelope (up to 16 KiB): a resource that
+// keeps a value beyond the call (in a job, say) should keep a
+// strings.Clone of it, not to pin the envelope (etree's Copy does not
+// copy the strings).
 type Request struct {
 	Caller Caller
 

@@ -83,7 +83,7 @@ func parseDocumentStrict(body []byte) (*etree.Element, error) {
 	// the XML declaration says.
 	d.CharsetReader = func(_ string, r io.Reader) (io.Reader, error) { return r, nil }
 
-	var tb treeBuilder
+	tb := newTreeBuilder(16, 32, new(treeScratch))
 	fail := func(err error) (*etree.Element, error) {
 		line, _ := d.InputPos()
 		return nil, &decodeError{Line: line, Err: err}
@@ -102,8 +102,8 @@ func parseDocumentStrict(body []byte) (*etree.Element, error) {
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			e, err := tb.startElement(t.Name.Space, t.Name.Local, len(t.Attr))
-			if err != nil {
+			var e *etree.Element
+			if e, err = tb.startElement(t.Name.Space, t.Name.Local, len(t.Attr)); err != nil {
 				return fail(err)
 			}
 			for _, a := range t.Attr {
@@ -137,135 +137,6 @@ func parseDocumentStrict(body []byte) (*etree.Element, error) {
 		return fail(err)
 	}
 	return tb.root, nil
-}
-
-// treeBuilder assembles the tree from the tokens of either reader and
-// enforces the limits and the document rules, so that both readers agree
-// on both.
-type treeBuilder struct {
-	root  *etree.Element
-	stack []*etree.Element // open elements, root first
-	count int              // elements so far
-}
-
-// startElement checks the limits for a new element with nattr attributes
-// and returns it, not yet linked into the tree: the caller adds the
-// attributes, then calls open.
-func (tb *treeBuilder) startElement(space, local string, nattr int) (*etree.Element, error) {
-	if len(tb.stack) >= maxDepth {
-		return nil, fmt.Errorf("%w: nesting deeper than %d", errLimit, maxDepth)
-	}
-	tb.count++
-	if tb.count > maxElements {
-		return nil, fmt.Errorf("%w: more than %d elements", errLimit, maxElements)
-	}
-	if nattr > maxAttrs {
-		return nil, fmt.Errorf("%w: more than %d attributes", errLimit, maxAttrs)
-	}
-	if len(tb.stack) == 0 && tb.root != nil {
-		return nil, errContent
-	}
-	e := &etree.Element{Space: space, Tag: local}
-	if nattr > 0 {
-		e.Attr = make([]etree.Attr, 0, nattr)
-	}
-	return e, nil
-}
-
-// open links e (from startElement, attributes added) into the tree and
-// makes it the current element.
-func (tb *treeBuilder) open(e *etree.Element) error {
-	if len(tb.stack) == 0 {
-		tb.root = e
-	} else {
-		tb.stack[len(tb.stack)-1].AddChild(e)
-	}
-	if p := undeclaredPrefix(e); p != "" {
-		return fmt.Errorf("namespace prefix %q is not declared", p)
-	}
-	tb.stack = append(tb.stack, e)
-	return nil
-}
-
-// endElement closes the current element, which must be space:local.
-func (tb *treeBuilder) endElement(space, local string) error {
-	if len(tb.stack) == 0 {
-		return errors.New("unexpected end element")
-	}
-	top := tb.stack[len(tb.stack)-1]
-	if top.Tag != local || top.Space != space {
-		return fmt.Errorf("element <%s> closed by </%s>", top.FullTag(), fullName(xml.Name{Space: space, Local: local}))
-	}
-	tb.stack = tb.stack[:len(tb.stack)-1]
-	return nil
-}
-
-// keepText reports whether character data belongs in the tree; blank
-// tells whether it is all white space. Only white space may stand outside
-// the root element.
-func (tb *treeBuilder) keepText(blank bool) (bool, error) {
-	switch {
-	case len(tb.stack) == 0:
-		if !blank {
-			return false, errContent
-		}
-		return false, nil
-	case len(tb.stack) <= 2 && blank:
-		// Whitespace directly inside Envelope, Header or Body is
-		// insignificant: their content is elements only.
-		return false, nil
-	}
-	return true, nil
-}
-
-// addText appends character data to the current element (after keepText).
-func (tb *treeBuilder) addText(s string) { tb.stack[len(tb.stack)-1].CreateText(s) }
-
-// procInst accepts the XML declaration before the root and nothing else.
-func (tb *treeBuilder) procInst(target string) error {
-	if target == "xml" && tb.root == nil && len(tb.stack) == 0 {
-		return nil
-	}
-	return errPI
-}
-
-// finish checks the document is complete.
-func (tb *treeBuilder) finish() error {
-	if tb.root == nil {
-		return errNoRoot
-	}
-	if len(tb.stack) != 0 {
-		return io.ErrUnexpectedEOF
-	}
-	return nil
-}
-
-// undeclaredPrefix returns a prefix used by e or its attributes that no
-// namespace declaration in scope binds (Namespaces in XML §5), or "".
-func undeclaredPrefix(e *etree.Element) string {
-	if e.Space != "" && !prefixDeclared(e, e.Space) {
-		return e.Space
-	}
-	for _, a := range e.Attr {
-		if a.Space != "" && a.Space != "xmlns" && !prefixDeclared(e, a.Space) {
-			return a.Space
-		}
-	}
-	return ""
-}
-
-func prefixDeclared(e *etree.Element, prefix string) bool {
-	if prefix == "xml" {
-		return true
-	}
-	for ; e != nil; e = e.Parent() {
-		for _, a := range e.Attr {
-			if a.Space == "xmlns" && a.Key == prefix {
-				return a.Value != ""
-			}
-		}
-	}
-	return false
 }
 
 func fullName(n xml.Name) string {

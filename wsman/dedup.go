@@ -1,6 +1,9 @@
 package wsman
 
-import "sync"
+import (
+	"strings"
+	"sync"
+)
 
 // dedupStore remembers the last n MessageIDs of each caller, to refuse a
 // replayed or duplicated request (DSP0226 R5.4.4-?: a service may reject a
@@ -33,6 +36,8 @@ func (d *dedupStore) add(user, id string) bool {
 	if _, dup := r.set[id]; dup {
 		return false
 	}
+	// id may share memory with the whole request (see maxSharedBody).
+	id = strings.Clone(id)
 	if len(r.ids) < d.n {
 		r.ids = append(r.ids, id)
 	} else {

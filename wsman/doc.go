@@ -14,9 +14,12 @@
 //
 // Service.ServeSOAP parses in two stages. The document is read into a tree
 // with hard limits (no DTD, no processing instructions, depth 256, 50000
-// elements, declared prefixes only); then the SOAP Header is decoded and
-// checked, in this order: mustUnderstand (s:MustUnderstand with an
-// s:NotUnderstood header), Identify (answered for anyone), anonymous
+// elements, declared prefixes only): a fast reader takes the plain XML
+// real clients send, and anything else, errors included, is read again by
+// a strict reader built on encoding/xml, which has the last word (see
+// parseDocument). Then the SOAP Header is decoded and checked, in this
+// order: mustUnderstand (s:MustUnderstand with an s:NotUnderstood
+// header), Identify (answered for anyone), anonymous
 // callers (wsman:AccessDenied), required Action/MessageID/ReplyTo
 // (wsa:MessageInformationHeaderRequired), anonymous ReplyTo/FaultTo
 // (wsman:UnsupportedFeature/AddressingMode), ResourceURI

@@ -86,7 +86,7 @@ func (s *Service) enumerate(ctx context.Context, env *envelope, rt route, r *res
 	}
 	c := &enumContext{
 		user:        env.req.Caller.User,
-		resourceURI: env.req.ResourceURI,
+		resourceURI: strings.Clone(env.req.ResourceURI), // outlives the request (see maxSharedBody)
 		mode:        eb.mode,
 		items:       items,
 	}

@@ -77,6 +77,13 @@ type soapServer interface {
 	ServeSOAP(ctx context.Context, caller Caller, body []byte) (resp []byte, status int)
 }
 
+// bufferedSOAPServer is implemented by *Service: the handler writes the
+// response straight from the service's pooled buffer rather than a copy.
+type bufferedSOAPServer interface {
+	serveBuffer(ctx context.Context, caller Caller, body []byte) (buf *bytes.Buffer, status int)
+	releaseBuffer(buf *bytes.Buffer)
+}
+
 // NewHTTPHandler returns the HTTP binding of svc (DSP0226 §13): SOAP 1.2
 // envelopes POSTed to /wsman (authenticated) and /wsman-anon/identify
 // (anonymous, Identify only).
@@ -184,11 +191,23 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if bs, ok := h.svc.(bufferedSOAPServer); ok {
+		buf, status := bs.serveBuffer(r.Context(), caller, body)
+		defer bs.releaseBuffer(buf)
+		writeSOAP(w, cs, buf.Bytes(), status)
+		return
+	}
 	resp, status := h.svc.ServeSOAP(r.Context(), caller, body)
+	writeSOAP(w, cs, resp, status)
+}
+
+// writeSOAP sends a response envelope (UTF-8) in the request's charset.
+func writeSOAP(w http.ResponseWriter, cs httpCharset, resp []byte, status int) {
 	if status == 0 {
 		status = http.StatusOK
 	}
-	if resp, err = cs.encode(resp); err != nil {
+	resp, err := cs.encode(resp)
+	if err != nil {
 		panic(fmt.Errorf("wsman: encode response as %s: %w", cs.label, err))
 	}
 	hdr := w.Header()

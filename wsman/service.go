@@ -249,8 +249,18 @@ func prefixMatch(uri, prefix string) bool {
 // the client's wsman:OperationTimeout (capped by MaxOperationTimeout) is
 // added as a deadline.
 func (s *Service) ServeSOAP(ctx context.Context, caller Caller, body []byte) (resp []byte, status int) {
+	buf, status := s.serveBuffer(ctx, caller, body)
+	resp = bytes.Clone(buf.Bytes())
+	s.releaseBuffer(buf)
+	return resp, status
+}
+
+// serveBuffer is ServeSOAP leaving the response in a pooled buffer, for
+// the HTTP handler to write out without another copy. The caller gives
+// buf back with releaseBuffer.
+func (s *Service) serveBuffer(ctx context.Context, caller Caller, body []byte) (buf *bytes.Buffer, status int) {
 	start := time.Now()
-	buf := s.bufs.Get().(*bytes.Buffer)
+	buf = s.bufs.Get().(*bytes.Buffer)
 	buf.Reset()
 	r := &response{buf: buf}
 	info := RequestInfo{}
@@ -268,15 +278,19 @@ func (s *Service) ServeSOAP(ctx context.Context, caller Caller, body []byte) (re
 	} else {
 		status = 200
 	}
-	resp = bytes.Clone(buf.Bytes())
-	if buf.Cap() <= 4*s.cfg.MaxEnvelopeSize {
-		s.bufs.Put(buf)
-	}
 	if s.cfg.Observe != nil {
 		info.Duration = time.Since(start)
 		s.cfg.Observe(info)
 	}
-	return resp, status
+	return buf, status
+}
+
+// releaseBuffer returns a buffer from serveBuffer to the pool, unless it
+// grew too large to keep.
+func (s *Service) releaseBuffer(buf *bytes.Buffer) {
+	if buf.Cap() <= 4*s.cfg.MaxEnvelopeSize {
+		s.bufs.Put(buf)
+	}
 }
 
 // serve decodes, validates and dispatches; on failure it writes the fault

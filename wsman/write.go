@@ -55,10 +55,31 @@ func escapeText(buf *bytes.Buffer, s string) { escape(buf, s, false) }
 // escapeAttr writes s as a double-quoted attribute value.
 func escapeAttr(buf *bytes.Buffer, s string) { escape(buf, s, true) }
 
+// plainASCII marks the ASCII bytes escape copies unchanged in text (bit
+// 0) and in attribute values (bit 1), so that it can skip runs of them
+// without the per-byte switch below.
+var plainASCII = func() (t [utf8.RuneSelf]uint8) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = 3
+	}
+	t['\t'], t['\n'] = 1, 1
+	t['&'], t['<'], t['>'] = 0, 0, 0
+	t['"'] = 1
+	return t
+}()
+
 func escape(buf *bytes.Buffer, s string, inAttr bool) {
+	var plain uint8 = 1
+	if inAttr {
+		plain = 2
+	}
 	last := 0
 	for i := 0; i < len(s); {
 		c := s[i]
+		if c < utf8.RuneSelf && plainASCII[c]&plain != 0 {
+			i++
+			continue
+		}
 		var esc string
 		width := 1
 		if c < utf8.RuneSelf {

@@ -11,18 +11,34 @@ import (
 // one prefix, the five predefined entities, comments, CDATA sections, an
 // XML 1.0 declaration in UTF-8) with plain string searches, and makes
 // every name and most values substrings of one copy of the body, so that a
-// request costs one allocation per element and text node instead of
+// request costs a few allocations in all (see treeBuilder) instead of
 // several per token as with encoding/xml.
 //
 // It returns ok=false for anything outside that subset and for every
-// error (a DOCTYPE, a character reference, a CR, a limit reached, a
+// error (a DOCTYPE, a character reference, a limit reached, a
 // malformed tag...), without deciding anything: parseDocument then reads
 // the document with the strict reader. So the rules it must follow are
 // only: never accept what encoding/xml's strict RawToken would refuse, and
 // hand the treeBuilder exactly the tokens encoding/xml would. The body is
 // valid UTF-8 without a BOM (parseDocument checked).
 func scanDocument(body []byte) (root *etree.Element, ok bool) {
-	s := scanner{src: string(body)}
+	return scan(body, len(body) > maxSharedBody)
+}
+
+// maxSharedBody is the largest body whose names and values are all
+// substrings of one copy of it. Any of them kept beyond the request (a
+// MessageID in the duplicate store, a value a resource stores) keeps that
+// whole copy alive, so a larger body gets a copy per value instead, and
+// the service's own stores clone what they keep.
+const maxSharedBody = 16 << 10
+
+// scan is scanDocument; copyAll gives every name and value its own copy.
+func scan(body []byte, copyAll bool) (root *etree.Element, ok bool) {
+	src := string(body)
+	s := &scanner{src: src, copyAll: copyAll}
+	// About half the '<' open an element; every attribute has a '='.
+	s.tb = newTreeBuilder(strings.Count(src, "<")/2+1, strings.Count(src, "="), &s.scratch)
+	s.attrs = s.attrBuf[:0]
 	if !s.document() {
 		return nil, false
 	}
@@ -36,6 +52,14 @@ type scanner struct {
 	tb    treeBuilder
 	attrs []scannedAttr // of the current start tag, reused
 	buf   []byte        // for values with entity references, reused
+
+	copyAll bool              // see maxSharedBody
+	names   map[string]string // interned names, when copyAll
+
+	// Initial backing arrays of attrs and of tb's scratch stacks: the
+	// scanner is one allocation.
+	attrBuf [16]scannedAttr
+	scratch treeScratch
 }
 
 type scannedAttr struct{ qname, value string }
@@ -240,11 +264,12 @@ func (s *scanner) commentOrCDATA() bool {
 	case strings.HasPrefix(rest, "<![CDATA["):
 		body := rest[9:]
 		i := strings.Index(body, "]]>")
-		if i < 0 || !validChars(body[:i]) {
+		if i < 0 {
 			return false
 		}
 		s.pos += 9 + i + 3
-		return s.text(body[:i])
+		text, ok := s.cdata(body[:i])
+		return ok && s.text(text)
 	}
 	return false
 }
@@ -270,13 +295,38 @@ func (s *scanner) name() (qname, space, local string, ok bool) {
 			break
 		}
 	}
-	qname = s.src[start:s.pos]
+	qname = s.intern(s.src[start:s.pos])
 	if colon < 0 {
 		return qname, "", qname, qname != "" && isNameStart(qname[0])
 	}
-	space, local = s.src[start:colon], s.src[colon+1:s.pos]
+	colon -= start
+	space, local = qname[:colon], qname[colon+1:]
 	ok = space != "" && local != "" && isNameStart(space[0]) && isNameStart(local[0])
 	return qname, space, local, ok
+}
+
+// share returns v, a substring of the body, as the tree may keep it.
+func (s *scanner) share(v string) string {
+	if !s.copyAll {
+		return v
+	}
+	return strings.Clone(v)
+}
+
+// intern is share for names, which repeat.
+func (s *scanner) intern(n string) string {
+	if !s.copyAll {
+		return n
+	}
+	if v, ok := s.names[n]; ok {
+		return v
+	}
+	if s.names == nil {
+		s.names = make(map[string]string)
+	}
+	v := strings.Clone(n)
+	s.names[v] = v
+	return v
 }
 
 func (s *scanner) skipSpace() {
@@ -285,31 +335,64 @@ func (s *scanner) skipSpace() {
 	}
 }
 
-// unescape returns raw text or attribute content with the five predefined
-// entity references replaced. ok is false for anything encoding/xml would
-// refuse or change: a '<', another reference, a character outside the XML
-// Char production, or a CR (which it would normalize).
+// unescape returns raw text or attribute content as encoding/xml does:
+// the five predefined entity references replaced, CR LF and lone CR made
+// LF. ok is false for anything else it would refuse or change: a '<',
+// another reference, a character outside the XML Char production.
 func (s *scanner) unescape(raw string) (string, bool) {
 	if !validChars(raw) || strings.IndexByte(raw, '<') >= 0 {
 		return "", false
 	}
-	amp := strings.IndexByte(raw, '&')
-	if amp < 0 {
-		return raw, true
+	i := strings.IndexByte(raw, '&')
+	if cr := strings.IndexByte(raw, '\r'); cr >= 0 && (i < 0 || cr < i) {
+		i = cr
 	}
-	s.buf = append(s.buf[:0], raw[:amp]...)
-	for i := amp; i < len(raw); {
-		if raw[i] != '&' {
-			s.buf = append(s.buf, raw[i])
+	if i < 0 {
+		return s.share(raw), true
+	}
+	s.buf = append(s.buf[:0], raw[:i]...)
+	for i < len(raw) {
+		switch c := raw[i]; c {
+		case '&':
+			r, n := predefinedEntity(raw[i:])
+			if n == 0 {
+				return "", false
+			}
+			s.buf = append(s.buf, r)
+			i += n
+		case '\r':
+			s.buf = append(s.buf, '\n')
 			i++
-			continue
+			if i < len(raw) && raw[i] == '\n' {
+				i++
+			}
+		default:
+			s.buf = append(s.buf, c)
+			i++
 		}
-		r, n := predefinedEntity(raw[i:])
-		if n == 0 {
-			return "", false
+	}
+	return string(s.buf), true
+}
+
+// cdata returns the content of a CDATA section as encoding/xml does: CR
+// LF and lone CR made LF, nothing else interpreted.
+func (s *scanner) cdata(raw string) (string, bool) {
+	if !validChars(raw) {
+		return "", false
+	}
+	if strings.IndexByte(raw, '\r') < 0 {
+		return s.share(raw), true
+	}
+	s.buf = s.buf[:0]
+	for i := 0; i < len(raw); i++ {
+		switch {
+		case raw[i] != '\r':
+			s.buf = append(s.buf, raw[i])
+		case i+1 < len(raw) && raw[i+1] == '\n':
+			// the LF follows
+		default:
+			s.buf = append(s.buf, '\n')
 		}
-		s.buf = append(s.buf, r)
-		i += n
 	}
 	return string(s.buf), true
 }
@@ -329,13 +412,13 @@ func predefinedEntity(s string) (byte, int) {
 }
 
 // validChars reports whether s (valid UTF-8) holds only characters of the
-// XML Char production and no CR: no C0 control but tab and LF, no U+FFFE
-// or U+FFFF (surrogates cannot occur in valid UTF-8).
+// XML Char production: no C0 control but tab, LF and CR, no U+FFFE or
+// U+FFFF (surrogates cannot occur in valid UTF-8).
 func validChars(s string) bool {
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
 		case c < 0x20:
-			if c != '\t' && c != '\n' {
+			if c != '\t' && c != '\n' && c != '\r' {
 				return false
 			}
 		case c == 0xEF:

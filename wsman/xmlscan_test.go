@@ -44,7 +44,11 @@ func checkScanMatchesStrict(t *testing.T, data []byte) (scanned bool) {
 		return false
 	}
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	fast, ok := scanDocument(data)
+	fast, ok := scan(data, false)
+	copied, okCopied := scan(data, true)
+	if ok != okCopied {
+		t.Fatalf("fast reader took %q with copyAll=%v only", data, okCopied)
+	}
 	if !ok {
 		return false
 	}
@@ -52,22 +56,30 @@ func checkScanMatchesStrict(t *testing.T, data []byte) (scanned bool) {
 	if err != nil {
 		t.Fatalf("fast reader accepted what the strict reader refuses (%v):\n%q", err, data)
 	}
-	var a, b strings.Builder
+	var a, b, c strings.Builder
 	dumpTree(&a, fast)
 	dumpTree(&b, strict)
-	if a.String() != b.String() {
-		t.Fatalf("trees differ for %q:\nfast   %s\nstrict %s", data, a.String(), b.String())
+	dumpTree(&c, copied)
+	if a.String() != b.String() || c.String() != b.String() {
+		t.Fatalf("trees differ for %q:\nfast   %s\ncopied %s\nstrict %s", data, a.String(), c.String(), b.String())
 	}
 	return true
 }
 
-// scanSeeds are documents at the edges of what the fast reader accepts.
-var scanSeeds = []string{
+// scanFast are documents the fast reader must take: the shapes real
+// clients send (declaration, entities, comments, CDATA, CR LF).
+var scanFast = []string{
 	`<a/>`,
 	` <?xml version="1.0" encoding="utf-8"?>` + "\n" + `<a:b xmlns:a="u" x='1' y="&lt;&amp;&gt;&quot;&apos;"z="]]>"/>`,
+	`<a><!-- c --><b>x<!---->y<![CDATA[<&]]]>z</b></a>`,
+	"<a b=\"1\r\n2\r\"\r\n\tc='3'>\r\n <d>x\r\r\ny&amp;\r</d><d><![CDATA[\r\n\r]]>\r</d>\r</a>\r\n",
+	"<a>\u00a0<b>\u00a0</b></a>",
+}
+
+// scanSeeds are documents at the edges of what the fast reader accepts.
+var scanSeeds = []string{
 	`<?xml version="1.1"?><a/>`,
 	`<?xml version="1.0" encoding="latin1"?><a/>`,
-	`<a><!-- c --><b>x<!---->y<![CDATA[<&]]]>z</b></a>`,
 	`<a><b>x&#65;</b></a>`,
 	`<a><b>x&lt</b></a>`,
 	`<a><b>x]]>y</b></a>`,
@@ -103,6 +115,28 @@ func TestScanMatchesStrict(t *testing.T) {
 	for _, s := range scanSeeds {
 		checkScanMatchesStrict(t, []byte(s))
 	}
+	for _, s := range scanFast {
+		if !checkScanMatchesStrict(t, []byte(s)) {
+			t.Errorf("fast reader refused %q", s)
+		}
+	}
+}
+
+// TestParseDocumentErrors checks that both readers refuse what they must
+// (the fast one by leaving the document to the strict one).
+func TestParseDocumentErrors(t *testing.T) {
+	for _, doc := range []string{
+		`<a><p:b/></a>`, `<a:0/>`, `<a xmlns:p=""><p:b/></a>`, `<a><b p:c="1"/></a>`,
+		`<!DOCTYPE a><a/>`, `<a><?pi?></a>`, `<a/><b/>`, `x<a/>`, `<a>`, ``, "<a>\x01</a>",
+		`<a>&foo;</a>`, `<a></b>`,
+	} {
+		if _, ok := scanDocument([]byte(doc)); ok {
+			t.Errorf("fast reader accepted %q", doc)
+		}
+		if _, err := parseDocumentStrict([]byte(doc)); err == nil {
+			t.Errorf("strict reader accepted %q", doc)
+		}
+	}
 }
 
 // FuzzScanDocument checks the fast reader against the strict one.
@@ -115,7 +149,7 @@ func FuzzScanDocument(f *testing.F) {
 		}
 		f.Add(b)
 	}
-	for _, s := range scanSeeds {
+	for _, s := range append(scanFast, scanSeeds...) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
