@@ -146,14 +146,21 @@ var (
 	_ wsman.Enumerator = allClassesResource{}
 )
 
+// requestTarget resolves the class of req's ResourceURI and the instance
+// path its selectors name: the target of Get, Put and Delete.
+func (r classResource) requestTarget(req *wsman.Request) (*classInfo, cim.ObjectPath, error) {
+	ci, err := r.requestClass(req.ResourceURI)
+	if err != nil {
+		return nil, cim.ObjectPath{}, err
+	}
+	path, err := r.requestPath(ci, req.Selectors)
+	return ci, path, err
+}
+
 // Get serves WS-Transfer Get (DSP0227 §7.1).
 func (r classResource) Get(ctx context.Context, req *wsman.Request) (*etree.Element, error) {
 	ctx = withRequester(ctx, req)
-	ci, err := r.requestClass(req.ResourceURI)
-	if err != nil {
-		return nil, err
-	}
-	path, err := r.requestPath(ci, req.Selectors)
+	_, path, err := r.requestTarget(req)
 	if err != nil {
 		return nil, err
 	}
@@ -167,11 +174,7 @@ func (r classResource) Get(ctx context.Context, req *wsman.Request) (*etree.Elem
 // Delete serves WS-Transfer Delete (DSP0227 §7.4).
 func (r classResource) Delete(ctx context.Context, req *wsman.Request) error {
 	ctx = withRequester(ctx, req)
-	ci, err := r.requestClass(req.ResourceURI)
-	if err != nil {
-		return err
-	}
-	path, err := r.requestPath(ci, req.Selectors)
+	_, path, err := r.requestTarget(req)
 	if err != nil {
 		return err
 	}
@@ -184,11 +187,7 @@ func (r classResource) Delete(ctx context.Context, req *wsman.Request) error {
 // with a value are changed. The reply is the new representation.
 func (r classResource) Put(ctx context.Context, req *wsman.Request, rep *etree.Element) (*etree.Element, error) {
 	ctx = withRequester(ctx, req)
-	ci, err := r.requestClass(req.ResourceURI)
-	if err != nil {
-		return nil, err
-	}
-	path, err := r.requestPath(ci, req.Selectors)
+	ci, path, err := r.requestTarget(req)
 	if err != nil {
 		return nil, err
 	}
