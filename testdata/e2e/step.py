@@ -106,6 +106,8 @@ def main():
         print("RESULT status=%s" % (job.get("JobStatus") or "").replace("\n", " "))
         print("RESULT downtime_ms=%s" % job.get("Downtime"))
         print("RESULT iterations=%s" % job.get("Iteration"))
+        print("RESULT total_time=%s" % job.get("TotalTime"))
+        print("RESULT data_processed=%s" % job.get("DataProcessed"))
         print("RESULT samples=%d changes=%d seconds=%.1f" % (len(samples), changes, time.time() - start))
     elif args.cmd == "cancel":
         out = c.invoke("VSMIG_MigrationJob", "RequestStateChange", {"InstanceID": args.job},
