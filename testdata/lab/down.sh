@@ -8,18 +8,6 @@ set -euo pipefail
 
 [[ $(id -u) == 0 ]] || die "must run as root"
 
-stop_pidfile() {
-	local f=$1 pid i
-	[[ -s $f ]] || { rm -f "$f"; return 0; }
-	pid=$(cat "$f")
-	if kill -0 "$pid" 2>/dev/null; then
-		kill "$pid" 2>/dev/null || true
-		for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -9 "$pid" 2>/dev/null || true
-	fi
-	rm -f "$f"
-}
-
 for h in "${LAB_HOSTS[@]}"; do
 	dir=$(host_dir "$h")
 	if pid_alive "$dir/libvirtd.pid"; then

@@ -165,19 +165,6 @@ start_host() {
 	unshare -m --propagation private bash -c "$script"
 }
 
-# stop_pidfile FILE: terminate the process of a pid file, then remove it.
-stop_pidfile() {
-	local f=$1 pid i
-	[[ -s $f ]] || { rm -f "$f"; return 0; }
-	pid=$(cat "$f")
-	if kill -0 "$pid" 2>/dev/null; then
-		kill "$pid" 2>/dev/null || true
-		for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -9 "$pid" 2>/dev/null || true
-	fi
-	rm -f "$f"
-}
-
 guest_xml() {
 	local name=$1 mem=${VSMIG_LAB_GUEST_MEM:-64M} dirty=${VSMIG_LAB_DIRTY:-64K@10ms}
 	cat <<-XML
