@@ -82,11 +82,7 @@ func run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		srvCfg.ExtraNames = append(srvCfg.ExtraNames, host)
 	}
 	serveErr := server.Run(ctx, srvCfg, st.handler, func(a server.Addrs) {
-		attrs := []any{"https", a.HTTPS, "http", a.HTTP}
-		if a.CertFingerprint != "" {
-			attrs = append(attrs, "cert_sha256", a.CertFingerprint, "cert_self_signed", a.CertGenerated)
-		}
-		logger.Info("serving WS-Management", attrs...)
+		// server.Run logs the addresses and the certificate's fingerprint.
 		if a.CertCreated {
 			fmt.Fprintf(stdout, "vsmigd: generated a self-signed certificate in %s\nvsmigd: SHA-256 fingerprint %s\n", cfg.StateDir, a.CertFingerprint)
 		}
