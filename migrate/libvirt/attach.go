@@ -57,9 +57,11 @@ func (d *Driver) Attach(ctx context.Context, plan migrate.Plan) (migrate.Migrati
 	return m, nil
 }
 
-// watch polls an attached migration's job until it disappears, then
-// decides the outcome from where the VM runs.
+// watch follows an attached migration's job, by its events and its
+// statistics, until it leaves the source, then decides the outcome from
+// where the VM runs.
 func (m *migration) watch() {
+	m.listen()
 	if !m.poll(&conn{uri: m.d.cfg.URI, open: m.d.open}) {
 		m.finish(migrate.Result{}, errors.New("libvirt: driver closed while watching the migration"))
 		return

@@ -31,6 +31,20 @@ type fakeHost struct {
 	// ignoreShutdown makes DomainShutdown a no-op, as for a guest
 	// without ACPI handling.
 	ignoreShutdown bool
+	// subs are the event subscriptions; noEvents makes subscribing fail,
+	// as on a libvirtd without these events.
+	subs     []*fakeSub
+	noEvents bool
+	// statsHang, if set, makes DomainGetJobStats of a running job wait on
+	// it, as libvirt does in a migration's finish phase.
+	statsHang chan struct{}
+}
+
+// fakeSub is one SubscribeEvents registration.
+type fakeSub struct {
+	id  golibvirt.DomainEventID
+	ctx context.Context
+	ch  chan any
 }
 
 type fakeDom struct {
@@ -148,6 +162,12 @@ func (f *fakeHost) DomainGetJobStats(dom golibvirt.Domain, flags golibvirt.Domai
 		return 0, nil, err
 	}
 	f.mu.Lock()
+	hang := f.statsHang
+	f.mu.Unlock()
+	if hang != nil && flags&golibvirt.DomainJobStatsCompleted == 0 {
+		<-hang
+	}
+	f.mu.Lock()
 	defer f.mu.Unlock()
 	if flags&golibvirt.DomainJobStatsCompleted != 0 {
 		return int32(golibvirt.DomainJobCompleted), f.completed[dom.UUID], nil
@@ -196,6 +216,55 @@ func (f *fakeHost) DomainCreate(dom golibvirt.Domain) error {
 	d.state = golibvirt.DomainRunning
 	f.mu.Unlock()
 	return nil
+}
+
+func (f *fakeHost) SubscribeEvents(ctx context.Context, id golibvirt.DomainEventID, _ golibvirt.OptDomain) (<-chan any, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.noEvents {
+		return nil, golibvirt.Error{Code: uint32(golibvirt.ErrNoSupport), Message: "events not supported"}
+	}
+	s := &fakeSub{id: id, ctx: ctx, ch: make(chan any)}
+	f.subs = append(f.subs, s)
+	go func() {
+		<-ctx.Done()
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		for i, x := range f.subs {
+			if x == s {
+				f.subs = append(f.subs[:i], f.subs[i+1:]...)
+				break
+			}
+		}
+		close(s.ch)
+	}()
+	return s.ch, nil
+}
+
+// emit sends an event to the subscribers of id, as go-libvirt does: on an
+// unbuffered channel, until the subscriber reads it or goes away.
+func (f *fakeHost) emit(id golibvirt.DomainEventID, ev any) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, s := range f.subs {
+		if s.id != id {
+			continue
+		}
+		select {
+		case s.ch <- ev:
+		case <-s.ctx.Done():
+		}
+	}
+}
+
+func (f *fakeHost) subscribers() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.subs)
+}
+
+func lifecycleEvent(dom golibvirt.Domain, typ golibvirt.DomainEventType, detail int32) any {
+	return &golibvirt.DomainEventCallbackLifecycleMsg{Msg: golibvirt.DomainEventLifecycleMsg{Dom: dom, Event: int32(typ), Detail: detail}}
 }
 
 // move hands a domain over to another fake host, as a successful

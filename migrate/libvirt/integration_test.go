@@ -662,6 +662,10 @@ func TestAttachAfterDaemonDeath(t *testing.T) {
 		t.Fatalf("attached migration: %v", err)
 	}
 	t.Logf("attached result: total %v, downtime %v, iterations %d", res.TotalTime.Round(time.Millisecond), res.Downtime, res.Iterations)
+	// The re-attached handle hears the end of the job from libvirt's events.
+	if n := am.(*migration).eventsSeen(evHandedOver); n != 1 {
+		t.Errorf("the attached handle saw %d hand-over events, want 1", n)
+	}
 	if loc, err := fresh.Locate(context.Background(), p); loc != migrate.LocationDestination || err != nil {
 		t.Errorf("Locate = %v, %v", loc, err)
 	}

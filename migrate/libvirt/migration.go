@@ -14,7 +14,14 @@ import (
 
 // migration is a migrate.Migration: either one this driver started (the
 // perform call runs on its own connection) or one found running by Attach
-// (a watcher polls until libvirt's job ends).
+// (a watcher follows libvirt's job until it ends).
+//
+// Two sources feed it. A poller reads the job statistics every
+// PollInterval (the figures: data, remaining, dirty rate). The domain's
+// events, on a connection of their own, tell at once what polling would
+// learn late or never: the start of each pre-copy iteration, the pause for
+// the final copy, the hand-over to the destination, and the guest resumed
+// on the source after a failure.
 type migration struct {
 	d       *Driver
 	plan    migrate.Plan
@@ -24,16 +31,32 @@ type migration struct {
 	stop    chan struct{} // closed by detach; ends an attached watcher
 	perform *conn         // the perform call's connection; nil if attached
 
-	mu       sync.Mutex
-	last     migrate.Progress
-	sawJob   bool
-	jobGone  bool      // the job has left the source (handed over or ended)
-	polling  time.Time // when the outstanding statistics call began; zero if none
-	aborted  bool
-	result   migrate.Result
-	err      error
-	stopOnce sync.Once
+	// Events. iters carries iteration numbers to the engine's monitor
+	// (capacity 1: a send never blocks, and the monitor samples anew
+	// anyway); ended is closed when an event says the job has left the
+	// source.
+	events     *conn // the subscription's connection; nil if not subscribed
+	stopEvents context.CancelFunc
+	iters      chan uint64
+	ended      chan struct{}
+	endOnce    sync.Once
+
+	mu        sync.Mutex
+	last      migrate.Progress
+	sawJob    bool
+	jobGone   bool      // the job has left the source (handed over or ended)
+	polling   time.Time // when the outstanding statistics call began; zero if none
+	aborted   bool
+	paused    bool                 // the guest is paused on the source for the final copy
+	postcopy  bool                 // ... and the migration switched to post-copy
+	eventIter uint64               // the latest iteration an event announced
+	seen      [len(eventNames)]int // events received, by kind (tests)
+	result    migrate.Result
+	err       error
+	stopOnce  sync.Once
 }
+
+var _ migrate.IterationNotifier = (*migration)(nil)
 
 // Start begins plan and returns at once. The perform call gets its own
 // connection to the source, so that statistics, abort and tuning on the
@@ -92,7 +115,8 @@ func (d *Driver) Start(ctx context.Context, plan migrate.Plan) (migrate.Migratio
 
 func (d *Driver) newMigration(plan migrate.Plan, dom golibvirt.Domain) *migration {
 	m := &migration{d: d, plan: plan, dom: dom, started: time.Now(),
-		done: make(chan struct{}), stop: make(chan struct{})}
+		done: make(chan struct{}), stop: make(chan struct{}),
+		iters: make(chan uint64, 1), ended: make(chan struct{})}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
@@ -102,11 +126,12 @@ func (d *Driver) newMigration(plan migrate.Plan, dom golibvirt.Domain) *migratio
 	return m
 }
 
-// finish records the outcome and closes done.
+// finish records the outcome, ends the event subscription and closes done.
 func (m *migration) finish(res migrate.Result, err error) {
 	m.mu.Lock()
 	m.result, m.err = res, err
 	m.mu.Unlock()
+	m.unlisten()
 	m.d.mu.Lock()
 	delete(m.d.active, m)
 	m.d.mu.Unlock()
@@ -142,6 +167,9 @@ func (m *migration) run(perform *conn, params []golibvirt.TypedParam, was migrat
 		m.finish(migrate.Result{}, fmt.Errorf("libvirt: %w", err))
 		return
 	}
+	// Subscribed before the call, so that no event of this migration is
+	// missed; the first iteration begins only after libvirt's setup.
+	m.listen()
 	go m.poll(&conn{uri: m.d.cfg.URI, open: m.d.open})
 	begin := time.Now()
 	_, err = s.h.DomainMigratePerform3Params(m.dom, golibvirt.OptString{p.DestURI}, params, nil, migrateFlags(p))
@@ -264,7 +292,8 @@ func (m *migration) startOnDest(ctx context.Context) error {
 }
 
 // finalResult reads the completed job's statistics on the destination
-// (the source no longer has the VM). TotalTime is the wall time of the
+// (the source no longer has the VM; see migrationEvents for why not from
+// the source's JOB_COMPLETED event). TotalTime is the wall time of the
 // perform call: it includes libvirt's finish and confirm phases, which the
 // destination's time_elapsed does not. Figures the destination cannot give
 // come from the last progress sample.
@@ -276,21 +305,7 @@ func (m *migration) finalResult(ctx context.Context, total time.Duration) migrat
 	if m.plan.Type == migrate.Restart {
 		return res
 	}
-	dc, err := m.d.destConn(m.plan)
-	if err != nil {
-		return res
-	}
-	defer dc.close()
-	ctx, cancel := context.WithTimeout(ctx, m.d.cfg.DestTimeout)
-	defer cancel()
-	st, err := call(ctx, dc, "completed job stats", func(h hypervisor) (jobStats, error) {
-		dom, err := h.DomainLookupByUUID(m.dom.UUID)
-		if err != nil {
-			return jobStats{}, err
-		}
-		typ, params, err := h.DomainGetJobStats(dom, golibvirt.DomainJobStatsCompleted)
-		return decodeJobStats(typ, params), err
-	})
+	st, err := m.destinationStats(ctx)
 	if err != nil {
 		m.d.log.Warn("no final statistics from the destination", "vm", m.plan.VM, "err", err)
 		return res
@@ -304,6 +319,25 @@ func (m *migration) finalResult(ctx context.Context, total time.Duration) migrat
 		r.Iterations = res.Iterations
 	}
 	return r
+}
+
+// destinationStats reads the completed job's statistics on the destination.
+func (m *migration) destinationStats(ctx context.Context) (jobStats, error) {
+	dc, err := m.d.destConn(m.plan)
+	if err != nil {
+		return jobStats{}, err
+	}
+	defer dc.close()
+	ctx, cancel := context.WithTimeout(ctx, m.d.cfg.DestTimeout)
+	defer cancel()
+	return call(ctx, dc, "completed job stats", func(h hypervisor) (jobStats, error) {
+		dom, err := h.DomainLookupByUUID(m.dom.UUID)
+		if err != nil {
+			return jobStats{}, err
+		}
+		typ, params, err := h.DomainGetJobStats(dom, golibvirt.DomainJobStatsCompleted)
+		return decodeJobStats(typ, params), err
+	})
 }
 
 // lostConnection reports whether err is a failure of the connection to
@@ -324,9 +358,12 @@ func (m *migration) isAborted() bool {
 // libvirt makes that call wait while the migration is in its finish phase
 // (up to seconds), and a caller sampling twice a second must not wait with
 // it. A sample older than three polling periods means libvirt is in
-// that finish phase. Elapsed is always the wall time since Start. Before libvirt has set
-// the job up the phase is "setup"; once the source has handed the VM over,
-// or the statistics call is stuck in the finish phase, it is "finishing".
+// that finish phase. Elapsed is always the wall time since Start, and the
+// iteration is the later of the sample's and the last iteration event's.
+// Before libvirt has set the job up the phase is "setup"; while the guest
+// is paused for the final copy it is "stop-and-copy" ("postcopy" after a
+// switch to post-copy); once the source has handed the VM over, or the
+// statistics call is stuck in the finish phase, it is "finishing".
 func (m *migration) Progress(ctx context.Context) (migrate.Progress, error) {
 	if err := ctx.Err(); err != nil {
 		return migrate.Progress{}, err
@@ -335,11 +372,16 @@ func (m *migration) Progress(ctx context.Context) (migrate.Progress, error) {
 	defer m.mu.Unlock()
 	p := m.last
 	p.Elapsed = time.Since(m.started)
+	p.Iteration = max(p.Iteration, m.eventIter)
 	switch {
 	case !m.sawJob && !m.jobGone:
 		p.Phase = "setup"
 	case m.jobGone, !m.polling.IsZero() && time.Since(m.polling) > 3*m.d.cfg.PollInterval:
 		p.Phase = "finishing"
+	case m.paused && m.postcopy:
+		p.Phase = "postcopy"
+	case m.paused:
+		p.Phase = "stop-and-copy"
 	}
 	select {
 	case <-m.done:
@@ -350,11 +392,27 @@ func (m *migration) Progress(ctx context.Context) (migrate.Progress, error) {
 	return p, nil
 }
 
-// poll samples the job statistics on mon every PollInterval until the job has left the
-// source, m.done or m.stop closes. It reports whether it saw the job end
-// (as opposed to being stopped).
+// Iterations delivers the number of each pre-copy iteration as libvirt
+// announces it (migrate.IterationNotifier); nothing comes if the
+// subscription failed, and the monitor then samples on its ticker alone.
+func (m *migration) Iterations() <-chan uint64 { return m.iters }
+
+// poll samples the job statistics on mon every PollInterval until the job
+// has left the source (the statistics say so, or an event does), m.done or
+// m.stop closes. It reports whether it saw the job end (as opposed to
+// being stopped). An event that ends the job also ends a statistics call
+// stuck in the finish phase.
 func (m *migration) poll(mon *conn) bool {
 	defer mon.close()
+	ended, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-m.ended:
+			cancel()
+		case <-ended.Done():
+		}
+	}()
 	tick := time.NewTicker(m.d.cfg.PollInterval)
 	defer tick.Stop()
 	for {
@@ -362,12 +420,12 @@ func (m *migration) poll(mon *conn) bool {
 		m.polling = time.Now()
 		m.mu.Unlock()
 		// Generous: the call legitimately blocks during the finish phase.
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		ctx, cancelCall := context.WithTimeout(ended, 2*time.Minute)
 		st, err := call(ctx, mon, "job stats", func(h hypervisor) (jobStats, error) {
 			typ, params, err := h.DomainGetJobStats(m.dom, 0)
 			return decodeJobStats(typ, params), err
 		})
-		cancel()
+		cancelCall()
 		m.mu.Lock()
 		m.polling = time.Time{}
 		running := st.Type == golibvirt.DomainJobUnbounded || st.Type == golibvirt.DomainJobBounded
@@ -383,7 +441,7 @@ func (m *migration) poll(mon *conn) bool {
 		if gone {
 			return true
 		}
-		if err != nil {
+		if err != nil && ended.Err() == nil {
 			m.d.log.Debug("job statistics", "vm", m.plan.VM, "err", err)
 		}
 		select {
@@ -391,6 +449,7 @@ func (m *migration) poll(mon *conn) bool {
 			return false
 		case <-m.stop:
 			return false
+		case <-ended.Done():
 		case <-tick.C:
 		}
 	}

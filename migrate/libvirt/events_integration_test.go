@@ -1,0 +1,65 @@
+//go:build integration
+
+package libvirt
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/vsmig/vsmig/migrate"
+)
+
+// TestEventsOfARealMigration: a live migration on the lab, followed by
+// libvirt's domain events as well as its statistics. libvirt announces
+// every pre-copy iteration (as many as the final figures count), the
+// pause for the final copy and the hand-over.
+func TestEventsOfARealMigration(t *testing.T) {
+	a, b, dom := guestOnA(t)
+	offset := fileSize(t, serialLog(guest))
+	p := plan(dom.UUID, hostB, uriB)
+	p.Bandwidth = 32 * mib // a few iterations' worth, not a crawl
+	mig, err := a.Start(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var notices []uint64
+	go func() {
+		for {
+			select {
+			case n := <-mig.(migrate.IterationNotifier).Iterations():
+				notices = append(notices, n)
+			case <-mig.Done():
+				return
+			}
+		}
+	}()
+	phases := map[string]bool{}
+	s := sampler{}
+	s.run(mig, 50*time.Millisecond, func(pr migrate.Progress) { phases[pr.Phase] = true })
+	res, err := mig.Result()
+	if err != nil {
+		t.Fatalf("migration failed: %v", err)
+	}
+	m := mig.(*migration)
+	seen := map[string]int{}
+	for k := evIteration; k <= evStopped; k++ {
+		seen[k.String()] = m.eventsSeen(k)
+	}
+	t.Logf("events %v; iteration notices %v; phases sampled %v; result %+v", seen, notices, phases, res)
+	if seen["iteration"] < 1 || len(notices) == 0 {
+		t.Errorf("no iteration events (%d) or notices (%v)", seen["iteration"], notices)
+	}
+	if seen["suspended"] != 1 || seen["handed-over"] != 1 || seen["resumed"] != 0 || seen["stopped"] != 0 {
+		t.Errorf("lifecycle events %v; want one pause and one hand-over", seen)
+	}
+	if uint64(seen["iteration"]) != res.Iterations || notices[len(notices)-1] != res.Iterations {
+		t.Errorf("%d iteration events, the last notice %d; the job counted %d iterations", seen["iteration"], notices[len(notices)-1], res.Iterations)
+	}
+	if !phases["stop-and-copy"] && !phases["finishing"] {
+		t.Errorf("phases sampled %v: neither the pause nor the hand-over showed", phases)
+	}
+	waitGuestHealthy(t, guest, offset)
+	migrateAndWait(t, b, plan(dom.UUID, hostA, uriA), nil)
+	assertOnlyOnA(t, a, b, dom.UUID)
+}
