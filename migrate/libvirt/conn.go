@@ -40,6 +40,8 @@ type hypervisor interface {
 	DomainMigrateStartPostCopy(golibvirt.Domain, uint32) error
 	DomainShutdown(golibvirt.Domain) error
 	DomainCreate(golibvirt.Domain) error
+	DomainDestroy(golibvirt.Domain) error
+	DomainUndefineFlags(golibvirt.Domain, golibvirt.DomainUndefineFlagsValues) error
 	// SubscribeEvents streams events of one kind until ctx ends.
 	SubscribeEvents(ctx context.Context, id golibvirt.DomainEventID, dom golibvirt.OptDomain) (<-chan any, error)
 }

@@ -218,6 +218,32 @@ func (f *fakeHost) DomainCreate(dom golibvirt.Domain) error {
 	return nil
 }
 
+func (f *fakeHost) DomainDestroy(dom golibvirt.Domain) error {
+	d, err := f.dom(dom)
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if d.state != golibvirt.DomainRunning && d.state != golibvirt.DomainPaused {
+		return golibvirt.Error{Code: uint32(golibvirt.ErrOperationInvalid), Message: "domain is not running"}
+	}
+	d.state = golibvirt.DomainShutoff
+	return nil
+}
+func (f *fakeHost) DomainUndefineFlags(dom golibvirt.Domain, _ golibvirt.DomainUndefineFlagsValues) error {
+	d, err := f.dom(dom)
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if d.state != golibvirt.DomainShutoff {
+		return golibvirt.Error{Code: uint32(golibvirt.ErrOperationInvalid), Message: "cannot undefine a running transient domain"}
+	}
+	delete(f.doms, dom.UUID)
+	return nil
+}
 func (f *fakeHost) SubscribeEvents(ctx context.Context, id golibvirt.DomainEventID, _ golibvirt.OptDomain) (<-chan any, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
