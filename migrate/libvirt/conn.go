@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"os/user"
 	"strconv"
 	"strings"
 	"sync"
@@ -264,35 +263,18 @@ func dialerFor(u *url.URL, timeout time.Duration) (socket.Dialer, error) {
 		if p := u.Port(); p != "" {
 			opts = append(opts, dialers.UseTLSPort(p))
 		}
-		if p := q.Get("pkipath"); p != "" {
-			opts = append(opts, dialers.UsePKIPath(p))
+		pki := q.Get("pkipath")
+		if pki != "" {
+			opts = append(opts, dialers.UsePKIPath(pki))
+		} else {
+			pki = "libvirt's default paths"
 		}
 		if noVerify(q) {
 			opts = append(opts, dialers.WithInsecureNoVerify())
 		}
-		return dialers.NewTLS(u.Hostname(), opts...), nil
+		return &tlsDialer{d: dialers.NewTLS(u.Hostname(), opts...), pki: pki}, nil
 	case "ssh":
-		me, err := user.Current()
-		if err != nil {
-			return nil, err
-		}
-		opts := []dialers.SSHOption{dialers.WithSystemSSHDefaults(me)}
-		if p := u.Port(); p != "" {
-			opts = append(opts, dialers.UseSSHPort(p))
-		}
-		if n := u.User.Username(); n != "" {
-			opts = append(opts, dialers.UseSSHUsername(n))
-		}
-		if k := q.Get("keyfile"); k != "" {
-			opts = append(opts, dialers.UseKeyFile(k))
-		}
-		if s := q.Get("socket"); s != "" {
-			opts = append(opts, dialers.WithRemoteSocket(s))
-		}
-		if noVerify(q) {
-			opts = append(opts, dialers.WithInsecureIgnoreHostKey())
-		}
-		return dialers.NewSSH(u.Hostname(), opts...), nil
+		return newSSHDialer(u, timeout)
 	default:
 		return nil, fmt.Errorf("transport %q: %w", t, errUnsupportedTransport)
 	}

@@ -20,12 +20,22 @@
 // unblocks the call; the next call reconnects.
 //
 // URIs: qemu:///system (local socket, ?socket= honoured), qemu+unix,
-// qemu+tcp, qemu+tls (?pkipath=, ?no_verify=1) and qemu+ssh (Go SSH
-// client: ?keyfile=, ?no_verify=1, user and port). Not supported: SASL
-// authentication (go-libvirt has none; use auth_tcp=none on a trusted
-// network, or TLS), qemu+libssh/libssh2 and qemu+ext. Only qemu+tcp and
-// the local socket are exercised against a real libvirtd by the tests.
+// qemu+tcp, qemu+tls (?pkipath=, ?no_verify=1) and qemu+ssh (our own
+// dialer on golang.org/x/crypto/ssh: ?keyfile=, ?known_hosts=, ?socket=,
+// user and port; ?no_verify=1 accepts a host not in known_hosts yet, never
+// a changed key). Not supported: SASL authentication (go-libvirt has none;
+// use auth_tcp=none on a trusted network, or TLS), qemu+libssh/libssh2 and
+// qemu+ext. The integration tests run the local socket, qemu+tcp, qemu+tls
+// and qemu+ssh against real libvirtd daemons (the lab of testdata/lab),
+// with live migrations over each, and a strict TLS one (MIGRATE_TLS) whose
+// peer-to-peer connection and QEMU stream are both TLS.
 //
-// Imports: the standard library, migrate, go-libvirt, beevik/etree and
-// google/uuid.
+// Events: each migration also subscribes, on a connection of its own, to
+// its domain's lifecycle and migration-iteration events (see events.go):
+// the iterations reach the engine at once (migrate.IterationNotifier), and
+// the pause for the final copy and the hand-over show in Progress.Phase
+// and end the poller without waiting for libvirt's finish phase.
+//
+// Imports: the standard library, migrate, go-libvirt, beevik/etree,
+// google/uuid and golang.org/x/crypto/ssh.
 package libvirt

@@ -1,33 +1,44 @@
 package libvirt
 
 import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
+	"fmt"
+	"net"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/beevik/etree"
 	golibvirt "github.com/digitalocean/go-libvirt"
-	"github.com/digitalocean/go-libvirt/socket/dialers"
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
 
 	"github.com/vsmig/vsmig/migrate"
 )
 
 func TestDialerFor(t *testing.T) {
+	key := writeSSHKey(t)
 	tests := []struct {
 		uri     string
 		want    string // dialer type
-		wantErr bool
+		wantErr string
 	}{
 		{uri: "qemu:///system", want: "*dialers.Local"},
 		{uri: "qemu:///system?socket=/tmp/x.sock", want: "*dialers.Local"},
 		{uri: "qemu+unix:///system", want: "*dialers.Local"},
 		{uri: "qemu+tcp://127.0.0.2/system", want: "*dialers.Remote"},
 		{uri: "qemu+tcp://[fd00::2]:16510/system", want: "*dialers.Remote"},
-		{uri: "qemu+tls://host.example/system?pkipath=/etc/pki/x&no_verify=1", want: "*dialers.TLS"},
-		{uri: "qemu://host.example/system", want: "*dialers.TLS"},
-		{uri: "qemu+ssh://root@host.example:2222/system?keyfile=/root/.ssh/id&no_verify=1", want: "*dialers.SSH"},
-		{uri: "qemu+ext:///system?command=/bin/x", wantErr: true},
+		{uri: "qemu+tls://host.example/system?pkipath=/etc/pki/x&no_verify=1", want: "*libvirt.tlsDialer"},
+		{uri: "qemu://host.example/system", want: "*libvirt.tlsDialer"},
+		{uri: "qemu+ssh://root@host.example:2222/system?keyfile=" + key + "&no_verify=1", want: "*libvirt.sshDialer"},
+		{uri: "qemu+ssh://host.example/system?keyfile=" + key + "&known_hosts=/nonexistent", wantErr: "known hosts"},
+		{uri: "qemu+ssh://host.example/system?keyfile=/nonexistent&no_verify=1", wantErr: "ssh key"},
+		{uri: "qemu+ext:///system?command=/bin/x", wantErr: "not supported"},
 	}
 	for _, tt := range tests {
 		u, err := url.Parse(tt.uri)
@@ -35,26 +46,86 @@ func TestDialerFor(t *testing.T) {
 			t.Fatal(err)
 		}
 		d, err := dialerFor(u, time.Second)
-		if (err != nil) != tt.wantErr {
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("dialerFor(%s) err = %v, want %q", tt.uri, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil {
 			t.Errorf("dialerFor(%s) err = %v", tt.uri, err)
 			continue
 		}
-		if tt.wantErr {
-			continue
+		if got := fmt.Sprintf("%T", d); got != tt.want {
+			t.Errorf("dialerFor(%s) = %s, want %s", tt.uri, got, tt.want)
 		}
-		var got string
-		switch d.(type) {
-		case *dialers.Local:
-			got = "*dialers.Local"
-		case *dialers.Remote:
-			got = "*dialers.Remote"
-		case *dialers.TLS:
-			got = "*dialers.TLS"
-		case *dialers.SSH:
-			got = "*dialers.SSH"
+	}
+	d, err := dialerFor(mustParse(t, "qemu+ssh://admin@h.example:2222/system?keyfile="+key+"&no_verify=1&socket=/run/x.sock"), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := d.(*sshDialer); s.addr != "h.example:2222" || s.socket != "/run/x.sock" || s.config.User != "admin" {
+		t.Errorf("ssh dialer %+v", s)
+	}
+}
+
+func mustParse(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// writeSSHKey writes a fresh ed25519 private key in OpenSSH's format.
+func writeSSHKey(t *testing.T) string {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "id_ed25519")
+	if err := os.WriteFile(p, pem.EncodeToMemory(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestHostKeyCallback(t *testing.T) {
+	pub, _, _ := ed25519.GenerateKey(rand.Reader)
+	known, _ := ssh.NewPublicKey(pub)
+	pub2, _, _ := ed25519.GenerateKey(rand.Reader)
+	other, _ := ssh.NewPublicKey(pub2)
+	file := filepath.Join(t.TempDir(), "known_hosts")
+	if err := os.WriteFile(file, []byte(knownhosts.Line([]string{"[h.example]:2222"}, known)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr := &net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 2222}
+	tests := []struct {
+		name      string
+		acceptNew bool
+		host      string
+		key       ssh.PublicKey
+		ok        bool
+	}{
+		{"known key", false, "h.example:2222", known, true},
+		{"changed key", false, "h.example:2222", other, false},
+		{"changed key, accepting new hosts", true, "h.example:2222", other, false},
+		{"unknown host", false, "new.example:22", known, false},
+		{"unknown host, accepting new hosts", true, "new.example:22", known, true},
+	}
+	for _, tt := range tests {
+		cb, err := hostKeyCallback(file, tt.acceptNew)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if got != tt.want {
-			t.Errorf("dialerFor(%s) = %T, want %s", tt.uri, d, tt.want)
+		if err := cb(tt.host, addr, tt.key); (err == nil) != tt.ok {
+			t.Errorf("%s: %v", tt.name, err)
 		}
 	}
 }

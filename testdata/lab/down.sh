@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Tears the lab down: destroys and undefines the guests on both hosts,
-# stops each host's libvirtd and virtlogd by their pid files (their mount
-# namespaces go with them), and removes the lab directory. Safe to re-run.
-# With --purge it also removes the downloaded kernel cache.
+# stops each host's sshd, libvirtd and virtlogd by their pid files (their
+# mount namespaces go with them), removes the bind targets up.sh had to
+# make (/etc/pki/CA, /etc/pki/libvirt) and the lab directory with its
+# certificates and keys. Safe to re-run. With --purge it also removes the
+# downloaded kernel cache.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -17,6 +19,7 @@ for h in "${LAB_HOSTS[@]}"; do
 			virsh_on "$h" undefine "$name" >/dev/null 2>&1 || true
 		done
 	fi
+	stop_pidfile "$dir/sshd.pid"
 	stop_pidfile "$dir/libvirtd.pid"
 	stop_pidfile "$dir/virtlogd.pid"
 	# QEMU processes whose libvirtd died (failure tests) are found by their
@@ -25,6 +28,11 @@ for h in "${LAB_HOSTS[@]}"; do
 		[[ -e $pf ]] && stop_pidfile "$pf"
 	done
 done
+# Deepest first, and only if empty: the lab's namespaces are gone, so
+# nothing is mounted on them any more.
+if [[ -s $MADE_DIRS ]]; then
+	tac "$MADE_DIRS" | while read -r d; do rmdir "$d" 2>/dev/null || true; done
+fi
 rm -rf "$LAB_DIR"
 if [[ ${1:-} == --purge ]]; then
 	rm -rf "$LAB_CACHE"

@@ -6,6 +6,26 @@ export VSMIG_LAB_HOST_A=127.0.0.2
 export VSMIG_LAB_HOST_B=127.0.0.3
 export VSMIG_LAB_URI_A=qemu+tcp://127.0.0.2/system
 export VSMIG_LAB_URI_B=qemu+tcp://127.0.0.3/system
+# The same daemons over TLS (port 16514), with the lab's client
+# certificate: VSMIG_LAB_PKI holds cacert.pem, clientcert.pem, clientkey.pem.
+export VSMIG_LAB_PKI=$VSMIG_LAB_DIR/pki/client
+export VSMIG_LAB_TLS_URI_A="qemu+tls://127.0.0.2/system?pkipath=$VSMIG_LAB_PKI"
+export VSMIG_LAB_TLS_URI_B="qemu+tls://127.0.0.3/system?pkipath=$VSMIG_LAB_PKI"
+# And over SSH, as root with the lab's key, to each host's sshd (which runs
+# in that host's mount namespace, so its default libvirt-sock is the
+# host's); host keys are checked against the lab's own known_hosts (the
+# machine's ~/.ssh is left alone).
+export VSMIG_LAB_SSH_KEY=$VSMIG_LAB_DIR/ssh/id_ed25519
+export VSMIG_LAB_SSH_KNOWN_HOSTS=$VSMIG_LAB_DIR/ssh/known_hosts
+VSMIG_LAB_SSH_PORT=$(cat "$VSMIG_LAB_DIR/ssh/port" 2>/dev/null || echo 22)
+export VSMIG_LAB_SSH_PORT
+if [ "$VSMIG_LAB_SSH_PORT" = 22 ]; then
+	export VSMIG_LAB_SSH_URI_A="qemu+ssh://root@127.0.0.2/system?keyfile=$VSMIG_LAB_SSH_KEY&known_hosts=$VSMIG_LAB_SSH_KNOWN_HOSTS"
+	export VSMIG_LAB_SSH_URI_B="qemu+ssh://root@127.0.0.3/system?keyfile=$VSMIG_LAB_SSH_KEY&known_hosts=$VSMIG_LAB_SSH_KNOWN_HOSTS"
+else
+	export VSMIG_LAB_SSH_URI_A="qemu+ssh://root@127.0.0.2:$VSMIG_LAB_SSH_PORT/system?keyfile=$VSMIG_LAB_SSH_KEY&known_hosts=$VSMIG_LAB_SSH_KNOWN_HOSTS"
+	export VSMIG_LAB_SSH_URI_B="qemu+ssh://root@127.0.0.3:$VSMIG_LAB_SSH_PORT/system?keyfile=$VSMIG_LAB_SSH_KEY&known_hosts=$VSMIG_LAB_SSH_KNOWN_HOSTS"
+fi
 # Local (unix socket) URIs of the same daemons.
 export VSMIG_LAB_LOCAL_URI_A="qemu:///system?socket=$VSMIG_LAB_DIR/hosts/a/run/libvirt-sock"
 export VSMIG_LAB_LOCAL_URI_B="qemu:///system?socket=$VSMIG_LAB_DIR/hosts/b/run/libvirt-sock"

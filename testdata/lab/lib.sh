@@ -12,8 +12,33 @@ declare -A HOST_UUID=([a]=6d1f6a3e-7c2b-4b8e-9a51-0000000000a1 [b]=6d1f6a3e-7c2b
 declare -A MIG_PORTS=([a]="49152 49183" [b]="49184 49215")
 declare -A DISPLAY_PORTS=([a]="5900 5949" [b]="5950 5999")
 # The directories each host gets its own copy of, bind-mounted in its
-# private mount namespace.
-LAB_BINDS=(/etc/libvirt /var/lib/libvirt /run/libvirt /var/cache/libvirt /var/log/libvirt)
+# private mount namespace. /etc/pki/CA and /etc/pki/libvirt are libvirt's
+# default certificate paths: bound there, the host's certificates serve both
+# libvirtd's TLS listener and its outgoing peer-to-peer connections.
+LAB_BINDS=(/etc/libvirt /var/lib/libvirt /run/libvirt /var/cache/libvirt /var/log/libvirt
+	/etc/pki/CA /etc/pki/libvirt)
+# bind_sub TARGET: the subdirectory of a host's directory bound over TARGET.
+bind_sub() {
+	case $1 in
+	/etc/libvirt) echo etc ;; /var/lib/libvirt) echo lib ;; /run/libvirt) echo run ;;
+	/var/cache/libvirt) echo cache ;; /var/log/libvirt) echo log ;;
+	/etc/pki/CA) echo pki/CA ;; /etc/pki/libvirt) echo pki/libvirt ;;
+	*) die "no host directory for $1" ;;
+	esac
+}
+# Bind targets that did not exist and up.sh made (down.sh removes them).
+MADE_DIRS=$LAB_DIR/made-dirs
+
+# TLS: the CA and the client certificate of the tests and vsmigd
+# (a pkipath= directory), and libvirtd's TLS port.
+PKI_DIR=$LAB_DIR/pki
+CLIENT_PKI=$PKI_DIR/client
+TLS_PORT=16514
+# SSH: the client key every host's sshd accepts for root, and a
+# known_hosts file with the hosts' keys. The port is chosen once per lab
+# (22 if nothing listened on it) and kept in SSH_DIR/port.
+SSH_DIR=$LAB_DIR/ssh
+SSH_KEY=$SSH_DIR/id_ed25519
 
 GUEST_KERNEL=$LAB_DIR/guest/vmlinuz
 GUEST_INITRD=$LAB_DIR/guest/initramfs.gz
@@ -26,6 +51,7 @@ die() { printf 'lab: error: %s\n' "$*" >&2; exit 1; }
 
 host_dir() { printf '%s/hosts/%s' "$LAB_DIR" "$1"; }
 host_uri() { printf 'qemu+tcp://%s/system' "${HOST_ADDR[$1]}"; }
+host_tls_uri() { printf 'qemu+tls://%s/system?pkipath=%s' "${HOST_ADDR[$1]}" "$CLIENT_PKI"; }
 virsh_on() { local h=$1; shift; virsh -q -c "$(host_uri "$h")" "$@"; }
 
 # pid_alive FILE: the process named by a pid file is running.

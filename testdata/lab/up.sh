@@ -17,7 +17,7 @@ set -euo pipefail
 
 install_packages() {
 	local pkgs=(qemu-system-x86 qemu-utils libvirt-daemon libvirt-daemon-driver-qemu
-		libvirt-daemon-system libvirt-clients cpio python3-winrm) missing=() p
+		libvirt-daemon-system libvirt-clients cpio python3-winrm openssl openssh-server) missing=() p
 	for p in "${pkgs[@]}"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
 	done
@@ -25,9 +25,28 @@ install_packages() {
 	log "installing ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
-	# Installing libvirt-daemon-system would start services under systemd;
-	# without systemd its scripts just fail to, which is fine.
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	# Installing libvirt-daemon-system or openssh-server would start their
+	# services. Under systemd or with a policy-rc.d that forbids it (as in
+	# Docker images) they do not; otherwise invoke-rc.d would start a
+	# system sshd on 0.0.0.0:22, so a temporary policy-rc.d forbids it.
+	local policy=/usr/sbin/policy-rc.d ours=
+	if [[ ! -e $policy ]]; then
+		printf '#!/bin/sh\n# vsmig lab: no services started while installing\nexit 101\n' >"$policy"
+		chmod 755 "$policy"
+		ours=1
+	fi
+	local sshd_before
+	sshd_before=$(cat /run/sshd.pid 2>/dev/null || true)
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || {
+		[[ -z $ours ]] || rm -f "$policy"
+		die "apt-get install ${missing[*]} failed"
+	}
+	[[ -z $ours ]] || rm -f "$policy"
+	# Belt and braces: a system sshd the installation started anyway.
+	if pid_alive /run/sshd.pid && [[ $(cat /run/sshd.pid) != "$sshd_before" ]]; then
+		log "stopping the system sshd the installation started"
+		stop_pidfile /run/sshd.pid
+	fi
 }
 
 # fetch_kernel: Debian's cloud kernel, downloaded once into the cache and
@@ -92,6 +111,178 @@ build_initramfs() {
 	log "built $GUEST_INITRD"
 }
 
+# quietly COMMAND...: run COMMAND, showing its output only if it fails
+# (openssl and ssh-keygen chatter on stderr).
+quietly() {
+	local out
+	out=$("$@" 2>&1) || { printf '%s\n' "$out" >&2; return 1; }
+}
+
+# install_file SRC DST MODE: copy SRC to DST unless DST already has its
+# content, so re-runs touch nothing.
+install_file() {
+	cmp -s "$1" "$2" && return
+	install -m "$3" "$1" "$2.tmp"
+	mv -f "$2.tmp" "$2"
+}
+
+# issue_cert DIR NAME SUBJECT EKU [SAN]: DIR/NAME.pem and DIR/NAME-key.pem,
+# a certificate of the lab CA for EKU (serverAuth, clientAuth or both)
+# with the key usages libvirt and QEMU insist on. An existing certificate
+# the CA verifies is kept.
+issue_cert() {
+	local dir=$1 name=$2 subj=$3 eku=$4 san=${5:-} ca=$PKI_DIR/ca
+	if [[ -s $dir/$name.pem && -s $dir/$name-key.pem ]] &&
+		openssl verify -CAfile "$ca/cacert.pem" "$dir/$name.pem" >/dev/null 2>&1; then
+		return
+	fi
+	mkdir -p "$dir"
+	local cnf=$dir/$name.cnf
+	cat >"$cnf" <<-CNF
+		[req]
+		distinguished_name = dn
+		[dn]
+		[ext]
+		basicConstraints = critical, CA:FALSE
+		keyUsage = critical, digitalSignature, keyEncipherment
+		extendedKeyUsage = $eku
+		subjectKeyIdentifier = hash
+		authorityKeyIdentifier = keyid
+		${san:+subjectAltName = $san}
+	CNF
+	quietly openssl req -new -newkey rsa:2048 -nodes -subj "$subj" -config "$cnf" \
+		-keyout "$dir/$name-key.pem" -out "$dir/$name.csr"
+	quietly openssl x509 -req -in "$dir/$name.csr" -CA "$ca/cacert.pem" -CAkey "$ca/cakey.pem" \
+		-set_serial "0x$(openssl rand -hex 16)" -days 3650 -sha256 \
+		-extfile "$cnf" -extensions ext -out "$dir/$name.pem"
+	rm -f "$cnf" "$dir/$name.csr"
+	chmod 600 "$dir/$name-key.pem"
+	log "issued $dir/$name.pem ($subj)"
+}
+
+# make_pki: the lab's TLS material, made once and kept while valid: a CA;
+# per host one certificate (SAN its address, serverAuth and clientAuth),
+# libvirtd's server certificate and the client certificate of its
+# outgoing peer-to-peer connections alike, and QEMU's for a TLS migration
+# stream; and a client certificate for the tests and vsmigd, laid out as
+# a pkipath= directory. Per host, pki/CA and pki/libvirt are bound over
+# /etc/pki/CA and /etc/pki/libvirt (LAB_BINDS); pki/qemu is named in
+# qemu.conf.
+make_pki() {
+	local ca=$PKI_DIR/ca
+	mkdir -p "$ca"
+	chmod 700 "$ca"
+	if [[ ! -s $ca/cacert.pem || ! -s $ca/cakey.pem ]]; then
+		cat >"$ca/ca.cnf" <<-CNF
+			[req]
+			distinguished_name = dn
+			[dn]
+			[ext]
+			basicConstraints = critical, CA:TRUE
+			keyUsage = critical, keyCertSign, cRLSign
+			subjectKeyIdentifier = hash
+		CNF
+		quietly openssl req -x509 -new -newkey rsa:2048 -nodes -sha256 -days 3650 \
+			-subj "/O=vsmig lab/CN=vsmig lab CA" -config "$ca/ca.cnf" -extensions ext \
+			-keyout "$ca/cakey.pem" -out "$ca/cacert.pem"
+		rm -f "$ca/ca.cnf"
+		log "made the lab CA $ca/cacert.pem"
+	fi
+	issue_cert "$ca/issued" client "/O=vsmig lab/CN=vsmig lab client" clientAuth
+	mkdir -p "$CLIENT_PKI"
+	install_file "$ca/cacert.pem" "$CLIENT_PKI/cacert.pem" 644
+	install_file "$ca/issued/client.pem" "$CLIENT_PKI/clientcert.pem" 644
+	install_file "$ca/issued/client-key.pem" "$CLIENT_PKI/clientkey.pem" 600
+	local h dir addr cert key
+	for h in "${LAB_HOSTS[@]}"; do
+		dir=$(host_dir "$h")/pki
+		addr=${HOST_ADDR[$h]}
+		issue_cert "$ca/issued" "host-$h" "/O=vsmig lab/CN=$addr" "serverAuth, clientAuth" "IP:$addr"
+		cert=$ca/issued/host-$h.pem key=$ca/issued/host-$h-key.pem
+		mkdir -p "$dir"/{CA,libvirt/private,qemu}
+		install_file "$ca/cacert.pem" "$dir/CA/cacert.pem" 644
+		install_file "$cert" "$dir/libvirt/servercert.pem" 644
+		install_file "$cert" "$dir/libvirt/clientcert.pem" 644
+		install_file "$key" "$dir/libvirt/private/serverkey.pem" 600
+		install_file "$key" "$dir/libvirt/private/clientkey.pem" 600
+		install_file "$ca/cacert.pem" "$dir/qemu/ca-cert.pem" 644
+		install_file "$cert" "$dir/qemu/server-cert.pem" 644
+		install_file "$cert" "$dir/qemu/client-cert.pem" 644
+		install_file "$key" "$dir/qemu/server-key.pem" 600
+		install_file "$key" "$dir/qemu/client-key.pem" 600
+	done
+}
+
+# port_open ADDR PORT: something accepts connections there (bash's
+# /dev/tcp, as iproute2 is not in every Debian base image).
+port_open() { timeout 2 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null; }
+
+# ssh_port: the lab sshd port, chosen once: 22 unless something listened
+# on it then (a system sshd on 0.0.0.0:22 makes 127.0.0.x:22 unbindable).
+ssh_port() {
+	if [[ ! -s $SSH_DIR/port ]]; then
+		local p=22 h
+		for h in "${LAB_HOSTS[@]}"; do
+			! port_open "${HOST_ADDR[$h]}" 22 || p=16522
+		done
+		echo "$p" >"$SSH_DIR/port"
+	fi
+	cat "$SSH_DIR/port"
+}
+
+# make_ssh: the client key (root's authorized key on every lab host), the
+# hosts' keys and a known_hosts file for them, made once.
+make_ssh() {
+	mkdir -p "$SSH_DIR"
+	chmod 700 "$SSH_DIR"
+	[[ -s $SSH_KEY ]] || quietly ssh-keygen -q -t ed25519 -N '' -C 'vsmig lab client' -f "$SSH_KEY"
+	install_file "$SSH_KEY.pub" "$SSH_DIR/authorized_keys" 600
+	local port h dir hk known
+	port=$(ssh_port)
+	known=$(mktemp)
+	for h in "${LAB_HOSTS[@]}"; do
+		dir=$(host_dir "$h")/ssh
+		mkdir -p "$dir"
+		chmod 700 "$dir"
+		hk=$dir/ssh_host_ed25519_key
+		[[ -s $hk ]] || quietly ssh-keygen -q -t ed25519 -N '' -C "vsmig lab host $h" -f "$hk"
+		if [[ $port == 22 ]]; then
+			printf '%s %s\n' "${HOST_ADDR[$h]}" "$(cut -d' ' -f1,2 "$hk.pub")"
+		else
+			printf '[%s]:%s %s\n' "${HOST_ADDR[$h]}" "$port" "$(cut -d' ' -f1,2 "$hk.pub")"
+		fi >>"$known"
+	done
+	install_file "$known" "$SSH_DIR/known_hosts" 644
+	rm -f "$known"
+}
+
+# write_sshd_config HOST: an sshd for root with the lab key only. go-libvirt's
+# SSH dialer opens a direct-streamlocal channel to libvirt-sock, which
+# needs AllowStreamLocalForwarding and, as sshd gates all local forwarding
+# on it, AllowTcpForwarding too: "local" for both, no remote forwarding.
+write_sshd_config() {
+	local h=$1 dir
+	dir=$(host_dir "$h")
+	cat >"$dir/ssh/sshd_config" <<-CONF
+		# vsmig lab host $h (written by testdata/lab/up.sh)
+		ListenAddress ${HOST_ADDR[$h]}:$(ssh_port)
+		HostKey $dir/ssh/ssh_host_ed25519_key
+		PidFile $dir/sshd.pid
+		AuthorizedKeysFile $SSH_DIR/authorized_keys
+		PermitRootLogin prohibit-password
+		AllowUsers root
+		AuthenticationMethods publickey
+		PasswordAuthentication no
+		KbdInteractiveAuthentication no
+		UsePAM no
+		AllowStreamLocalForwarding local
+		AllowTcpForwarding local
+		AllowAgentForwarding no
+		X11Forwarding no
+		PrintMotd no
+	CONF
+}
+
 write_host_config() {
 	local h=$1 dir addr
 	dir=$(host_dir "$h")
@@ -108,11 +299,13 @@ write_host_config() {
 	read -r dsp_min dsp_max <<<"${DISPLAY_PORTS[$h]}"
 	cat >"$dir/etc/libvirtd.conf" <<-CONF
 		# vsmig lab host $h (written by testdata/lab/up.sh)
-		listen_tls = 0
+		listen_tls = 1
 		listen_tcp = 1
 		listen_addr = "$addr"
 		tcp_port = "16509"
+		tls_port = "$TLS_PORT"
 		auth_tcp = "none"
+		auth_tls = "none"
 		auth_unix_rw = "none"
 		auth_unix_ro = "none"
 		unix_sock_rw_perms = "0770"
@@ -135,34 +328,117 @@ write_host_config() {
 		remote_display_port_max = $dsp_max
 		vnc_listen = "$addr"
 		spice_listen = "$addr"
+		default_tls_x509_cert_dir = "$dir/pki/qemu"
 	CONF
 }
 
 host_up() { virsh -c "$(host_uri "$1")" version >/dev/null 2>&1; }
+tls_up() { virsh -c "$(host_tls_uri "$1")" version >/dev/null 2>&1; }
+
+# host_stamp HOST: what a running libvirtd of HOST must have started with
+# to be current: its configuration, certificates and bind mounts.
+host_stamp() {
+	local dir
+	dir=$(host_dir "$1")
+	{
+		cat "$dir/etc/libvirtd.conf" "$dir/etc/qemu.conf" "$dir/pki/CA/cacert.pem" \
+			"$dir/pki/libvirt/servercert.pem" "$dir/pki/qemu/server-cert.pem"
+		echo "${LAB_BINDS[*]}"
+	} | sha256sum | cut -d' ' -f1
+}
+
+# make_bind_targets: create the LAB_BINDS targets missing on this machine
+# (a mount needs one), noting each directory made so down.sh can remove
+# it again.
+make_bind_targets() {
+	local src d
+	for src in "${LAB_BINDS[@]}"; do
+		d=$src
+		local made=()
+		while [[ ! -e $d ]]; do
+			made=("$d" "${made[@]}")
+			d=$(dirname "$d")
+		done
+		((${#made[@]})) || continue
+		mkdir -p "$src"
+		printf '%s\n' "${made[@]}" >>"$MADE_DIRS"
+	done
+}
+
+# bind_script HOST: shell commands that bind HOST's directories over
+# LAB_BINDS in the current mount namespace, skipping those already bound.
+bind_script() {
+	local dir src script="set -e"
+	dir=$(host_dir "$1")
+	for src in "${LAB_BINDS[@]}"; do
+		script+="; [[ $src -ef $dir/$(bind_sub "$src") ]] || mount --bind $dir/$(bind_sub "$src") $src"
+	done
+	printf '%s' "$script"
+}
+
+# same_ns PID1 PID2: the two processes share a mount namespace.
+same_ns() { [[ $(readlink "/proc/$1/ns/mnt") == "$(readlink "/proc/$2/ns/mnt")" ]]; }
 
 start_host() {
-	local h=$1 dir
+	local h=$1 dir stamp
 	dir=$(host_dir "$h")
+	stamp=$(host_stamp "$h")
+	make_bind_targets
 	if pid_alive "$dir/libvirtd.pid" && host_up "$h"; then
-		log "host $h (${HOST_ADDR[$h]}) already up"
-		return
+		if [[ $(cat "$dir/libvirtd.stamp" 2>/dev/null) == "$stamp" ]]; then
+			log "host $h (${HOST_ADDR[$h]}) already up"
+			return
+		fi
+		# Started with another configuration (or by an up.sh without TLS):
+		# restart libvirtd alone, in its namespace, which virtlogd keeps.
+		# Running guests stay: the new libvirtd reconnects to their QEMU,
+		# and their serial logs go on through the same virtlogd.
+		if pid_alive "$dir/virtlogd.pid" && same_ns "$(cat "$dir/virtlogd.pid")" "$(cat "$dir/libvirtd.pid")"; then
+			log "host $h: configuration changed, restarting its libvirtd (guests keep running)"
+			local ns
+			ns=$(cat "$dir/virtlogd.pid")
+			stop_pidfile "$dir/libvirtd.pid"
+			nsenter -m -t "$ns" bash -c "$(bind_script "$h"); libvirtd -d --listen -p $dir/libvirtd.pid"
+			echo "$stamp" >"$dir/libvirtd.stamp"
+			return
+		fi
 	fi
 	stop_pidfile "$dir/libvirtd.pid"
 	stop_pidfile "$dir/virtlogd.pid"
-	local script="set -e"
-	local src
-	for src in "${LAB_BINDS[@]}"; do
-		local sub
-		case $src in
-		/etc/libvirt) sub=etc ;; /var/lib/libvirt) sub=lib ;; /run/libvirt) sub=run ;;
-		/var/cache/libvirt) sub=cache ;; /var/log/libvirt) sub=log ;;
-		esac
-		script+="; mkdir -p $src; mount --bind $dir/$sub $src"
-	done
-	script+="; virtlogd -d -p $dir/virtlogd.pid"
-	script+="; libvirtd -d --listen -p $dir/libvirtd.pid"
 	log "starting host $h on ${HOST_ADDR[$h]}"
-	unshare -m --propagation private bash -c "$script"
+	unshare -m --propagation private bash -c \
+		"$(bind_script "$h"); virtlogd -d -p $dir/virtlogd.pid; libvirtd -d --listen -p $dir/libvirtd.pid"
+	echo "$stamp" >"$dir/libvirtd.stamp"
+}
+
+# start_sshd HOST: HOST's sshd, in the mount namespace of its libvirtd so
+# that the default /run/libvirt/libvirt-sock is HOST's. One that runs in
+# that namespace with the current configuration is left alone.
+start_sshd() {
+	local h=$1 dir lpid stamp
+	dir=$(host_dir "$h")
+	lpid=$(cat "$dir/libvirtd.pid")
+	stamp=$(cat "$dir/ssh/sshd_config" "$dir/ssh/ssh_host_ed25519_key" | sha256sum | cut -d' ' -f1)
+	if pid_alive "$dir/sshd.pid" && same_ns "$(cat "$dir/sshd.pid")" "$lpid" &&
+		[[ $(cat "$dir/sshd.stamp" 2>/dev/null) == "$stamp" ]]; then
+		return
+	fi
+	stop_pidfile "$dir/sshd.pid"
+	log "starting sshd of host $h on ${HOST_ADDR[$h]}:$(ssh_port)"
+	# sshd insists on its privilege separation directory, in the shared /run.
+	mkdir -p -m 0755 /run/sshd
+	nsenter -m -t "$lpid" /usr/sbin/sshd -f "$dir/ssh/sshd_config" -E "$dir/ssh/sshd.log"
+	echo "$stamp" >"$dir/sshd.stamp"
+}
+
+# ssh_up HOST: HOST's sshd lets the lab key in, with its known host key,
+# and the session runs in HOST's namespace (it sees HOST's libvirt-sock).
+ssh_up() {
+	local dir
+	dir=$(host_dir "$1")
+	ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$SSH_DIR/known_hosts" \
+		-o ConnectTimeout=5 -i "$SSH_KEY" -p "$(ssh_port)" "root@${HOST_ADDR[$1]}" \
+		"test /run/libvirt/libvirt-sock -ef $dir/run/libvirt-sock"
 }
 
 guest_xml() {
@@ -245,19 +521,25 @@ main() {
 	mkdir -p "$LAB_DIR" "$SERIAL_DIR"
 	fetch_kernel
 	build_initramfs
+	make_pki
+	make_ssh
 	local h
 	for h in "${LAB_HOSTS[@]}"; do
 		write_host_config "$h"
+		write_sshd_config "$h"
 		start_host "$h"
 	done
 	for h in "${LAB_HOSTS[@]}"; do
 		wait_for 30 "libvirtd of host $h" host_up "$h"
+		wait_for 30 "libvirtd of host $h over TLS" tls_up "$h"
+		start_sshd "$h"
+		wait_for 30 "sshd of host $h" ssh_up "$h"
 	done
 	local n=${VSMIG_LAB_GUEST_COUNT:-2} i names=()
 	for ((i = 1; i <= n; i++)); do names+=("vsmig-g$i"); done
 	echo "${names[*]}" >"$LAB_DIR/guests"
 	for i in "${names[@]}"; do ensure_guest "$i"; done
-	log "up: hosts $(host_uri a) and $(host_uri b); guests ${names[*]} on a; . testdata/lab/env.sh"
+	log "up: hosts $(host_uri a) and $(host_uri b) (also qemu+tls, qemu+ssh); guests ${names[*]} on a; . testdata/lab/env.sh"
 }
 
 # Sourced (by guest.sh), up.sh only defines its functions.
