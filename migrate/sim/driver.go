@@ -166,6 +166,7 @@ func (d *driver) Start(ctx context.Context, plan migrate.Plan) (migrate.Migratio
 		downtime:   downtime,
 		setup:      d.c.cfg.SetupTime,
 		switchover: d.c.cfg.SwitchoverCost,
+		finish:     d.c.cfg.FinishTime,
 		paused:     plan.Type == migrate.Resume,
 	}
 	if plan.Type == migrate.Restart {

@@ -256,7 +256,8 @@ func (g *migration) Result() (migrate.Result, error) {
 	return g.res, g.err
 }
 
-// Abort implements migrate.Migration. Post-copy cannot be aborted.
+// Abort implements migrate.Migration. Post-copy cannot be aborted; in the
+// finish phase an abort is too late and changes nothing.
 func (g *migration) Abort(ctx context.Context) error {
 	g.c.mu.Lock()
 	defer g.c.mu.Unlock()
@@ -267,6 +268,12 @@ func (g *migration) Abort(ctx context.Context) error {
 	}
 	if g.m.phase == phasePostcopy || g.m.phase == phasePostSwitch {
 		return fmt.Errorf("sim: %w: a migration in post-copy cannot be aborted", migrate.ErrUnsupported)
+	}
+	if g.m.phase == phaseFinish {
+		// As with libvirt, whose abort then finds QEMU's migration
+		// completed and cancels nothing: the guest already runs on the
+		// destination, and the migration ends successfully.
+		return nil
 	}
 	g.fail(errors.New("sim: operation aborted: migration job canceled by client"))
 	g.c.rebalance(g.src)

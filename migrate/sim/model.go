@@ -20,10 +20,11 @@ const (
 	phasePostcopy                // post-copy page transfer
 	phaseShutdown                // Restart: guest shutting down
 	phaseDefine                  // Restart: definition moved
+	phaseFinish                  // guest on the destination; libvirt persists it and cleans up the source
 	phaseDone
 )
 
-var phaseNames = [...]string{"setup", "precopy", "stop-and-copy", "finishing", "postcopy", "postcopy", "shutdown", "finishing", "finishing"}
+var phaseNames = [...]string{"setup", "precopy", "stop-and-copy", "finishing", "postcopy", "postcopy", "shutdown", "finishing", "finishing", "finishing"}
 
 // model is the pre-copy model of one migration, free of clocks and locks:
 // advance moves it forward by dt at a given bandwidth. It follows the
@@ -39,18 +40,32 @@ var phaseNames = [...]string{"setup", "precopy", "stop-and-copy", "finishing", "
 //   - auto-converge throttles the guest's dirty rate by 20 % and 10 % more
 //     at each later round, up to 99 % (QEMU's defaults);
 //   - post-copy moves the guest at once (downtime = switch-over cost) and
-//     then sends the rest without re-dirtying.
+//     then sends the rest without re-dirtying;
+//   - after the switch-over, libvirt's finish phase (the destination
+//     persists the definition and runs the guest, the source confirms,
+//     stops its QEMU and undefines the VM) takes a fixed time; it counts
+//     in the total, not in the downtime, because the guest already runs
+//     on the destination (libvirt's reported downtime ends there too). A
+//     paused (Resume) guest runs again only once the destination resumes
+//     it in that phase, so for it the model counts the finish as downtime;
+//   - round 0 sends the guest's non-zero pages whole and each zero page
+//     as a small marker, as QEMU does; later rounds send dirtied pages,
+//     which are not zero.
 //
-// QEMU checks the threshold continuously rather than at round ends; the
-// difference is at most one round, and the round-end rule is the one the
-// analytic series describes.
+// QEMU checks the threshold once per 100 ms rate-limit window rather than
+// at round ends, so close to convergence it makes a few short passes that
+// the round-end rule folds into one round (LabIterationBounds); they carry
+// little data, and the round-end rule is the one the analytic series
+// describes.
 type model struct {
 	mem        float64 // bytes
 	dirtyRate  float64 // bytes/s before throttling
 	wws        float64 // bytes
 	downtime   time.Duration
+	first      float64 // bytes of round 0: non-zero pages plus zero-page markers
 	setup      time.Duration
 	switchover time.Duration
+	finish     time.Duration
 	paused     bool // Resume: the guest is paused throughout
 	throttle   int  // percent
 
@@ -81,6 +96,9 @@ func (m *model) start() {
 	}
 	m.phase, m.phaseLeft = phaseSetup, m.setup
 	m.roundSize = m.mem
+	if m.first > 0 {
+		m.roundSize = m.first
+	}
 	if m.paused {
 		m.stopAt = 0
 	}
@@ -98,7 +116,7 @@ func (m *model) rate() float64 {
 
 func (m *model) timed() bool {
 	switch m.phase {
-	case phaseSetup, phaseSwitchover, phasePostSwitch, phaseShutdown, phaseDefine:
+	case phaseSetup, phaseSwitchover, phasePostSwitch, phaseShutdown, phaseDefine, phaseFinish:
 		return true
 	}
 	return false
@@ -176,7 +194,14 @@ func (m *model) endTimed() int {
 			m.phase = phaseStopCopy
 		}
 	case phaseSwitchover:
-		m.downtimeSum = m.elapsed - m.stopAt
+		if !m.paused {
+			m.downtimeSum = m.elapsed - m.stopAt
+		}
+		m.enterFinish()
+	case phaseFinish:
+		if m.paused {
+			m.downtimeSum = m.elapsed - m.stopAt
+		}
 		m.phase = phaseDone
 	case phasePostSwitch:
 		m.downtimeSum = m.elapsed - m.stopAt
@@ -203,7 +228,7 @@ func (m *model) endRound(bw float64) int {
 		m.phase, m.phaseLeft = phaseSwitchover, m.switchover
 		return 0
 	case phasePostcopy:
-		m.phase = phaseDone
+		m.enterFinish()
 		return 0
 	}
 	pending := m.dirtied
@@ -217,6 +242,19 @@ func (m *model) endRound(bw float64) int {
 		m.throttle = min(m.throttle+migrateThrottleIncrement, migrateThrottleMax)
 	}
 	return 1
+}
+
+// enterFinish begins libvirt's finish phase; with no finish time the
+// migration is done at once.
+func (m *model) enterFinish() {
+	if m.finish <= 0 {
+		if m.paused {
+			m.downtimeSum = m.elapsed - m.stopAt
+		}
+		m.phase = phaseDone
+		return
+	}
+	m.phase, m.phaseLeft = phaseFinish, m.finish
 }
 
 // QEMU's auto-converge defaults (cpu-throttle-initial, -increment, max).
@@ -246,7 +284,7 @@ func (m *model) startPostCopy() error {
 
 func (m *model) progress(bw float64) migrate.Progress {
 	rem := m.roundSize - m.roundSent
-	if m.restart || m.done() || m.phase == phaseSwitchover {
+	if m.restart || m.done() || m.phase == phaseSwitchover || m.phase == phaseFinish {
 		rem = 0
 	}
 	p := migrate.Progress{
