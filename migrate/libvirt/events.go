@@ -201,10 +201,7 @@ func (m *migration) handle(e domainEvent) {
 	m.mu.Unlock()
 	switch e.kind {
 	case evIteration:
-		select {
-		case m.iters <- e.iteration:
-		default: // the monitor has a notice pending already
-		}
+		notifyLatest(m.iters, e.iteration)
 	case evHandedOver, evStopped:
 		m.endOnce.Do(func() { close(m.ended) })
 	}
@@ -215,4 +212,20 @@ func (m *migration) eventsSeen(kind eventKind) int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.seen[kind]
+}
+
+// notifyLatest puts n in ch (capacity 1) without blocking: a notice the
+// reader has not taken yet is replaced, so the latest always arrives.
+func notifyLatest(ch chan uint64, n uint64) {
+	for {
+		select {
+		case ch <- n:
+			return
+		default:
+		}
+		select {
+		case <-ch:
+		default:
+		}
+	}
 }

@@ -135,9 +135,14 @@ func TestStartWithoutEvents(t *testing.T) {
 		src.move(dom, dst, dom.Name)
 		return nil
 	}
-	mig, err := d.Start(context.Background(), livePlan())
+	p := livePlan()
+	p.AutoConverge = true // QEMU's capability is set at start
+	mig, err := d.Start(context.Background(), p)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if err := mig.EnableAutoConverge(context.Background()); err != nil {
+		t.Errorf("EnableAutoConverge with the capability set = %v, want nil", err)
 	}
 	<-mig.Done()
 	res, err := mig.Result()

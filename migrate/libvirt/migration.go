@@ -32,8 +32,8 @@ type migration struct {
 	perform *conn         // the perform call's connection; nil if attached
 
 	// Events. iters carries iteration numbers to the engine's monitor
-	// (capacity 1: a send never blocks, and the monitor samples anew
-	// anyway); ended is closed when an event says the job has left the
+	// (capacity 1, the latest replacing one not yet read: a send never
+	// blocks, and the monitor samples anew anyway); ended is closed when an event says the job has left the
 	// source.
 	events     *conn // the subscription's connection; nil if not subscribed
 	stopEvents context.CancelFunc
@@ -509,10 +509,16 @@ func (m *migration) SetMaxDowntime(ctx context.Context, d time.Duration) error {
 	})
 }
 
-// EnableAutoConverge is not possible mid-flight: auto-converge is a QEMU
-// migration capability, fixed when the migration starts. Plan.AutoConverge
-// sets it at Start.
+// EnableAutoConverge: libvirt cannot turn auto-converge on mid-flight (it
+// is a QEMU migration capability, fixed at start), so a plan that permits
+// it starts with the capability set (Plan.AutoConverge) and QEMU throttles
+// the guest itself once the dirty rate outruns the transfer. When the
+// policy asks, that is already so: nil. Without the capability,
+// migrate.ErrUnsupported.
 func (m *migration) EnableAutoConverge(context.Context) error {
+	if m.plan.AutoConverge {
+		return nil
+	}
 	return fmt.Errorf("libvirt: auto-converge can only be chosen at start: %w", migrate.ErrUnsupported)
 }
 
