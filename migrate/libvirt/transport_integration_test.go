@@ -217,18 +217,27 @@ func migrateLegs(t *testing.T, name string, legs ...leg) {
 	}
 }
 
+// driversOver returns drivers for hosts A and B over the given URIs,
+// having checked that they see the same host facts and domains as drivers
+// over qemu+tcp.
+func driversOver(t *testing.T, uriOfA, uriOfB string) (a, b *Driver) {
+	t.Helper()
+	tcpA, tcpB := labDriver(t, uriA, hostA), labDriver(t, uriB, hostB)
+	a, b = labDriver(t, uriOfA, hostA), labDriver(t, uriOfB, hostB)
+	assertSameHost(t, a, tcpA)
+	assertSameHost(t, b, tcpB)
+	assertSameDomains(t, a, tcpA)
+	assertSameDomains(t, b, tcpB)
+	return a, b
+}
+
 // TestTLSTransport drives both hosts over qemu+tls with the lab's client
 // certificate, and migrates peer-to-peer over TLS too: the destination
 // URI carries the same pkipath, which the source libvirtd honours.
 func TestTLSTransport(t *testing.T) {
 	const name = "vsmig-tls"
 	ownGuest(t, name)
-	tcpA, tcpB := labDriver(t, uriA, hostA), labDriver(t, uriB, hostB)
-	a, b := labDriver(t, tlsURIA, hostA), labDriver(t, tlsURIB, hostB)
-	assertSameHost(t, a, tcpA)
-	assertSameHost(t, b, tcpB)
-	assertSameDomains(t, a, tcpA)
-	assertSameDomains(t, b, tcpB)
+	a, b := driversOver(t, tlsURIA, tlsURIB)
 
 	vm := guestUUID(t, a, name)
 	toB := migrate.Plan{VM: vm, Type: migrate.Live, DestHost: hostB, Transport: migrate.TLS, DestURI: tlsURIB}
@@ -239,20 +248,15 @@ func TestTLSTransport(t *testing.T) {
 	migrateLegs(t, name, leg{"A to B", a, toB, b, nil}, leg{"B to A", b, toA, a, nil})
 }
 
-// TestSSHTransport drives both hosts over qemu+ssh (go-libvirt's Go SSH
-// client, a direct-streamlocal channel to each host's libvirt-sock). The
+// TestSSHTransport drives both hosts over qemu+ssh (the driver's SSH
+// dialer, a direct-streamlocal channel to each host's libvirt-sock). The
 // migrations themselves go peer-to-peer over qemu+tcp: over qemu+ssh the
 // source libvirtd would run ssh(1), which keeps host keys in root's
 // ~/.ssh/known_hosts, a file of the machine the lab does not touch.
 func TestSSHTransport(t *testing.T) {
 	const name = "vsmig-ssh"
 	ownGuest(t, name)
-	tcpA, tcpB := labDriver(t, uriA, hostA), labDriver(t, uriB, hostB)
-	a, b := labDriver(t, sshURIA, hostA), labDriver(t, sshURIB, hostB)
-	assertSameHost(t, a, tcpA)
-	assertSameHost(t, b, tcpB)
-	assertSameDomains(t, a, tcpA)
-	assertSameDomains(t, b, tcpB)
+	a, b := driversOver(t, sshURIA, sshURIB)
 
 	vm := guestUUID(t, a, name)
 	// Check's own connection to the destination goes over SSH.

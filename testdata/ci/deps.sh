@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs what `make test` needs on a fresh Debian 12 machine (as root):
 # the libvirt/QEMU lab packages (openssl and openssh-server for the lab's
-# TLS and SSH transports), Debian's python3-winrm (the real WinRM client
+# TLS and SSH transports, iptables for its network cut), Debian's python3-winrm (the real WinRM client
 # the end-to-end tests drive) and staticcheck. Safe to re-run.
 set -euo pipefail
 pkgs=(qemu-system-x86 qemu-utils libvirt-daemon libvirt-daemon-driver-qemu
-      libvirt-daemon-system libvirt-clients cpio python3-winrm openssl openssh-server)
+      libvirt-daemon-system libvirt-clients cpio python3-winrm openssl openssh-server iptables)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")

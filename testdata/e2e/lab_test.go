@@ -17,6 +17,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -55,6 +56,35 @@ func domstate(uri, name string) string {
 		return ""
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// cutHost drops, with iptables, every TCP packet to and from host on the
+// given ports (an iptables multiport list), as a cut network would: no
+// reset, no answer. It returns the function that heals the cut; the test's
+// cleanup heals it too.
+func cutHost(t *testing.T, host, ports string) (heal func()) {
+	t.Helper()
+	rules := [][]string{
+		{"OUTPUT", "-d", host, "-p", "tcp", "-m", "multiport", "--dports", ports, "-j", "DROP"},
+		{"OUTPUT", "-s", host, "-p", "tcp", "-m", "multiport", "--sports", ports, "-j", "DROP"},
+	}
+	for _, r := range rules {
+		if out, err := exec.Command("iptables", append([]string{"-I"}, r...)...).CombinedOutput(); err != nil {
+			t.Fatalf("iptables -I %v: %v\n%s", r, err, out)
+		}
+	}
+	var once sync.Once
+	heal = func() {
+		once.Do(func() {
+			for _, r := range rules {
+				if out, err := exec.Command("iptables", append([]string{"-D"}, r...)...).CombinedOutput(); err != nil {
+					t.Errorf("iptables -D %v: %v\n%s", r, err, out)
+				}
+			}
+		})
+	}
+	t.Cleanup(heal)
+	return heal
 }
 
 // addGuest adds a lab guest for the rest of the test (testdata/lab/guest.sh)
@@ -237,6 +267,38 @@ func TestLab(t *testing.T) {
 			t.Fatalf("restarting the lab: %v\n%s", err, out)
 		}
 		l.requireRunsOn(t, g2, l.uriA)
+	})
+
+	t.Run("network cut between the hosts mid-migration", func(t *testing.T) {
+		// Every packet to and from host B's libvirtd and incoming migration
+		// ports is dropped (iptables on loopback) while A sends: the
+		// stream stalls, the policy's progress timeout aborts, libvirt's
+		// keepalive gives up on B, and the guest keeps running on A only;
+		// B drops its half-made guest once it, too, has given up on A.
+		before, _ := l.heartbeat(t, g2)
+		r := step(t, a, "migrate", g2, l.hostB, "--bandwidth", "4")
+		if r["rc"] != "4096" {
+			t.Fatalf("migrate: %v", r)
+		}
+		step(t, a, "wait", r["job"], "--states", "4", "--timeout", "60")
+		time.Sleep(3 * time.Second)
+		heal := cutHost(t, l.hostB, "16509,16514,49184:49215")
+		cutAt := time.Now()
+		w := step(t, a, "wait", r["job"], "--timeout", "180")
+		t.Logf("job ended %s %v after the cut: %s", w["state"], time.Since(cutAt).Round(time.Second), w["description"])
+		heal()
+		if w["state"] != "10" || w["description"] == "" {
+			t.Fatalf("job ended %v, want 10 Exception with a description", w)
+		}
+		l.requireRunsOn(t, g2, l.uriA)
+		deadline := time.Now().Add(90 * time.Second)
+		for domstate(l.uriB, g2) != "" {
+			if time.Now().After(deadline) {
+				t.Fatalf("B still has %s (%s) 90 s after the cut healed", g2, domstate(l.uriB, g2))
+			}
+			time.Sleep(time.Second)
+		}
+		l.requireAlive(t, g2, before)
 	})
 
 	t.Run("vsmigd killed mid-migration and restarted", func(t *testing.T) {

@@ -17,7 +17,7 @@ set -euo pipefail
 
 install_packages() {
 	local pkgs=(qemu-system-x86 qemu-utils libvirt-daemon libvirt-daemon-driver-qemu
-		libvirt-daemon-system libvirt-clients cpio python3-winrm openssl openssh-server) missing=() p
+		libvirt-daemon-system libvirt-clients cpio python3-winrm openssl openssh-server iptables) missing=() p
 	for p in "${pkgs[@]}"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
 	done
