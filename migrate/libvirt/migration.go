@@ -33,8 +33,8 @@ type migration struct {
 
 	// Events. iters carries iteration numbers to the engine's monitor
 	// (capacity 1, the latest replacing one not yet read: a send never
-	// blocks, and the monitor samples anew anyway); ended is closed when an event says the job has left the
-	// source.
+	// blocks, and the monitor samples anew anyway); ended is closed when
+	// an event says the job has left the source.
 	events     *conn // the subscription's connection; nil if not subscribed
 	stopEvents context.CancelFunc
 	iters      chan uint64
