@@ -12,6 +12,11 @@ type Request struct {
 	Priority  int
 	Submitted time.Time
 	Plan      Plan
+	// Queued, for Engine.Recover only, says the job had not started when
+	// the daemon stopped (as far as its store knows). If the VM is then
+	// still on this host with no migration running, the job is queued
+	// again, keeping its Priority and Submitted, instead of failing.
+	Queued bool `json:",omitempty"`
 }
 
 // Status is the engine-side state of a job.

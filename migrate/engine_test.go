@@ -487,6 +487,47 @@ func TestRecoverOutcomes(t *testing.T) {
 	}
 }
 
+// TestRecoverQueued: a job that had not started when the daemon stopped
+// is queued again if its VM is still here with no migration running, and
+// then runs to the end; one whose VM has meanwhile left (the store's
+// "queued" was stale) is settled like any other.
+func TestRecoverQueued(t *testing.T) {
+	tests := []struct {
+		name   string
+		at     map[string]migrate.DomainState
+		status migrate.Status
+		reason string
+		where  string
+	}{
+		{"still here: queued again, then runs", map[string]migrate.DomainState{"host-a": migrate.StateRunning},
+			migrate.StatusCompleted, "", "host-b"},
+		{"already moved: settled", map[string]migrate.DomainState{"host-b": migrate.StateRunning},
+			migrate.StatusCompleted, "while vsmigd was down", "host-b"},
+		{"shut off here: settled", map[string]migrate.DomainState{"host-a": migrate.StateShutoff},
+			migrate.StatusFailed, "still running on the source", "host-a"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, nil, vm("v", gib, 0, 0))
+			if err := f.c.Place(sim.VMUUID("v"), tt.at); err != nil {
+				t.Fatal(err)
+			}
+			r := req("j", "v", "host-b")
+			r.Queued = true
+			if err := f.e.Recover(t.Context(), r); err != nil {
+				t.Fatal(err)
+			}
+			u := f.rec.final(t, "j")
+			if u.Status != tt.status || !strings.Contains(u.Reason, tt.reason) {
+				t.Errorf("got %v %q, want %v %q", u.Status, u.Reason, tt.status, tt.reason)
+			}
+			if w := strings.Join(f.c.Where(sim.VMUUID("v")), ","); w != tt.where {
+				t.Errorf("VM on %q, want %q", w, tt.where)
+			}
+		})
+	}
+}
+
 func TestTypes(t *testing.T) {
 	f := newFixture(t, nil, vm("live", gib, 150e6, 0), vm("off", gib, 0, 0))
 	if err := f.c.Place(sim.VMUUID("off"), map[string]migrate.DomainState{"host-a": migrate.StateShutoff}); err != nil {

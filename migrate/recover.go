@@ -25,6 +25,11 @@ import (
 //     job fails and says a person must do it;
 //   - nowhere: StatusFailed with a reason that says the VM may be lost.
 //
+// A job that had not started (req.Queued) whose VM is still active on this
+// host is queued again as Submit would (no Update; Submit's errors are
+// Recover's), in its old place: the store's "New" may be up to one
+// progress write behind, which is why the hypervisor is asked first.
+//
 // A recovered job counts against MaxTotal and the host limits but is never
 // refused by them: it runs already. Other errors are returned and leave no
 // trace; the caller may call Recover again.
@@ -81,6 +86,11 @@ func (e *Engine) Recover(ctx context.Context, req Request) error {
 		}
 		return nil
 	case errors.Is(err, ErrNoJob):
+		if req.Queued && e.stillHere(ctx, j.vm) {
+			e.release(j)
+			e.log.Info("queued migration queued again after a restart", "job", j.id, "vm", j.vm)
+			return e.Submit(ctx, req)
+		}
 		u, err := e.settle(ctx, j)
 		if err != nil {
 			e.release(j)
@@ -92,6 +102,12 @@ func (e *Engine) Recover(ctx context.Context, req Request) error {
 		e.release(j)
 		return fmt.Errorf("migrate: recover job %s: attach: %w", j.id, err)
 	}
+}
+
+// stillHere reports whether the VM runs (or is paused) on this host.
+func (e *Engine) stillHere(ctx context.Context, vm string) bool {
+	d, err := e.local.Domain(ctx, vm)
+	return err == nil && (d.State == StateRunning || d.State == StatePaused)
 }
 
 // release undoes Recover's admission of j without reporting anything.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -302,8 +303,11 @@ func TestRecoverAfterRestart(t *testing.T) {
 	var got []string
 	for _, r := range f.eng.recovered {
 		got = append(got, r.JobID)
-		if r.JobID == queued && (r.Plan.VM != vmOther || r.Plan.DestHost != "10.0.0.2") {
-			t.Errorf("recovered request %+v", r)
+		if r.JobID == queued && (r.Plan.VM != vmOther || r.Plan.DestHost != "10.0.0.2" || !r.Queued) {
+			t.Errorf("recovered request %+v, want it marked queued", r)
+		}
+		if r.JobID == running && r.Queued {
+			t.Errorf("the running job was recovered as queued: %+v", r)
 		}
 	}
 	slices.Sort(got)
@@ -314,6 +318,9 @@ func TestRecoverAfterRestart(t *testing.T) {
 	}
 	if j := f.job(running); get(j, "JobState") != uint64(4) || get(j, "PercentComplete") != uint64(50) {
 		t.Errorf("running job after restart %v", j)
+	}
+	if j := f.job(queued); get(j, "JobState") != uint64(2) || !strings.HasPrefix(get(j, "JobStatus").(string), "Queued") {
+		t.Errorf("queued job after restart %v", j)
 	}
 	if j := f.job(broken); get(j, "JobState") != uint64(10) || get(j, "ErrorCode") != uint64(2) {
 		t.Errorf("unreadable job after restart %v", j)

@@ -168,7 +168,9 @@ func withReason(s, reason string) string {
 // Recover reconciles the jobs that a previous run of the daemon left
 // unfinished: each one's stored request goes back to the engine
 // (Engine.Recover), which finds out what became of the migration and
-// reports the outcome through OnUpdate. A job the engine cannot take, or
+// reports the outcome through OnUpdate; a job still New is marked queued
+// (migrate.Request.Queued), and the engine queues it again if it never
+// started. A job the engine cannot take, or
 // whose request cannot be read back, ends in Exception with a description
 // that says so; no job stays Running forever. Recover fails only if the
 // Store cannot be read. The progress a job shows until the engine reports
@@ -186,14 +188,21 @@ func (p *Profile) Recover(ctx context.Context) error {
 		// The active index already holds j (New loaded it), so an outcome
 		// the engine reports at once clears it.
 		var req migrate.Request
-		if err := json.Unmarshal(j.Request, &req); err != nil || req.JobID != j.InstanceID {
+		err := json.Unmarshal(j.Request, &req)
+		req.Queued = j.State == job.New
+		if err != nil || req.JobID != j.InstanceID {
 			p.log.ErrorContext(ctx, "interrupted job cannot be recovered", "job", j.InstanceID, "err", err)
 			p.failJob(j.InstanceID, RetFailed, "interrupted by a restart of vsmigd; its request could not be read back, the state of the virtual system is unknown")
 			continue
 		}
-		_, err := p.store.Update(ctx, j.InstanceID, func(j *job.Job) error {
+		status := "Recovering after a restart of vsmigd"
+		if req.Queued {
+			// The engine queues it again if it never started (no Update).
+			status = "Queued (taken up again after a restart of vsmigd)"
+		}
+		_, err = p.store.Update(ctx, j.InstanceID, func(j *job.Job) error {
 			if !j.State.Terminal() {
-				j.JobStatus = "Recovering after a restart of vsmigd"
+				j.JobStatus = status
 			}
 			return nil
 		})

@@ -44,3 +44,36 @@ func TestRestartMidJobOnSim(t *testing.T) {
 		t.Fatalf("GetError after the restart: %v", e)
 	}
 }
+
+// TestRestartWithQueuedJobOnSim: with one outgoing slot, a second
+// migration waits queued (JobState 2) behind a running one when vsmigd is
+// killed. After the restart the running one is reconciled as above, and
+// the queued one, whose VM never left host-a, is queued again and runs to
+// completion instead of failing.
+func TestRestartWithQueuedJobOnSim(t *testing.T) {
+	requirePython(t)
+	d := startDaemon(t, "127.0.0.1", append(simFlags, "-max-outgoing", "1")...)
+	first := step(t, d, "migrate", "db-01", "host-b", "--bandwidth", "1")
+	if first["rc"] != "4096" {
+		t.Fatalf("migrate: %v", first)
+	}
+	if w := step(t, d, "wait", first["job"], "--states", "4", "--timeout", "30"); w["state"] != "4" {
+		t.Fatalf("first job never ran: %v", w)
+	}
+	second := step(t, d, "migrate", "web-01", "host-b")
+	if second["rc"] != "4096" {
+		t.Fatalf("migrate: %v", second)
+	}
+	if j := step(t, d, "wait", second["job"], "--states", "2,3,4,7,8,9,10", "--timeout", "10"); j["state"] != "2" {
+		t.Fatalf("second job %v, want 2 New (queued)", j)
+	}
+	d.Kill()
+	d.Restart()
+	w := step(t, d, "wait", second["job"], "--timeout", "60")
+	if w["state"] != "7" {
+		t.Fatalf("after the restart the queued job ended %v; want 7 Completed", w)
+	}
+	if w := step(t, d, "wait", first["job"], "--timeout", "60"); w["state"] != "10" {
+		t.Fatalf("after the restart the running job ended %v; want 10 Exception", w)
+	}
+}
