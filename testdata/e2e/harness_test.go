@@ -9,9 +9,7 @@ package e2e
 import (
 	"bufio"
 	"context"
-	"crypto/tls"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -265,15 +263,6 @@ func python(t testing.TB, d *daemon, script string, args ...string) []string {
 	}
 	return results
 }
-
-// insecureClient is for plain HTTPS checks against the self-signed certificate.
-func insecureClient() *http.Client {
-	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{InsecureSkipVerify: true},
-	}}
-}
-
-var _ = io.Discard
 
 // results turns `RESULT key=value` lines into a map.
 func results(lines []string) map[string]string {
