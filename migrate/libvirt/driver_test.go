@@ -176,6 +176,12 @@ func TestStartSucceeds(t *testing.T) {
 	if res.Downtime != 30*time.Millisecond || res.Iterations != 3 || res.DataTransferred != 1200 || res.TotalTime <= 0 {
 		t.Errorf("Result = %+v", res)
 	}
+	dst.mu.Lock()
+	kept := len(dst.completed[dom.UUID])
+	dst.mu.Unlock()
+	if kept == 0 {
+		t.Error("reading the final statistics made the destination forget them (virsh domjobinfo --completed)")
+	}
 	if gotFlags != migrateFlags(p) || len(gotParams) == 0 {
 		t.Errorf("perform flags %#x params %v", gotFlags, gotParams)
 	}

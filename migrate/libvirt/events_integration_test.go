@@ -4,6 +4,8 @@ package libvirt
 
 import (
 	"context"
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -58,6 +60,11 @@ func TestEventsOfARealMigration(t *testing.T) {
 	}
 	if !phases["stop-and-copy"] && !phases["finishing"] {
 		t.Errorf("phases sampled %v: neither the pause nor the hand-over showed", phases)
+	}
+	// The driver read the final figures on B and left them there.
+	info, err := exec.Command("virsh", "-c", uriB, "domjobinfo", guest, "--completed").CombinedOutput()
+	if err != nil || !strings.Contains(string(info), "Completed") {
+		t.Errorf("virsh domjobinfo --completed on B after the driver read it: %v\n%s", err, info)
 	}
 	waitGuestHealthy(t, guest, offset)
 	migrateAndWait(t, b, plan(dom.UUID, hostA, uriA), nil)

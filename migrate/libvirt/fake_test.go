@@ -170,7 +170,13 @@ func (f *fakeHost) DomainGetJobStats(dom golibvirt.Domain, flags golibvirt.Domai
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if flags&golibvirt.DomainJobStatsCompleted != 0 {
-		return int32(golibvirt.DomainJobCompleted), f.completed[dom.UUID], nil
+		// As libvirt: reading the completed job's statistics forgets
+		// them, unless asked to keep them.
+		st := f.completed[dom.UUID]
+		if flags&golibvirt.DomainJobStatsKeepCompleted == 0 {
+			delete(f.completed, dom.UUID)
+		}
+		return int32(golibvirt.DomainJobCompleted), st, nil
 	}
 	st, ok := f.job[dom.UUID]
 	if !ok {

@@ -321,7 +321,8 @@ func (m *migration) finalResult(ctx context.Context, total time.Duration) migrat
 	return r
 }
 
-// destinationStats reads the completed job's statistics on the destination.
+// destinationStats reads the completed job's statistics on the destination,
+// leaving them there (KEEP_COMPLETED) for `virsh domjobinfo --completed`.
 func (m *migration) destinationStats(ctx context.Context) (jobStats, error) {
 	dc, err := m.d.destConn(m.plan)
 	if err != nil {
@@ -335,7 +336,7 @@ func (m *migration) destinationStats(ctx context.Context) (jobStats, error) {
 		if err != nil {
 			return jobStats{}, err
 		}
-		typ, params, err := h.DomainGetJobStats(dom, golibvirt.DomainJobStatsCompleted)
+		typ, params, err := h.DomainGetJobStats(dom, golibvirt.DomainJobStatsCompleted|golibvirt.DomainJobStatsKeepCompleted)
 		return decodeJobStats(typ, params), err
 	})
 }
