@@ -704,3 +704,51 @@ func TestPerformConnectionLost(t *testing.T) {
 	waitGuestHealthy(t, guest, offset)
 	migrateAndWait(t, b, plan(dom.UUID, hostA, uriA), nil)
 }
+
+// TestDestinationRefusesAtStart: the destination refuses the migration
+// itself, after no Check (or a Check the world has since overtaken): a
+// domain of the guest's name, or of the name it is to take there, has
+// appeared on B. The migration fails with libvirt's
+// reason, the guest runs on A only and healthy, and the destination's
+// own domain is left as it was.
+func TestDestinationRefusesAtStart(t *testing.T) {
+	a, b, dom := guestOnA(t)
+	tests := []struct {
+		name  string
+		setup func(t *testing.T)
+		plan  func(p *migrate.Plan)
+	}{
+		{"a domain of that name on B", func(t *testing.T) { defineDecoy(t, uriB, guest) }, nil},
+		{"a domain of another name on B", func(t *testing.T) { defineDecoy(t, uriB, "vsmig-decoy") },
+			func(p *migrate.Plan) { p.NewName = "vsmig-decoy" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.setup != nil {
+				tt.setup(t)
+			}
+			p := plan(dom.UUID, hostB, uriB)
+			if tt.plan != nil {
+				tt.plan(&p)
+			}
+			offset := fileSize(t, serialLog(guest))
+			m, err := a.Start(context.Background(), p)
+			if err != nil {
+				t.Logf("refused at Start: %v", err)
+			} else {
+				select {
+				case <-m.Done():
+				case <-time.After(2 * time.Minute):
+					t.Fatal("the refused migration did not end")
+				}
+				_, err = m.Result()
+				t.Logf("refused by the destination: %v", err)
+				if err == nil {
+					t.Fatal("the destination accepted the migration")
+				}
+			}
+			assertOnlyOnA(t, a, b, dom.UUID)
+			waitGuestHealthy(t, guest, offset)
+		})
+	}
+}
