@@ -451,59 +451,31 @@ func TestShutdownAndRecover(t *testing.T) {
 	}
 }
 
+// TestRecoverOutcomes: where the VM is decides a recovered job's end. A job
+// that had not started (Queued) whose VM is still here with no migration
+// running is queued again and runs to the end; one whose VM has meanwhile
+// left (the store's "queued" was stale) is settled like any other.
 func TestRecoverOutcomes(t *testing.T) {
 	tests := []struct {
 		name   string
+		queued bool
 		at     map[string]migrate.DomainState
 		status migrate.Status
 		reason string
 		where  string
 	}{
-		{"source", map[string]migrate.DomainState{"host-a": migrate.StateRunning}, migrate.StatusFailed, "still running on the source", "host-a"},
-		{"destination", map[string]migrate.DomainState{"host-b": migrate.StateRunning}, migrate.StatusCompleted, "while vsmigd was down", "host-b"},
-		{"both, source running", map[string]migrate.DomainState{"host-a": migrate.StateRunning, "host-b": migrate.StatePaused},
+		{"source", false, map[string]migrate.DomainState{"host-a": migrate.StateRunning}, migrate.StatusFailed, "still running on the source", "host-a"},
+		{"destination", false, map[string]migrate.DomainState{"host-b": migrate.StateRunning}, migrate.StatusCompleted, "while vsmigd was down", "host-b"},
+		{"both, source running", false, map[string]migrate.DomainState{"host-a": migrate.StateRunning, "host-b": migrate.StatePaused},
 			migrate.StatusFailed, "unfinished copy on host-b was removed", "host-a"},
-		{"both, source paused", map[string]migrate.DomainState{"host-a": migrate.StatePaused, "host-b": migrate.StateRunning},
+		{"both, source paused", false, map[string]migrate.DomainState{"host-a": migrate.StatePaused, "host-b": migrate.StateRunning},
 			migrate.StatusCompleted, "stopped copy on the source was removed", "host-b"},
-		{"nowhere", map[string]migrate.DomainState{}, migrate.StatusFailed, "may be lost", ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t, nil, vm("v", gib, 0, 0))
-			if err := f.c.Place(sim.VMUUID("v"), tt.at); err != nil {
-				t.Fatal(err)
-			}
-			if err := f.e.Recover(t.Context(), req("j", "v", "host-b")); err != nil {
-				t.Fatal(err)
-			}
-			u := f.rec.final(t, "j")
-			if u.Status != tt.status || !strings.Contains(u.Reason, tt.reason) {
-				t.Errorf("got %v %q, want %v %q", u.Status, u.Reason, tt.status, tt.reason)
-			}
-			if w := strings.Join(f.c.Where(sim.VMUUID("v")), ","); w != tt.where {
-				t.Errorf("VM on %q, want %q", w, tt.where)
-			}
-		})
-	}
-}
-
-// TestRecoverQueued: a job that had not started when the daemon stopped
-// is queued again if its VM is still here with no migration running, and
-// then runs to the end; one whose VM has meanwhile left (the store's
-// "queued" was stale) is settled like any other.
-func TestRecoverQueued(t *testing.T) {
-	tests := []struct {
-		name   string
-		at     map[string]migrate.DomainState
-		status migrate.Status
-		reason string
-		where  string
-	}{
-		{"still here: queued again, then runs", map[string]migrate.DomainState{"host-a": migrate.StateRunning},
+		{"nowhere", false, map[string]migrate.DomainState{}, migrate.StatusFailed, "may be lost", ""},
+		{"queued, still here: queued again, then runs", true, map[string]migrate.DomainState{"host-a": migrate.StateRunning},
 			migrate.StatusCompleted, "", "host-b"},
-		{"already moved: settled", map[string]migrate.DomainState{"host-b": migrate.StateRunning},
+		{"queued, already moved: settled", true, map[string]migrate.DomainState{"host-b": migrate.StateRunning},
 			migrate.StatusCompleted, "while vsmigd was down", "host-b"},
-		{"shut off here: settled", map[string]migrate.DomainState{"host-a": migrate.StateShutoff},
+		{"queued, shut off here: settled", true, map[string]migrate.DomainState{"host-a": migrate.StateShutoff},
 			migrate.StatusFailed, "still running on the source", "host-a"},
 	}
 	for _, tt := range tests {
@@ -513,7 +485,7 @@ func TestRecoverQueued(t *testing.T) {
 				t.Fatal(err)
 			}
 			r := req("j", "v", "host-b")
-			r.Queued = true
+			r.Queued = tt.queued
 			if err := f.e.Recover(t.Context(), r); err != nil {
 				t.Fatal(err)
 			}
