@@ -160,6 +160,16 @@ const dialTimeout = 10 * time.Second
 // openLibvirt is the real opener: it dials uri with go-libvirt, bounded
 // by ctx.
 func openLibvirt(ctx context.Context, uri string) (*session, error) {
+	return openLibvirtTapped(ctx, uri, nil)
+}
+
+// tappedOpener is openLibvirt with on fed the JOB_COMPLETED events the
+// connection carries (see tap.go).
+func tappedOpener(on jobCompletedHook) opener {
+	return func(ctx context.Context, uri string) (*session, error) { return openLibvirtTapped(ctx, uri, on) }
+}
+
+func openLibvirtTapped(ctx context.Context, uri string, on jobCompletedHook) (*session, error) {
 	u, err := url.Parse(uri)
 	if err != nil {
 		return nil, fmt.Errorf("libvirt URI %q: %w", uri, err)
@@ -168,7 +178,7 @@ func openLibvirt(ctx context.Context, uri string) (*session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("libvirt URI %q: %w", uri, err)
 	}
-	rd := &recordingDialer{d: d}
+	rd := &recordingDialer{d: d, on: on}
 	l := golibvirt.NewWithDialer(rd)
 	done := make(chan error, 1)
 	go func() { done <- l.ConnectToURI(golibvirt.RemoteURI(u)) }()
@@ -207,12 +217,16 @@ func dialTimeoutFor(ctx context.Context) time.Duration {
 // closed from outside go-libvirt.
 type recordingDialer struct {
 	d  socket.Dialer
+	on jobCompletedHook // if set, the connection is tapped for it
 	mu sync.Mutex
 	c  net.Conn
 }
 
 func (r *recordingDialer) Dial() (net.Conn, error) {
 	c, err := r.d.Dial()
+	if err == nil && r.on != nil {
+		c = &tapConn{Conn: c, tap: frameTap{on: r.on}}
+	}
 	if err == nil {
 		r.mu.Lock()
 		r.c = c

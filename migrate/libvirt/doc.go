@@ -6,7 +6,8 @@
 // source libvirtd connects to the destination itself and runs the whole
 // Begin/Prepare/Perform/Finish/Confirm protocol, so this process needs a
 // connection to the source only (plus short-lived ones to the destination
-// for checks, final statistics and Locate). The call blocks until the
+// for checks, Locate, and final statistics when the source's event is
+// missing). The call blocks until the
 // migration ends, so it runs on its own goroutine and its own connection.
 // A poller reads the job statistics on a third connection (libvirt holds
 // that call for seconds in the finish phase, so Progress returns the last
@@ -31,10 +32,14 @@
 // peer-to-peer connection and QEMU stream are both TLS.
 //
 // Events: each migration also subscribes, on a connection of its own, to
-// its domain's lifecycle and migration-iteration events (see events.go):
-// the iterations reach the engine at once (migrate.IterationNotifier), and
-// the pause for the final copy and the hand-over show in Progress.Phase
-// and end the poller without waiting for libvirt's finish phase.
+// its domain's lifecycle, migration-iteration and job-completed events
+// (see events.go): the iterations reach the engine at once
+// (migrate.IterationNotifier), the pause for the final copy and the
+// hand-over show in Progress.Phase and end the poller without waiting for
+// libvirt's finish phase, and the source's JOB_COMPLETED statistics are
+// the final figures, so a completed migration needs no question to the
+// destination (which answers when the event is missing). go-libvirt drops
+// JOB_COMPLETED undecoded; tap.go reads it off the connection instead.
 //
 // Imports: the standard library, migrate, go-libvirt, beevik/etree,
 // google/uuid and golang.org/x/crypto/ssh.

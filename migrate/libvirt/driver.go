@@ -50,7 +50,10 @@ type Driver struct {
 	cfg  Config
 	log  *slog.Logger
 	open opener
-	main *conn // inventory, job statistics, abort, tuning
+	// openEvents opens a migration's events connection, tapped for the
+	// JOB_COMPLETED events go-libvirt cannot decode (tap.go).
+	openEvents func(jobCompletedHook) opener
+	main       *conn // inventory, job statistics, abort, tuning
 
 	mu     sync.Mutex
 	closed bool
@@ -61,7 +64,11 @@ var _ migrate.Driver = (*Driver)(nil)
 
 // New connects to the libvirtd at cfg.URI.
 func New(ctx context.Context, cfg Config) (*Driver, error) {
-	return newDriver(ctx, cfg, openLibvirt)
+	d, err := newDriver(ctx, cfg, openLibvirt)
+	if err == nil {
+		d.openEvents = tappedOpener
+	}
+	return d, err
 }
 
 func newDriver(ctx context.Context, cfg Config, open opener) (*Driver, error) {
@@ -86,11 +93,12 @@ func newDriver(ctx context.Context, cfg Config, open opener) (*Driver, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	d := &Driver{
-		cfg:    cfg,
-		log:    log.With("driver", "libvirt", "uri", cfg.URI),
-		open:   open,
-		main:   &conn{uri: cfg.URI, open: open},
-		active: make(map[*migration]struct{}),
+		cfg:        cfg,
+		log:        log.With("driver", "libvirt", "uri", cfg.URI),
+		open:       open,
+		openEvents: func(jobCompletedHook) opener { return open },
+		main:       &conn{uri: cfg.URI, open: open},
+		active:     make(map[*migration]struct{}),
 	}
 	if _, err := d.main.get(ctx); err != nil {
 		return nil, fmt.Errorf("libvirt: %w", err)

@@ -27,10 +27,13 @@ const (
 	// evStopped: the guest stopped on the source for another reason
 	// (destroyed, crashed, failed).
 	evStopped
+	// evCompleted: the job completed; stats are its final statistics
+	// (JOB_COMPLETED, read off the wire: see tap.go).
+	evCompleted
 )
 
 var eventNames = [...]string{evIteration: "iteration", evSuspended: "suspended", evResumed: "resumed",
-	evHandedOver: "handed-over", evStopped: "stopped"}
+	evHandedOver: "handed-over", evStopped: "stopped", evCompleted: "job-completed"}
 
 func (k eventKind) String() string {
 	if k > 0 && int(k) < len(eventNames) {
@@ -42,29 +45,26 @@ func (k eventKind) String() string {
 // domainEvent is one decoded event about the migrating domain.
 type domainEvent struct {
 	kind      eventKind
-	iteration uint64 // evIteration
-	postcopy  bool   // evSuspended: paused for post-copy
+	iteration uint64   // evIteration
+	postcopy  bool     // evSuspended: paused for post-copy
+	stats     jobStats // evCompleted
 }
 
-// migrationEvents are the event IDs a migration subscribes to.
-//
-// Not JOB_COMPLETED, although libvirt sends it on the source right after
-// the hand-over with the job's final statistics: its payload is typed
-// parameters, and go-libvirt (v0.0.0-20261013170128) decodes events
-// without its typed-parameter decoder, so its router drops the message
-// as malformed (seen on the lab: virsh event shows it, a subscriber gets
-// nothing). The final figures are read from the destination instead.
+// migrationEvents are the event IDs a migration subscribes to. libvirt
+// sends JOB_COMPLETED only to a subscriber of it; go-libvirt then drops it
+// (tap.go reads it instead), so its channel stays silent.
 var migrationEvents = [...]golibvirt.DomainEventID{
 	golibvirt.DomainEventIDLifecycle,
 	golibvirt.DomainEventIDMigrationIteration,
+	golibvirt.DomainEventIDJobCompleted,
 }
 
 // subscribeTimeout bounds one event registration call; a libvirtd that
 // answers statistics in a millisecond answers this as fast.
 const subscribeTimeout = 5 * time.Second
 
-// subscribe registers on c for the lifecycle and migration-iteration
-// events of the domain u and returns them, in the order
+// subscribe registers on c for the lifecycle, migration-iteration and
+// job-completed events of the domain u and returns them, in the order
 // libvirt sent each kind, on one channel. The channel is closed once ctx
 // ends (the registrations are then withdrawn) or the connection is lost.
 //
@@ -125,6 +125,11 @@ func decodeEvent(raw any, u golibvirt.UUID) (domainEvent, bool) {
 			return domainEvent{}, false
 		}
 		return domainEvent{kind: evIteration, iteration: uint64(max(v.Iteration, 0))}, true
+	case *golibvirt.DomainEventCallbackJobCompletedMsg: // were go-libvirt to decode it
+		if v.Dom.UUID != u {
+			return domainEvent{}, false
+		}
+		return completedEvent(v.Params), true
 	case *golibvirt.DomainEventCallbackLifecycleMsg:
 		if v.Msg.Dom.UUID != u {
 			return domainEvent{}, false
@@ -132,6 +137,10 @@ func decodeEvent(raw any, u golibvirt.UUID) (domainEvent, bool) {
 		return decodeLifecycle(golibvirt.DomainEventType(v.Msg.Event), v.Msg.Detail)
 	}
 	return domainEvent{}, false
+}
+
+func completedEvent(params []golibvirt.TypedParam) domainEvent {
+	return domainEvent{kind: evCompleted, stats: decodeJobStats(int32(golibvirt.DomainJobCompleted), params)}
 }
 
 func decodeLifecycle(typ golibvirt.DomainEventType, detail int32) (domainEvent, bool) {
@@ -158,7 +167,12 @@ func decodeLifecycle(typ golibvirt.DomainEventType, detail int32) (domainEvent, 
 // A failure is logged, not fatal: the migration is then followed by
 // polling alone, as before libvirt had these events.
 func (m *migration) listen() {
-	c := &conn{uri: m.d.cfg.URI, open: m.d.open}
+	tap := func(dom golibvirt.UUID, params []golibvirt.TypedParam) {
+		if dom == m.dom.UUID {
+			m.handle(completedEvent(params))
+		}
+	}
+	c := &conn{uri: m.d.cfg.URI, open: m.d.openEvents(tap)}
 	ctx, cancel := context.WithCancel(context.Background())
 	evs, err := subscribe(ctx, c, m.dom.UUID)
 	if err != nil {
@@ -197,12 +211,18 @@ func (m *migration) handle(e domainEvent) {
 		m.paused = false
 	case evHandedOver, evStopped:
 		m.jobGone = true
+	case evCompleted:
+		st := e.stats
+		m.final, m.jobGone = &st, true
 	}
 	m.mu.Unlock()
 	switch e.kind {
 	case evIteration:
 		notifyLatest(m.iters, e.iteration)
 	case evHandedOver, evStopped:
+		m.endOnce.Do(func() { close(m.ended) })
+	case evCompleted:
+		m.completedOnce.Do(func() { close(m.completed) })
 		m.endOnce.Do(func() { close(m.ended) })
 	}
 }

@@ -15,7 +15,9 @@ import (
 // TestEventsOfARealMigration: a live migration on the lab, followed by
 // libvirt's domain events as well as its statistics. libvirt announces
 // every pre-copy iteration (as many as the final figures count), the
-// pause for the final copy and the hand-over.
+// pause for the final copy and the hand-over, and the source's
+// JOB_COMPLETED event (read off the wire, tap.go) carries the final
+// figures, which agree with the destination's record of the job.
 func TestEventsOfARealMigration(t *testing.T) {
 	a, b, dom := guestOnA(t)
 	offset := fileSize(t, serialLog(guest))
@@ -45,15 +47,27 @@ func TestEventsOfARealMigration(t *testing.T) {
 	}
 	m := mig.(*migration)
 	seen := map[string]int{}
-	for k := evIteration; k <= evStopped; k++ {
+	for k := evIteration; k <= evCompleted; k++ {
 		seen[k.String()] = m.eventsSeen(k)
 	}
-	t.Logf("events %v; iteration notices %v; phases sampled %v; result %+v", seen, notices, phases, res)
+	t.Logf("events %v; iteration notices %v; phases sampled %v; result %+v from %s", seen, notices, phases, res, m.figuresFrom())
 	if seen["iteration"] < 1 || len(notices) == 0 {
 		t.Errorf("no iteration events (%d) or notices (%v)", seen["iteration"], notices)
 	}
-	if seen["suspended"] != 1 || seen["handed-over"] != 1 || seen["resumed"] != 0 || seen["stopped"] != 0 {
-		t.Errorf("lifecycle events %v; want one pause and one hand-over", seen)
+	if seen["suspended"] != 1 || seen["handed-over"] != 1 || seen["resumed"] != 0 || seen["stopped"] != 0 || seen["job-completed"] != 1 {
+		t.Errorf("events %v; want one pause, one hand-over and one job-completed", seen)
+	}
+	if from := m.figuresFrom(); from != "job-completed event" {
+		t.Errorf("final figures from %q, want the source's job-completed event", from)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	dst, err := m.destinationStats(ctx)
+	if err != nil {
+		t.Fatalf("the destination's record: %v", err)
+	}
+	if d := dst.result(); d.Iterations != res.Iterations || d.DataTransferred != res.DataTransferred {
+		t.Errorf("the event's figures %+v differ from the destination's %+v", res, d)
 	}
 	if uint64(seen["iteration"]) != res.Iterations || notices[len(notices)-1] != res.Iterations {
 		t.Errorf("%d iteration events, the last notice %d; the job counted %d iterations", seen["iteration"], notices[len(notices)-1], res.Iterations)

@@ -48,16 +48,19 @@ func TestDecodeEvent(t *testing.T) {
 			}
 		})
 	}
-	// go-libvirt drops JOB_COMPLETED (see migrationEvents); were one to
-	// come through, it tells nothing the destination does not.
-	if _, ok := decodeEvent(&golibvirt.DomainEventCallbackJobCompletedMsg{Dom: dom}, dom.UUID); ok {
-		t.Error("job completed decoded")
+	completed := &golibvirt.DomainEventCallbackJobCompletedMsg{Dom: dom, Params: params(map[string]any{
+		"time_elapsed": uint64(900), "downtime": uint64(30), "data_processed": uint64(1200), "memory_iteration": uint64(3)})}
+	got, ok := decodeEvent(completed, dom.UUID)
+	want := migrate.Result{TotalTime: 900 * time.Millisecond, Downtime: 30 * time.Millisecond, DataTransferred: 1200, Iterations: 3}
+	if !ok || got.kind != evCompleted || got.stats.result() != want {
+		t.Errorf("job completed = %+v (%+v), %v; want %+v", got, got.stats.result(), ok, want)
 	}
 }
 
 // TestStartFollowsEvents: a migration whose progress the events tell
 // ahead of the statistics: the iterations, the pause for the final copy,
-// and the hand-over, which ends the poller at once.
+// the hand-over, which ends the poller at once, and the final figures of
+// the source's JOB_COMPLETED event, with no question to the destination.
 func TestStartFollowsEvents(t *testing.T) {
 	d, src, dst, _ := fakePair(t)
 	step := make(chan struct{})
@@ -74,10 +77,9 @@ func TestStartFollowsEvents(t *testing.T) {
 		<-step
 		src.emit(golibvirt.DomainEventIDLifecycle, lifecycleEvent(dom, golibvirt.DomainEventStopped, int32(golibvirt.DomainEventStoppedMigrated)))
 		<-step
-		dst.mu.Lock()
-		dst.completed[dom.UUID] = params(map[string]any{"time_elapsed": uint64(900), "downtime": uint64(30),
-			"data_processed": uint64(1200), "memory_iteration": uint64(3)})
-		dst.mu.Unlock()
+		// The source's final figures; the destination has none to give.
+		src.emit(golibvirt.DomainEventIDJobCompleted, &golibvirt.DomainEventCallbackJobCompletedMsg{Dom: dom, Params: params(map[string]any{
+			"time_elapsed": uint64(900), "downtime": uint64(30), "data_processed": uint64(1200), "memory_iteration": uint64(3)})})
 		src.move(dom, dst, dom.Name)
 		return nil
 	}
@@ -117,6 +119,9 @@ func TestStartFollowsEvents(t *testing.T) {
 		t.Errorf("Result = %+v", res)
 	}
 	m := mig.(*migration)
+	if from := m.figuresFrom(); from != "job-completed event" {
+		t.Errorf("figures from %q, want the job-completed event", from)
+	}
 	if n := m.eventsSeen(evHandedOver); n != 1 {
 		t.Errorf("saw %d hand-over events", n)
 	}
@@ -148,6 +153,9 @@ func TestStartWithoutEvents(t *testing.T) {
 	res, err := mig.Result()
 	if err != nil || res.Downtime != 40*time.Millisecond || res.Iterations != 2 {
 		t.Fatalf("Result = %+v, %v", res, err)
+	}
+	if from := mig.(*migration).figuresFrom(); from != "destination" {
+		t.Errorf("figures from %q, want the destination", from)
 	}
 }
 

@@ -34,12 +34,15 @@ type migration struct {
 	// Events. iters carries iteration numbers to the engine's monitor
 	// (capacity 1, the latest replacing one not yet read: a send never
 	// blocks, and the monitor samples anew anyway); ended is closed when
-	// an event says the job has left the source.
-	events     *conn // the subscription's connection; nil if not subscribed
-	stopEvents context.CancelFunc
-	iters      chan uint64
-	ended      chan struct{}
-	endOnce    sync.Once
+	// an event says the job has left the source, completed when the
+	// JOB_COMPLETED statistics are in final.
+	events        *conn // the subscription's connection; nil if not subscribed
+	stopEvents    context.CancelFunc
+	iters         chan uint64
+	ended         chan struct{}
+	completed     chan struct{}
+	endOnce       sync.Once
+	completedOnce sync.Once
 
 	mu        sync.Mutex
 	last      migrate.Progress
@@ -50,6 +53,8 @@ type migration struct {
 	paused    bool                 // the guest is paused on the source for the final copy
 	postcopy  bool                 // ... and the migration switched to post-copy
 	eventIter uint64               // the latest iteration an event announced
+	final     *jobStats            // the JOB_COMPLETED statistics
+	finalFrom string               // where the Result's figures came from (logs, tests)
 	seen      [len(eventNames)]int // events received, by kind (tests)
 	result    migrate.Result
 	err       error
@@ -116,7 +121,7 @@ func (d *Driver) Start(ctx context.Context, plan migrate.Plan) (migrate.Migratio
 func (d *Driver) newMigration(plan migrate.Plan, dom golibvirt.Domain) *migration {
 	m := &migration{d: d, plan: plan, dom: dom, started: time.Now(),
 		done: make(chan struct{}), stop: make(chan struct{}),
-		iters: make(chan uint64, 1), ended: make(chan struct{})}
+		iters: make(chan uint64, 1), ended: make(chan struct{}), completed: make(chan struct{})}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
@@ -139,7 +144,8 @@ func (m *migration) finish(res migrate.Result, err error) {
 		m.d.log.Warn("migration failed", "vm", m.plan.VM, "err", err)
 	} else {
 		m.d.log.Info("migration completed", "vm", m.plan.VM, "total", res.TotalTime,
-			"downtime", res.Downtime, "iterations", res.Iterations, "bytes", res.DataTransferred)
+			"downtime", res.Downtime, "iterations", res.Iterations, "bytes", res.DataTransferred,
+			"figures_from", m.figuresFrom())
 	}
 	close(m.done)
 }
@@ -291,24 +297,34 @@ func (m *migration) startOnDest(ctx context.Context) error {
 	})
 }
 
-// finalResult reads the completed job's statistics on the destination
-// (the source no longer has the VM; see migrationEvents for why not from
-// the source's JOB_COMPLETED event). TotalTime is the wall time of the
-// perform call: it includes libvirt's finish and confirm phases, which the
-// destination's time_elapsed does not. Figures the destination cannot give
-// come from the last progress sample.
+// finalResult gathers the final statistics of a migration that ended with
+// the VM on the destination: from the source's JOB_COMPLETED event, which
+// libvirt sends just before the perform call returns (on the events
+// connection, so finalResult waits for it a moment), else from the
+// completed job on the destination (the source no longer has the VM),
+// else from the last progress sample. TotalTime is the wall time of the
+// perform call: it includes libvirt's finish and confirm phases, which
+// time_elapsed does not.
 func (m *migration) finalResult(ctx context.Context, total time.Duration) migrate.Result {
 	m.mu.Lock()
 	last := m.last
 	m.mu.Unlock()
 	res := migrate.Result{TotalTime: total, DataTransferred: last.DataProcessed, Iterations: last.Iteration}
+	from := "last sample"
+	defer func() { m.mu.Lock(); m.finalFrom = from; m.mu.Unlock() }()
 	if m.plan.Type == migrate.Restart {
 		return res
 	}
-	st, err := m.destinationStats(ctx)
-	if err != nil {
-		m.d.log.Warn("no final statistics from the destination", "vm", m.plan.VM, "err", err)
-		return res
+	st, ok := m.completedStats(ctx)
+	if ok {
+		from = "job-completed event"
+	} else {
+		var err error
+		if st, err = m.destinationStats(ctx); err != nil {
+			m.d.log.Warn("no final statistics from the source's event or the destination", "vm", m.plan.VM, "err", err)
+			return res
+		}
+		from = "destination"
 	}
 	r := st.result()
 	r.TotalTime = total
@@ -319,6 +335,37 @@ func (m *migration) finalResult(ctx context.Context, total time.Duration) migrat
 		r.Iterations = res.Iterations
 	}
 	return r
+}
+
+// completedEventWait is how long finalResult waits for the JOB_COMPLETED
+// event once the perform call has returned; on the lab it comes within a
+// millisecond of the hand-over, before the call returns.
+const completedEventWait = 500 * time.Millisecond
+
+// completedStats returns the JOB_COMPLETED statistics, waiting up to
+// completedEventWait for them if m is subscribed.
+func (m *migration) completedStats(ctx context.Context) (jobStats, bool) {
+	if m.events != nil {
+		t := time.NewTimer(completedEventWait)
+		defer t.Stop()
+		select {
+		case <-m.completed:
+		case <-t.C:
+		case <-ctx.Done():
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.final == nil {
+		return jobStats{}, false
+	}
+	return *m.final, true
+}
+
+func (m *migration) figuresFrom() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.finalFrom
 }
 
 // destinationStats reads the completed job's statistics on the destination,
