@@ -262,26 +262,37 @@ const (
 )
 
 func presenceOn(ctx context.Context, c *conn, u golibvirt.UUID) (presence, error) {
-	return call(ctx, c, "look up "+uuidString(u), func(h hypervisor) (presence, error) {
+	st, err := stateOn(ctx, c, u)
+	switch {
+	case err != nil || !st.found:
+		return absent, err
+	case st.state == golibvirt.DomainShutoff, st.state == golibvirt.DomainCrashed, st.state == golibvirt.DomainNostate:
+		return defined, nil
+	}
+	return active, nil
+}
+
+// hostState is a VM's libvirt run state on one host, if it is there.
+type hostState struct {
+	found bool
+	state golibvirt.DomainState
+}
+
+// stateOn looks the VM u up on c's host.
+func stateOn(ctx context.Context, c *conn, u golibvirt.UUID) (hostState, error) {
+	return call(ctx, c, "look up "+uuidString(u), func(h hypervisor) (hostState, error) {
 		dom, err := h.DomainLookupByUUID(u)
 		if golibvirt.IsNotFound(err) {
-			return absent, nil
+			return hostState{}, nil
 		}
 		if err != nil {
-			return absent, err
+			return hostState{}, err
 		}
 		st, _, err := h.DomainGetState(dom, 0)
 		if golibvirt.IsNotFound(err) {
-			return absent, nil
+			return hostState{}, nil
 		}
-		if err != nil {
-			return absent, err
-		}
-		switch golibvirt.DomainState(st) {
-		case golibvirt.DomainShutoff, golibvirt.DomainCrashed, golibvirt.DomainNostate:
-			return defined, nil
-		}
-		return active, nil
+		return hostState{found: err == nil, state: golibvirt.DomainState(st)}, err
 	})
 }
 

@@ -107,6 +107,33 @@ func namedGuestOnA(t *testing.T, name string) (a, b *Driver, dom migrate.Domain)
 	return a, b, dom
 }
 
+// addGuest adds the lab guest name for this test alone, with its own
+// dirtying pace and region (testdata/lab/guest.sh; "" takes the lab's
+// defaults), and removes it when the test ends, wherever it is then.
+// guest.sh waits for the first heartbeat, which a loaded machine delays;
+// bounded all the same.
+func addGuest(t *testing.T, name, dirty, region string) {
+	t.Helper()
+	t.Cleanup(func() { removeGuest(t, name) })
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	script := filepath.Join(repoRoot, "testdata/lab/guest.sh")
+	if out, err := exec.CommandContext(ctx, "bash", script, "add", name, dirty, region).CombinedOutput(); err != nil {
+		t.Fatalf("guest.sh add %s: %v\n%s", name, err, out)
+	}
+}
+
+// removeGuest removes the lab guest name from whichever host has it.
+func removeGuest(t *testing.T, name string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	script := filepath.Join(repoRoot, "testdata/lab/guest.sh")
+	if out, err := exec.CommandContext(ctx, "bash", script, "remove", name).CombinedOutput(); err != nil {
+		t.Errorf("guest.sh remove %s: %v\n%s", name, err, out)
+	}
+}
+
 func plan(vm, host, uri string) migrate.Plan {
 	return migrate.Plan{VM: vm, Type: migrate.Live, DestHost: host, Transport: migrate.TCP, DestURI: uri}
 }

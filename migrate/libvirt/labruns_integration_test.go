@@ -17,7 +17,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -78,7 +77,7 @@ func TestRecordLabRuns(t *testing.T) {
 				file.Runs = append(file.Runs, r)
 			}
 		}
-		removeLabGuest(t, name)
+		removeGuest(t, name)
 	}
 	var b strings.Builder
 	enc := json.NewEncoder(&b)
@@ -120,11 +119,7 @@ func labVersions(t *testing.T) (qemu, lib string) {
 // workload (testdata/lab/guest.sh), removed when the test ends.
 func addLabGuest(t *testing.T, name, dirty, region string) sim.LabGuest {
 	t.Helper()
-	t.Cleanup(func() { removeLabGuest(t, name) })
-	cmd := exec.Command("bash", filepath.Join(repoRoot, "testdata/lab/guest.sh"), "add", name, dirty, region)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("guest.sh add %s: %v\n%s", name, err, out)
-	}
+	addGuest(t, name, dirty, region)
 	g, err := parseLabGuest(name, dirty, region)
 	if err != nil {
 		t.Fatal(err)
@@ -138,13 +133,6 @@ func addLabGuest(t *testing.T, name, dirty, region string) sim.LabGuest {
 	// Let it settle: boot done, region filled and dirtied for a while.
 	waitGuestHealthy(t, name, 0)
 	return g
-}
-
-func removeLabGuest(t *testing.T, name string) {
-	t.Helper()
-	if out, err := exec.Command("bash", filepath.Join(repoRoot, "testdata/lab/guest.sh"), "remove", name).CombinedOutput(); err != nil {
-		t.Errorf("guest.sh remove %s: %v\n%s", name, err, out)
-	}
 }
 
 // parseLabGuest reads vsmig.dirty and vsmig.mem as the guest does

@@ -43,13 +43,14 @@ func (d *Driver) Repair(ctx context.Context, plan migrate.Plan, keep migrate.Loc
 	default:
 		return fmt.Errorf("libvirt: repair: the copy to keep must be the source's or the destination's, not location %d", keep)
 	}
-	kept, err := stateOn(ctx, keepOn, u)
+	st, err := stateOn(ctx, keepOn, u)
 	if err != nil {
 		return fmt.Errorf("libvirt: repair: the copy to keep: %w", err)
 	}
-	if kept == migrate.StateUnknown {
+	if !st.found {
 		return errors.New("libvirt: repair: the copy to keep is gone; nothing was removed")
 	}
+	kept := domainState(st.state)
 	err = call0(ctx, dropOn, "remove the other copy", func(h hypervisor) error {
 		dom, err := h.DomainLookupByUUID(u)
 		if golibvirt.IsNotFound(err) {
@@ -93,23 +94,4 @@ func keepName(l migrate.Location) string {
 		return "source"
 	}
 	return "destination"
-}
-
-// stateOn returns the run state of the VM u on c's host; StateUnknown if it
-// is not there.
-func stateOn(ctx context.Context, c *conn, u golibvirt.UUID) (migrate.DomainState, error) {
-	return call(ctx, c, "look up "+uuidString(u), func(h hypervisor) (migrate.DomainState, error) {
-		dom, err := h.DomainLookupByUUID(u)
-		if golibvirt.IsNotFound(err) {
-			return migrate.StateUnknown, nil
-		}
-		if err != nil {
-			return migrate.StateUnknown, err
-		}
-		st, _, err := h.DomainGetState(dom, 0)
-		if golibvirt.IsNotFound(err) {
-			return migrate.StateUnknown, nil
-		}
-		return domainState(golibvirt.DomainState(st)), err
-	})
 }

@@ -46,27 +46,6 @@ var (
 	sshURIB  = env("VSMIG_LAB_SSH_URI_B", "qemu+ssh://root@127.0.0.3/system?keyfile="+sshKey+"&known_hosts="+sshKnown)
 )
 
-// ownGuest adds the lab guest name for this test alone and removes it
-// when the test ends, wherever it is then.
-func ownGuest(t *testing.T, name string) {
-	t.Helper()
-	script := filepath.Join(repoRoot, "testdata/lab/guest.sh")
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if out, err := exec.CommandContext(ctx, "bash", script, "remove", name).CombinedOutput(); err != nil {
-			t.Errorf("guest.sh remove %s: %v\n%s", name, err, out)
-		}
-	})
-	// guest.sh waits for the first heartbeat, which a loaded machine
-	// delays; bounded all the same.
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, "bash", script, "add", name).CombinedOutput(); err != nil {
-		t.Fatalf("guest.sh add %s: %v\n%s", name, err, out)
-	}
-}
-
 // assertSameHost checks that d, over the transport under test, sees the
 // host the qemu+tcp driver ref sees. Memory figures are left out: libvirt
 // reports them differently from call to call on this machine.
@@ -236,7 +215,7 @@ func driversOver(t *testing.T, uriOfA, uriOfB string) (a, b *Driver) {
 // URI carries the same pkipath, which the source libvirtd honours.
 func TestTLSTransport(t *testing.T) {
 	const name = "vsmig-tls"
-	ownGuest(t, name)
+	addGuest(t, name, "", "")
 	a, b := driversOver(t, tlsURIA, tlsURIB)
 
 	vm := guestUUID(t, a, name)
@@ -255,7 +234,7 @@ func TestTLSTransport(t *testing.T) {
 // ~/.ssh/known_hosts, a file of the machine the lab does not touch.
 func TestSSHTransport(t *testing.T) {
 	const name = "vsmig-ssh"
-	ownGuest(t, name)
+	addGuest(t, name, "", "")
 	a, b := driversOver(t, sshURIA, sshURIB)
 
 	vm := guestUUID(t, a, name)
@@ -381,7 +360,7 @@ func sshSessions(t *testing.T, host string) int {
 // the TLS host name. Both ways.
 func TestTLSStrictPeerToPeer(t *testing.T) {
 	const name = "vsmig-tlsstrict"
-	ownGuest(t, name)
+	addGuest(t, name, "", "")
 	a, b := labDriver(t, tlsURIA, hostA), labDriver(t, tlsURIB, hostB)
 	vm := guestUUID(t, a, name)
 	strict := func(host, uri string) migrate.Plan {
