@@ -7,7 +7,7 @@ LAB_DIR    ?= /var/lib/vsmig-lab
 GOFLAGS    ?=
 export GOFLAGS
 
-.PHONY: all build run test deps check unit e2e lab lab-down lab-test bench bench-wsman bench-lab fuzz-smoke install clean
+.PHONY: all build run test deps check scripts-test unit e2e lab lab-down lab-test lab-repeat bench bench-wsman bench-lab fuzz-smoke install clean
 
 all: build
 
@@ -19,16 +19,21 @@ build:
 run: build
 	@bash testdata/ci/run-demo.sh "$(BIN)/vsmigd" "$(STATE)"
 
-# Everything CI runs: install what the tests need, static checks, unit and
-# fuzz-seed tests, the end-to-end tests with python3-winrm, and the two-host
-# libvirt lab with its integration and end-to-end tests.
-test: deps check unit e2e lab-test
+# Everything CI runs: install what the tests need, static checks, the CI
+# scripts' own test, unit and fuzz-seed tests, the end-to-end tests with
+# python3-winrm, and the two-host libvirt lab (current and stock QEMU and
+# libvirt) with its integration and end-to-end tests.
+test: deps check scripts-test unit e2e lab-test
 
 deps:
 	@bash testdata/ci/deps.sh
 
 check:
 	@bash testdata/ci/check.sh
+
+# The CI scripts' own behaviour: apt waits for another apt or dpkg.
+scripts-test:
+	@bash testdata/ci/apt-lock-test.sh
 
 unit:
 	VSMIG_E2E=1 $(GO) test -count=1 ./...
@@ -42,8 +47,16 @@ lab:
 lab-down:
 	bash testdata/lab/down.sh
 
+# FLAVOURS: current (QEMU 10 / libvirt 11.3, backports) and stock (QEMU 7.2 /
+# libvirt 9.0); both by default.
 lab-test: build
-	@bash testdata/ci/lab-test.sh
+	@bash testdata/ci/lab-test.sh $(FLAVOURS)
+
+# The lab suite N times in a row on one fresh lab, with the pass count.
+N       ?= 5
+FLAVOUR ?= current
+lab-repeat: build
+	@bash testdata/ci/lab-repeat.sh $(N) $(FLAVOUR)
 
 # Benchmarks print their figures and the ratios against the issues'
 # targets; none of them runs in `make test` (these machines are shared).
