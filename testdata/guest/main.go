@@ -7,13 +7,14 @@
 // loses or corrupts memory shows up as "CHECK BAD" on the destination's
 // serial log.
 //
-// A helper process keeps QEMU's TCG TLB flushed (see startFlusher).
+// On QEMU before 9.0 a helper process keeps QEMU's TCG TLB flushed
+// (vsmig.flush, see startFlusher).
 // It powers off when the ACPI power button is pressed (the modules for it
 // are in the initramfs), so Restart migrations can shut it down cleanly.
 //
 // Parameters come from the kernel command line (see ParseCmdline):
 //
-//	vsmig.mem=64M vsmig.dirty=64K@10ms vsmig.check=2s vsmig.hb=500ms vsmig.flush=1ms
+//	vsmig.mem=64M vsmig.dirty=64K@10ms vsmig.check=2s vsmig.hb=500ms [vsmig.flush=1ms]
 //
 // Build it static: CGO_ENABLED=0 go build -o init ./testdata/guest
 package main
@@ -116,7 +117,8 @@ const flusherEnv = "VSMIG_FLUSHER"
 // coherency with TCG memory access"): after a migration's dirty-bitmap
 // sync, stores through TLB entries cached before it are not recorded as
 // dirty, so the destination gets stale pages. With frequent flushes the
-// window in which a store can be lost shrinks to about one period.
+// window in which a store can be lost shrinks to about one period. The
+// lab turns it on for its stock-QEMU (7.2) hosts only.
 func startFlusher(period time.Duration) {
 	if period <= 0 {
 		return

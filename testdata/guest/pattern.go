@@ -25,7 +25,8 @@ type Config struct {
 	// Heartbeat is the heartbeat period (vsmig.hb=500ms).
 	Heartbeat time.Duration
 	// FlushEvery is the period of the TLB-flushing helper process
-	// (vsmig.flush=1ms, "off" disables); see flusher in main.go.
+	// (vsmig.flush=1ms; off by default): a workaround needed on QEMU
+	// before 9.0 only, see startFlusher in main.go.
 	FlushEvery time.Duration
 }
 
@@ -38,7 +39,6 @@ func DefaultConfig() Config {
 		DirtyEvery: 10 * time.Millisecond,
 		CheckEvery: 2 * time.Second,
 		Heartbeat:  500 * time.Millisecond,
-		FlushEvery: time.Millisecond,
 	}
 }
 

@@ -12,9 +12,10 @@ func TestParseCmdline(t *testing.T) {
 		wantErr bool
 	}{
 		{in: "console=ttyS0 quiet", want: DefaultConfig()},
-		{in: "console=ttyS0 vsmig.mem=8M vsmig.dirty=256K@10ms vsmig.check=1s vsmig.hb=250ms vsmig.flush=off",
+		{in: "console=ttyS0 vsmig.mem=8M vsmig.dirty=256K@10ms vsmig.check=1s vsmig.hb=250ms vsmig.flush=1ms",
 			want: Config{MemBytes: 8 << 20, DirtyBytes: 256 << 10, DirtyEvery: 10 * time.Millisecond,
-				CheckEvery: time.Second, Heartbeat: 250 * time.Millisecond}},
+				CheckEvery: time.Second, Heartbeat: 250 * time.Millisecond, FlushEvery: time.Millisecond}},
+		{in: "vsmig.flush=off", want: DefaultConfig()},
 		{in: "vsmig.flush=5ms", want: func() Config { c := DefaultConfig(); c.FlushEvery = 5 * time.Millisecond; return c }()},
 		{in: "vsmig.dirty=off", want: func() Config { c := DefaultConfig(); c.DirtyBytes, c.DirtyEvery = 0, 0; return c }()},
 		{in: "vsmig.mem=10000", want: func() Config { c := DefaultConfig(); c.MemBytes = 8192; return c }()},

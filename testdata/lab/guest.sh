@@ -11,7 +11,7 @@ set -euo pipefail
 case ${1:-} in
 add)
 	[[ -n ${2:-} ]] || die "usage: guest.sh add NAME [DIRTY [MEM]]"
-	VSMIG_LAB_DIRTY=${3:-${VSMIG_LAB_DIRTY:-64K@10ms}} VSMIG_LAB_GUEST_MEM=${4:-${VSMIG_LAB_GUEST_MEM:-64M}} \
+	VSMIG_LAB_DIRTY=${3:-${VSMIG_LAB_DIRTY:-$LAB_DEFAULT_DIRTY}} VSMIG_LAB_GUEST_MEM=${4:-${VSMIG_LAB_GUEST_MEM:-64M}} \
 		ensure_guest "$2"
 	;;
 remove)

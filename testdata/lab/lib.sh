@@ -1,11 +1,49 @@
-# Shared by up.sh, down.sh and guest.sh: the lab's layout and small helpers.
-# Source it; it defines variables and functions only.
+# Shared by up.sh, down.sh, guest.sh and env.sh: the lab's layout and small
+# helpers. Source it; it defines variables and functions only.
 
-LAB_DIR=${VSMIG_LAB_DIR:-/var/lib/vsmig-lab}
+# The lab comes in two flavours, which differ in the QEMU and libvirt their
+# hosts run (VSMIG_LAB_FLAVOUR):
+#   current  QEMU 10.0 and libvirt 11.3 from Debian 12's backports suite,
+#            installed on the machine (the default; Debian 13's versions);
+#   stock    Debian 12's own QEMU 7.2 and libvirt 9.0, in a Debian root
+#            made with debootstrap in the cache, the hosts' daemons run
+#            chrooted into it.
+# Each flavour has its own state directory and addresses, so both can be up
+# at once.
+LAB_FLAVOUR=${VSMIG_LAB_FLAVOUR:-current}
 LAB_CACHE=${VSMIG_LAB_CACHE:-/var/cache/vsmig-lab}
 LAB_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd) # repository root
 LAB_HOSTS=(a b)
-declare -A HOST_ADDR=([a]=127.0.0.2 [b]=127.0.0.3)
+case $LAB_FLAVOUR in
+current)
+	LAB_DIR=${VSMIG_LAB_DIR:-/var/lib/vsmig-lab}
+	LAB_ROOT=
+	declare -A HOST_ADDR=([a]=127.0.0.2 [b]=127.0.0.3)
+	LAB_DEFAULT_DIRTY=64K@10ms
+	;;
+stock)
+	LAB_DIR=${VSMIG_LAB_DIR:-/var/lib/vsmig-lab-stock}
+	LAB_ROOT=$LAB_CACHE/stock-root
+	declare -A HOST_ADDR=([a]=127.0.0.12 [b]=127.0.0.13)
+	# QEMU 7.2 can lose a TCG guest's stores while migrating it (fixed
+	# in 9.0): the stock lab's guests only verify their memory, so a
+	# migration has few stores to lose (see README.md).
+	LAB_DEFAULT_DIRTY=off
+	;;
+*)
+	printf 'lab: error: VSMIG_LAB_FLAVOUR is %s, want current or stock\n' "$LAB_FLAVOUR" >&2
+	return 1 2>/dev/null || exit 1
+	;;
+esac
+# An address on which no libvirtd listens.
+LAB_UNREACHABLE=127.0.0.4
+# Packages of the lab: QEMU and libvirt from backports on the machine (the
+# current flavour), the rest from Debian 12. The stock flavour's QEMU and
+# libvirt are in its root (STOCK_ROOT_PACKAGES).
+LAB_BACKPORTS_PACKAGES=(qemu-system-x86 qemu-utils libvirt-daemon libvirt-daemon-driver-qemu
+	libvirt-daemon-system libvirt-clients)
+LAB_PACKAGES=(cpio openssl openssh-server iptables debootstrap)
+STOCK_ROOT_PACKAGES=qemu-system-x86,qemu-utils,libvirt-daemon,libvirt-daemon-driver-qemu
 # Distinct host UUIDs: libvirt refuses to migrate between equal ones.
 declare -A HOST_UUID=([a]=6d1f6a3e-7c2b-4b8e-9a51-0000000000a1 [b]=6d1f6a3e-7c2b-4b8e-9a51-0000000000b2)
 # Non-overlapping incoming migration and display port ranges.
@@ -78,4 +116,35 @@ stop_pidfile() {
 		kill -9 "$pid" 2>/dev/null || true
 	fi
 	rm -f "$f"
+}
+
+# detached LOG CMD...: run CMD (which daemonizes, or is a daemon's starter)
+# holding none of this script's descriptors: in a session of its own, stdin
+# from /dev/null, stdout and stderr appended to LOG, every other descriptor
+# closed. Otherwise a daemon keeps, for as long as it lives, whatever its
+# caller had open: a lock (`flock LOCK make lab`) or the pipe a CI wrapper
+# reads until EOF. Waits for CMD itself to return.
+detached() {
+	local out=$1
+	shift
+	(
+		local fd
+		for fd in /proc/"$BASHPID"/fd/*; do
+			fd=${fd##*/}
+			if ((fd > 2)); then eval "exec $fd>&-" 2>/dev/null; fi
+		done
+		exec setsid -w "$@" </dev/null >>"$out" 2>&1
+	)
+}
+
+# in_host PID CMD...: run CMD in the mount namespace of the host process
+# PID, and for the stock flavour in its root too (the daemons are chrooted).
+in_host() {
+	local pid=$1
+	shift
+	if [[ -n $LAB_ROOT ]]; then
+		nsenter -m -r -t "$pid" "$@"
+	else
+		nsenter -m -t "$pid" "$@"
+	fi
 }

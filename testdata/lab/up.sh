@@ -12,41 +12,54 @@
 # default 64M).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../ci/apt.sh"
 
 [[ $(id -u) == 0 ]] || die "must run as root"
 
+# install_packages [EXTRA...]: the lab's Debian packages (and EXTRA ones),
+# QEMU and libvirt from Debian 12's backports suite (added to apt's sources
+# if missing); those installed at an older version (Debian 12's own QEMU
+# and libvirt) are upgraded.
 install_packages() {
-	local pkgs=(qemu-system-x86 qemu-utils libvirt-daemon libvirt-daemon-driver-qemu
-		libvirt-daemon-system libvirt-clients cpio python3-winrm openssl openssh-server iptables) missing=() p
-	for p in "${pkgs[@]}"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
-	done
-	((${#missing[@]})) || return 0
-	log "installing ${missing[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
-	# Installing libvirt-daemon-system or openssh-server would start their
-	# services. Under systemd or with a policy-rc.d that forbids it (as in
-	# Docker images) they do not; otherwise invoke-rc.d would start a
-	# system sshd on 0.0.0.0:22, so a temporary policy-rc.d forbids it.
-	local policy=/usr/sbin/policy-rc.d ours=
-	if [[ ! -e $policy ]]; then
-		printf '#!/bin/sh\n# vsmig lab: no services started while installing\nexit 101\n' >"$policy"
-		chmod 755 "$policy"
-		ours=1
+	local missing outdated
+	mapfile -t missing < <(apt_missing "${LAB_PACKAGES[@]}" "$@")
+	if ((${#missing[@]})); then
+		log "installing ${missing[*]}"
+		apt_update
+		apt_install "${missing[@]}" || die "apt-get install ${missing[*]} failed"
 	fi
-	local sshd_before
-	sshd_before=$(cat /run/sshd.pid 2>/dev/null || true)
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || {
-		[[ -z $ours ]] || rm -f "$policy"
-		die "apt-get install ${missing[*]} failed"
-	}
-	[[ -z $ours ]] || rm -f "$policy"
-	# Belt and braces: a system sshd the installation started anyway.
-	if pid_alive /run/sshd.pid && [[ $(cat /run/sshd.pid) != "$sshd_before" ]]; then
-		log "stopping the system sshd the installation started"
-		stop_pidfile /run/sshd.pid
+	apt_enable_backports
+	mapfile -t outdated < <(apt_outdated "$BACKPORTS" "${LAB_BACKPORTS_PACKAGES[@]}")
+	if ((${#outdated[@]})); then
+		log "installing ${LAB_BACKPORTS_PACKAGES[*]} from $BACKPORTS"
+		apt_install -t "$BACKPORTS" "${LAB_BACKPORTS_PACKAGES[@]}" || die "apt-get install -t $BACKPORTS failed"
 	fi
+}
+
+# make_stock_root: the stock flavour's Debian 12 root with its own QEMU
+# and libvirt, made once with debootstrap from the machine's Debian mirror
+# and kept in the cache (down.sh --purge removes it).
+make_stock_root() {
+	[[ -n $LAB_ROOT ]] || return 0
+	[[ -e $LAB_ROOT/.vsmig-complete ]] && return
+	local mirror
+	mirror=$(apt_mirror)
+	log "making the stock root $LAB_ROOT (debootstrap bookworm from $mirror; a few minutes)"
+	rm -rf "$LAB_ROOT.tmp"
+	mkdir -p "$LAB_CACHE"
+	debootstrap --variant=minbase --include="$STOCK_ROOT_PACKAGES" bookworm "$LAB_ROOT.tmp" \
+		"$mirror" >"$LAB_CACHE/debootstrap.log" 2>&1 ||
+		die "debootstrap failed, see $LAB_CACHE/debootstrap.log"
+	# The users and groups libvirt-daemon-system would make: the QEMU
+	# driver looks its default user up at start, even where qemu.conf
+	# names root.
+	chroot "$LAB_ROOT.tmp" groupadd -r kvm
+	chroot "$LAB_ROOT.tmp" groupadd -r libvirt
+	chroot "$LAB_ROOT.tmp" groupadd -r libvirt-qemu
+	chroot "$LAB_ROOT.tmp" useradd -r -g libvirt-qemu -G kvm -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu
+	touch "$LAB_ROOT.tmp/.vsmig-complete"
+	rm -rf "$LAB_ROOT"
+	mv "$LAB_ROOT.tmp" "$LAB_ROOT"
 }
 
 # fetch_kernel: Debian's cloud kernel, downloaded once into the cache and
@@ -289,7 +302,10 @@ write_host_config() {
 	addr=${HOST_ADDR[$h]}
 	mkdir -p "$dir"/{etc,lib,run,cache,log}
 	if [[ ! -e $dir/etc/.seeded ]]; then
-		cp -a /etc/libvirt/. "$dir/etc/"
+		# The flavour's own defaults (the stock root has none: its
+		# libvirt 9.0 runs on built-in defaults besides the two files
+		# written below).
+		[[ ! -d $LAB_ROOT/etc/libvirt ]] || cp -a "$LAB_ROOT"/etc/libvirt/. "$dir/etc/"
 		# No autostarted networks: the guests have no NIC and there is no
 		# dnsmasq/iptables to spare.
 		rm -f "$dir"/etc/qemu/networks/autostart/*
@@ -379,11 +395,40 @@ bind_script() {
 # same_ns PID1 PID2: the two processes share a mount namespace.
 same_ns() { [[ $(readlink "/proc/$1/ns/mnt") == "$(readlink "/proc/$2/ns/mnt")" ]]; }
 
+# root_script: for the stock flavour, shell commands that prepare its root
+# for the hosts' daemons in the current (private) mount namespace: the
+# machine's /dev, /proc and /sys, a /run of its own, the lab directory at
+# its own path (pid files, guest image, serial logs, certificates) and the
+# bind targets of LAB_BINDS. Nothing for the current flavour.
+root_script() {
+	[[ -n $LAB_ROOT ]] || return 0
+	local r=$LAB_ROOT t script="set -e"
+	script+="; mount --rbind /dev $r/dev; mount -t proc proc $r/proc; mount --rbind /sys $r/sys"
+	script+="; mount -t tmpfs -o mode=0755 tmpfs $r/run"
+	script+="; mkdir -p $r$LAB_DIR; mount --bind $LAB_DIR $r$LAB_DIR"
+	for t in "${LAB_BINDS[@]}"; do script+="; mkdir -p $r$t"; done
+	printf '%s' "$script"
+}
+
+# start_daemons HOST: HOST's virtlogd and libvirtd, in a new private mount
+# namespace with HOST's directories bound over LAB_BINDS (and, for the
+# stock flavour, chrooted into its root). Both daemonize; detached keeps
+# them off this script's descriptors.
+start_daemons() {
+	local h=$1 dir cmds
+	dir=$(host_dir "$h")
+	cmds="$(bind_script "$h"); virtlogd -d -p $dir/virtlogd.pid; libvirtd -d --listen -p $dir/libvirtd.pid"
+	if [[ -n $LAB_ROOT ]]; then
+		cmds="$(root_script); exec chroot $LAB_ROOT /bin/bash -c '$cmds'"
+	fi
+	detached "$dir/daemons.log" unshare -m --propagation private bash -c "$cmds"
+}
+
 start_host() {
 	local h=$1 dir stamp
 	dir=$(host_dir "$h")
 	stamp=$(host_stamp "$h")
-	make_bind_targets
+	[[ -n $LAB_ROOT ]] || make_bind_targets
 	if pid_alive "$dir/libvirtd.pid" && host_up "$h"; then
 		if [[ $(cat "$dir/libvirtd.stamp" 2>/dev/null) == "$stamp" ]]; then
 			log "host $h (${HOST_ADDR[$h]}) already up"
@@ -398,23 +443,36 @@ start_host() {
 			local ns
 			ns=$(cat "$dir/virtlogd.pid")
 			stop_pidfile "$dir/libvirtd.pid"
-			nsenter -m -t "$ns" bash -c "$(bind_script "$h"); libvirtd -d --listen -p $dir/libvirtd.pid"
+			detached "$dir/daemons.log" in_host "$ns" bash -c "$(bind_script "$h"); libvirtd -d --listen -p $dir/libvirtd.pid"
 			echo "$stamp" >"$dir/libvirtd.stamp"
 			return
 		fi
 	fi
 	stop_pidfile "$dir/libvirtd.pid"
 	stop_pidfile "$dir/virtlogd.pid"
-	log "starting host $h on ${HOST_ADDR[$h]}"
-	unshare -m --propagation private bash -c \
-		"$(bind_script "$h"); virtlogd -d -p $dir/virtlogd.pid; libvirtd -d --listen -p $dir/libvirtd.pid"
+	log "starting host $h on ${HOST_ADDR[$h]} ($LAB_FLAVOUR: $(lab_versions))"
+	start_daemons "$h"
 	echo "$stamp" >"$dir/libvirtd.stamp"
+}
+
+# lab_versions: the flavour's QEMU and libvirt versions, as packaged.
+lab_versions() {
+	local q l
+	if [[ -n $LAB_ROOT ]]; then
+		q=$(chroot "$LAB_ROOT" dpkg-query -W -f='${Version}' qemu-system-x86)
+		l=$(chroot "$LAB_ROOT" dpkg-query -W -f='${Version}' libvirt-daemon)
+	else
+		q=$(dpkg-query -W -f='${Version}' qemu-system-x86)
+		l=$(dpkg-query -W -f='${Version}' libvirt-daemon)
+	fi
+	printf 'QEMU %s, libvirt %s' "$q" "$l"
 }
 
 # start_sshd HOST: HOST's sshd, in the mount namespace of its libvirtd so
 # that the default /run/libvirt/libvirt-sock is HOST's. One that runs in
 # that namespace with the current configuration is left alone.
 start_sshd() {
+	[[ -z $LAB_ROOT ]] || return 0 # no sshd in the stock lab
 	local h=$1 dir lpid stamp
 	dir=$(host_dir "$h")
 	lpid=$(cat "$dir/libvirtd.pid")
@@ -427,7 +485,7 @@ start_sshd() {
 	log "starting sshd of host $h on ${HOST_ADDR[$h]}:$(ssh_port)"
 	# sshd insists on its privilege separation directory, in the shared /run.
 	mkdir -p -m 0755 /run/sshd
-	nsenter -m -t "$lpid" /usr/sbin/sshd -f "$dir/ssh/sshd_config" -E "$dir/ssh/sshd.log"
+	detached "$dir/daemons.log" nsenter -m -t "$lpid" /usr/sbin/sshd -f "$dir/ssh/sshd_config" -E "$dir/ssh/sshd.log"
 	echo "$stamp" >"$dir/sshd.stamp"
 }
 
@@ -442,7 +500,11 @@ ssh_up() {
 }
 
 guest_xml() {
-	local name=$1 mem=${VSMIG_LAB_GUEST_MEM:-64M} dirty=${VSMIG_LAB_DIRTY:-64K@10ms}
+	local name=$1 mem=${VSMIG_LAB_GUEST_MEM:-64M} dirty=${VSMIG_LAB_DIRTY:-$LAB_DEFAULT_DIRTY} args=${VSMIG_LAB_GUEST_ARGS:-}
+	# QEMU 7.2 (stock) can lose a TCG guest's stores while migrating; the
+	# guest's TLB flusher narrows that window (see README.md). QEMU 10 needs
+	# no workaround.
+	[[ -z $LAB_ROOT ]] || args="vsmig.flush=1ms${args:+ $args}"
 	cat <<-XML
 		<domain type='qemu'>
 		  <name>$name</name>
@@ -452,7 +514,7 @@ guest_xml() {
 		    <type arch='x86_64' machine='pc'>hvm</type>
 		    <kernel>$GUEST_KERNEL</kernel>
 		    <initrd>$GUEST_INITRD</initrd>
-		    <cmdline>console=ttyS0 quiet panic=-1 vsmig.mem=$mem vsmig.dirty=$dirty${VSMIG_LAB_GUEST_ARGS:+ $VSMIG_LAB_GUEST_ARGS}</cmdline>
+		    <cmdline>console=ttyS0 quiet panic=-1 vsmig.mem=$mem vsmig.dirty=$dirty${args:+ $args}</cmdline>
 		  </os>
 		  <features><acpi/></features>
 		  <clock offset='utc'/>
@@ -518,20 +580,26 @@ wait_for_quiet() { (wait_for "$@") 2>/dev/null; }
 
 main() {
 	install_packages
+	make_stock_root
 	mkdir -p "$LAB_DIR" "$SERIAL_DIR"
+	echo "$LAB_FLAVOUR" >"$LAB_DIR/flavour"
 	fetch_kernel
 	build_initramfs
 	make_pki
-	make_ssh
+	# The stock lab has no sshd: it would have to run in the stock root.
+	local ssh=
+	[[ -n $LAB_ROOT ]] || ssh=1
+	[[ -z $ssh ]] || make_ssh
 	local h
 	for h in "${LAB_HOSTS[@]}"; do
 		write_host_config "$h"
-		write_sshd_config "$h"
+		[[ -z $ssh ]] || write_sshd_config "$h"
 		start_host "$h"
 	done
 	for h in "${LAB_HOSTS[@]}"; do
 		wait_for 30 "libvirtd of host $h" host_up "$h"
 		wait_for 30 "libvirtd of host $h over TLS" tls_up "$h"
+		[[ -z $ssh ]] && continue
 		start_sshd "$h"
 		wait_for 30 "sshd of host $h" ssh_up "$h"
 	done
@@ -539,7 +607,7 @@ main() {
 	for ((i = 1; i <= n; i++)); do names+=("vsmig-g$i"); done
 	echo "${names[*]}" >"$LAB_DIR/guests"
 	for i in "${names[@]}"; do ensure_guest "$i"; done
-	log "up: hosts $(host_uri a) and $(host_uri b) (also qemu+tls, qemu+ssh); guests ${names[*]} on a; . testdata/lab/env.sh"
+	log "up ($LAB_FLAVOUR: $(lab_versions)): hosts $(host_uri a) and $(host_uri b) (also qemu+tls${ssh:+, qemu+ssh}); guests ${names[*]} on a; VSMIG_LAB_FLAVOUR=$LAB_FLAVOUR . testdata/lab/env.sh"
 }
 
 # Sourced (by guest.sh), up.sh only defines its functions.
