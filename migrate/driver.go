@@ -105,6 +105,11 @@ type Progress struct {
 	Phase string
 }
 
+// hasFigures reports whether p carries the transfer's figures. Outside
+// the transfer (setup, and the end of a job: finishing, aborting) a
+// hypervisor reports a phase with its figures zero.
+func (p Progress) hasFigures() bool { return p.DataTotal != 0 || p.DataProcessed != 0 }
+
 // Result is the final statistics of a finished migration.
 type Result struct {
 	TotalTime       time.Duration

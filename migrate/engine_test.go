@@ -565,3 +565,69 @@ func TestNoStatistics(t *testing.T) {
 		t.Errorf("VM on %v", w)
 	}
 }
+
+// endingDriver starts real simulated migrations whose statistics, after
+// the first sized sample, carry only a phase: what libvirt reports while
+// it ends a job (finishing, or an abort under way).
+type endingDriver struct{ migrate.Driver }
+
+type endingMigration struct {
+	migrate.Migration
+	mu    sync.Mutex
+	sized bool
+}
+
+func (d endingDriver) Start(ctx context.Context, p migrate.Plan) (migrate.Migration, error) {
+	m, err := d.Driver.Start(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return &endingMigration{Migration: m}, nil
+}
+
+func (m *endingMigration) Progress(ctx context.Context) (migrate.Progress, error) {
+	p, err := m.Migration.Progress(ctx)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.sized {
+		return migrate.Progress{Phase: "finishing", Iteration: p.Iteration}, err
+	}
+	m.sized = err == nil && p.DataProcessed > 0
+	return p, err
+}
+
+// TestFiguresKeptWithoutStatistics: once a job has shown its figures, a
+// sample without them keeps them (the job never shows zeros after data
+// moved, nor a PercentComplete its figures do not support); seen on the lab
+// when the network between the hosts was cut.
+func TestFiguresKeptWithoutStatistics(t *testing.T) {
+	f := newFixture(t, nil, vm("v", gib, 0, 0))
+	e, err := migrate.New(f.cfg, endingDriver{f.c.Host("host-a")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer shutdown(t, e)
+	if err := e.Submit(t.Context(), req("j", "v", "host-b")); err != nil {
+		t.Fatal(err)
+	}
+	f.rec.final(t, "j")
+	var shown migrate.Progress
+	for _, u := range f.rec.all("j") {
+		if u.Status != migrate.StatusRunning {
+			continue
+		}
+		p := u.Progress
+		if shown.DataProcessed > 0 && p.DataProcessed < shown.DataProcessed {
+			t.Errorf("figures went from %+v to %+v", shown, p)
+		}
+		if u.Percent != migrate.Percent(0, p) && u.Percent > migrate.Percent(0, shown) {
+			t.Errorf("PercentComplete %d ahead of its figures %+v", u.Percent, p)
+		}
+		if p.DataProcessed > 0 {
+			shown = p
+		}
+	}
+	if shown.DataProcessed == 0 {
+		t.Fatal("the job never showed figures")
+	}
+}

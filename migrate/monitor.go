@@ -120,6 +120,14 @@ func (m *sampler) sample() {
 		return
 	}
 	m.lastOK = now
+	if !p.hasFigures() && m.last.hasFigures() {
+		// The transfer's end (finishing, or an abort under way) reports
+		// no figures: the job keeps the last ones rather than showing
+		// zeros, and the policy sees no progress.
+		phase, elapsed := p.Phase, p.Elapsed
+		p = m.last
+		p.Phase, p.Elapsed = phase, elapsed
+	}
 	m.st = m.st.observe(p, now)
 	a, why := Decide(m.st, p, m.j.opts, now)
 	if a.Kind != ActNothing {
@@ -128,6 +136,8 @@ func (m *sampler) sample() {
 	}
 	m.last = p
 	m.pct = Percent(m.pct, p)
+	m.e.log.Debug("job progress", "job", m.j.id, "percent", m.pct, "processed", p.DataProcessed,
+		"remaining", p.DataRemaining, "total", p.DataTotal, "iteration", p.Iteration, "phase", p.Phase)
 	m.e.emit(Update{JobID: m.j.id, Status: StatusRunning, Progress: p, Percent: m.pct, Reason: m.reason})
 }
 

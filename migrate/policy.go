@@ -159,6 +159,7 @@ type monitorState struct {
 	lastStepAt time.Time
 	throttled  bool // auto-converge engaged
 	postCopy   bool // post-copy started
+	aborting   bool // an abort was asked for; the hypervisor ends the job
 }
 
 func newMonitorState(now time.Time) monitorState {
@@ -204,6 +205,8 @@ func (s monitorState) applied(a Action, o Options, now time.Time) monitorState {
 		s.throttled = true
 	case ActPostCopy:
 		s.postCopy = true
+	case ActAbort:
+		s.aborting = true
 	}
 	return s
 }
@@ -212,13 +215,16 @@ func (s monitorState) applied(a Action, o Options, now time.Time) monitorState {
 // latest sample and the options, what to do now and why. The reason is one
 // line for logs and the job's status; it is empty with ActNothing.
 //
-// In order: never interfere with post-copy (it cannot be aborted); at the
+// In order: nothing more once an abort was asked for (the hypervisor takes
+// a while to end the job, longer when the network is cut, and asking
+// again changes nothing); never interfere with post-copy (it cannot be
+// aborted); at the
 // completion timeout switch to post-copy if permitted, else abort; abort
 // when the remaining data has made no new low for the progress timeout;
 // throttle when the dirty rate keeps up with the bandwidth; raise the
 // downtime limit one step when an iteration did not shrink the data.
 func Decide(s monitorState, p Progress, o Options, now time.Time) (Action, string) {
-	if s.postCopy || p.Phase == "postcopy" {
+	if s.aborting || s.postCopy || p.Phase == "postcopy" {
 		return Action{}, ""
 	}
 	elapsed := max(p.Elapsed, now.Sub(s.start))
@@ -249,15 +255,15 @@ func Decide(s monitorState, p Progress, o Options, now time.Time) (Action, strin
 }
 
 // Percent is the job's PercentComplete after sample p, given the previous
-// value: 100 - remaining*100/total (nova), never below prev and at most 99
-// until the migration has completed.
+// value: 100 - remaining*100/total over the job's data figures (memory and
+// disks alike; nova's formula), 0 until some data has been sent, never
+// below prev and at most 99 until the migration has completed. It uses the
+// figures the job shows, so PercentComplete is never ahead of what its
+// DataProcessed and DataRemaining say.
 func Percent(prev int, p Progress) int {
-	total, rem := p.MemoryTotal, p.MemoryRemaining
-	if total == 0 {
-		total, rem = p.DataTotal, p.DataRemaining
-	}
+	total, rem := p.DataTotal, p.DataRemaining
 	pc := 0
-	if total > 0 {
+	if total > 0 && p.DataProcessed > 0 {
 		rem = min(rem, total)
 		pc = 100 - int((rem*100+total-1)/total) // round remaining up
 	}

@@ -115,6 +115,10 @@ func TestDecide(t *testing.T) {
 			withPC, at, ActPostCopy, "switching to post-copy"},
 		{"completion timeout by the monitor's clock", shrinking, pre(9, 30e6), opts, t0.Add(302 * time.Second), ActAbort, "did not converge"},
 		{"no progress", shrinking, pre(2, 30e6), Options{ProgressTimeout: 150 * time.Second}, at.Add(151 * time.Second), ActAbort, "no progress for 2m30s"},
+		// Seen on the lab with the network cut: libvirt takes seconds to
+		// end an aborted job, and the abort was asked for every sample.
+		{"aborting: asked once", shrinking.applied(Action{Kind: ActAbort}, opts, at), pre(2, 30e6),
+			Options{ProgressTimeout: 150 * time.Second}, at.Add(151 * time.Second), ActNothing, ""},
 		{"post-copy is left alone", func() monitorState { s := shrinking; s.postCopy = true; return s }(),
 			func() Progress { p := pre(9, 30e6); p.Elapsed = time.Hour; return p }(), opts, at, ActNothing, ""},
 		{"stop-and-copy: no tuning", stalled, func() Progress { p := pre(2, 49e6); p.Phase = "stop-and-copy"; return p }(),
@@ -177,13 +181,19 @@ func TestPercent(t *testing.T) {
 		want int
 	}{
 		{0, Progress{}, 0},
-		{0, Progress{MemoryTotal: 100, MemoryRemaining: 100}, 0},
-		{0, Progress{MemoryTotal: 100, MemoryRemaining: 40}, 60},
-		{60, Progress{MemoryTotal: 100, MemoryRemaining: 70}, 60}, // re-sync: never back
-		{0, Progress{MemoryTotal: 1000, MemoryRemaining: 1}, 99},
-		{0, Progress{MemoryTotal: 100, MemoryRemaining: 0}, 99}, // 100 only on completion
-		{0, Progress{DataTotal: 200, DataRemaining: 50}, 75},
-		{0, Progress{MemoryTotal: 100, MemoryRemaining: 500}, 0},
+		{0, Progress{DataTotal: 100, DataRemaining: 100, DataProcessed: 1}, 0},
+		{0, Progress{DataTotal: 100, DataRemaining: 40, DataProcessed: 30}, 60},
+		{60, Progress{DataTotal: 100, DataRemaining: 70, DataProcessed: 90}, 60}, // re-sync: never back
+		{0, Progress{DataTotal: 1000, DataRemaining: 1, DataProcessed: 900}, 99},
+		{0, Progress{DataTotal: 100, DataRemaining: 0, DataProcessed: 100}, 99}, // 100 only on completion
+		{0, Progress{DataTotal: 200, DataRemaining: 50, DataProcessed: 150}, 75},
+		{0, Progress{DataTotal: 100, DataRemaining: 500, DataProcessed: 1}, 0},
+		// Zero pages leave the remaining memory without data sent (seen on
+		// the lab at setup): nothing is done until data moves.
+		{0, Progress{DataTotal: 100, DataRemaining: 94, MemoryTotal: 100, MemoryRemaining: 94}, 0},
+		// Memory alone does not count: the job's figures are its data
+		// (with disks, more than its memory).
+		{0, Progress{DataTotal: 300, DataRemaining: 250, DataProcessed: 50, MemoryTotal: 100, MemoryRemaining: 50}, 16},
 	}
 	for _, tt := range tests {
 		if got := Percent(tt.prev, tt.p); got != tt.want {
