@@ -13,6 +13,7 @@ for each WS-Man step. Results are printed as `RESULT key=value` lines.
 """
 
 import argparse
+import json
 import sys
 import time
 from xml.sax.saxutils import escape
@@ -108,7 +109,11 @@ def main():
         print("RESULT iterations=%s" % job.get("Iteration"))
         print("RESULT total_time=%s" % job.get("TotalTime"))
         print("RESULT data_processed=%s" % job.get("DataProcessed"))
+        print("RESULT data_total=%s" % job.get("DataTotal"))
+        print("RESULT data_remaining=%s" % job.get("DataRemaining"))
         print("RESULT samples=%d changes=%d seconds=%.1f" % (len(samples), changes, time.time() - start))
+        # every Get's state and figures, for the caller to check
+        print("RESULT samples_json=%s" % json.dumps(samples, separators=(",", ":")))
     elif args.cmd == "cancel":
         out = c.invoke("VSMIG_MigrationJob", "RequestStateChange", {"InstanceID": args.job},
                        "<p:RequestedState>4</p:RequestedState>", ns=NS)

@@ -278,14 +278,19 @@ def as_list(v):
     return v if isinstance(v, list) else [v]
 
 
+# What wait_job records of each Get of a job.
+SAMPLE_KEYS = ("JobState", "PercentComplete", "DataTotal", "DataProcessed", "DataRemaining", "Iteration")
+
+
 def wait_job(client, job_id, states=("7", "8", "9", "10"), timeout=120, poll=0.25, seen=None):
     """Polls a job until its JobState is one of states; returns the last instance.
-    seen, when a list, collects (JobState, PercentComplete) samples."""
+    seen, when a list, collects one dict per Get with the job's state and figures
+    (SAMPLE_KEYS)."""
     deadline = time.time() + timeout
     while True:
         job = client.get("CIM_ConcreteJob", {"InstanceID": job_id}, ns="root/virtualization")
         if seen is not None:
-            seen.append((job.get("JobState"), job.get("PercentComplete")))
+            seen.append({k: job.get(k) for k in SAMPLE_KEYS})
         if job.get("JobState") in states:
             return job
         if time.time() > deadline:
