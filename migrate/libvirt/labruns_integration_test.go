@@ -70,8 +70,8 @@ func TestRecordLabRuns(t *testing.T) {
 		for _, mibps := range s.caps {
 			for _, dir := range []string{"a->b", "b->a"} {
 				r := recordLabRun(t, g, dir, mibps*mib)
-				t.Logf("%s %-9s %s cap %d MiB/s: total %.0f ms (finishing at %.0f, dest running at %.0f), downtime %.0f ms, %d iterations, %.1f MiB (normal %.1f MiB, %d zero pages); guest dirtied %.2f MiB/s (configured %.2f); load %.2f",
-					name, s.dirty, dir, mibps, r.TotalTimeMS, r.FinishingAtMS, r.DestRunningAtMS, r.DowntimeMS, r.Iterations,
+				t.Logf("%s %-9s %s cap %d MiB/s: total %.0f ms (data from %.0f, finishing at %.0f, dest running at %.0f), downtime %.0f ms, %d iterations, %.1f MiB (normal %.1f MiB, %d zero pages); guest dirtied %.2f MiB/s (configured %.2f); load %.2f",
+					name, s.dirty, dir, mibps, r.TotalTimeMS, r.TransferStartAtMS, r.FinishingAtMS, r.DestRunningAtMS, r.DowntimeMS, r.Iterations,
 					float64(r.DataTransferred)/mib, float64(r.Stats["memory_normal_bytes"])/mib, r.Stats["memory_constant"],
 					r.GuestDirtyRate/mib, float64(g.DirtyRate())/mib, r.LoadAvg)
 				file.Runs = append(file.Runs, r)
@@ -212,6 +212,9 @@ func recordLabRun(t *testing.T, g sim.LabGuest, dir string, bw uint64) sim.LabRu
 	tick := time.NewTicker(50 * time.Millisecond)
 	for done := false; !done; {
 		pr, err := m.Progress(context.Background())
+		if err == nil && pr.DataProcessed > 0 && r.TransferStartAtMS == 0 {
+			r.TransferStartAtMS = msSince(started, time.Now())
+		}
 		if err == nil && pr.Phase == "finishing" && r.FinishingAtMS == 0 {
 			r.FinishingAtMS = msSince(started, time.Now())
 		}
