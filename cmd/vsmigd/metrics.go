@@ -8,6 +8,7 @@ import (
 
 	"github.com/vsmig/vsmig/cim/job"
 	"github.com/vsmig/vsmig/migrate"
+	"github.com/vsmig/vsmig/wsman"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -101,9 +102,10 @@ var standardActions = map[string]bool{
 // actionLabel bounds the action label's values: the Action header is the
 // client's to choose, so only the protocol's actions and the methods that
 // were actually invoked (a fixed set, from the schema) get a label of their
-// own; every other action counts as "other". Identify has no Action.
+// own; every other action counts as "other". Identify has no Action on
+// the wire; the service reports it as wsman.ActionIdentify.
 func actionLabel(action string, ok bool) string {
-	if action == "" {
+	if action == "" || action == wsman.ActionIdentify {
 		return "Identify"
 	}
 	last := action[strings.LastIndexByte(action, '/')+1:]
