@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -116,8 +117,11 @@ func newLogger(cfg Config, w io.Writer) (*slog.Logger, error) {
 // configured, TLS client certificates mapped to users.
 func newAuthenticator(cfg Config, logger *slog.Logger, m *metrics) (auth.Authenticator, error) {
 	basic, err := auth.NewBasicFile(auth.BasicFileConfig{Path: cfg.UsersFile, Logger: logger})
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w; create it with: vsmigd user add NAME -users-file %s", err, cfg.UsersFile)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("users file: %w", err)
+		return nil, err // names the users file already
 	}
 	var a auth.Authenticator = basic
 	if cfg.CertUsersFile != "" {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -75,6 +76,7 @@ type flight struct {
 type userTable struct {
 	users map[string]string
 	info  os.FileInfo
+	dummy string // checked for unknown users: see dummyFor
 }
 
 // NewBasicFile loads the users file and returns an authenticator for it.
@@ -121,16 +123,16 @@ func cmpDefault[T int | time.Duration](v, def T) T {
 func loadUsers(path string) (*userTable, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("auth: users file: %w", err)
+		return nil, usersFileError(path, err)
 	}
 	defer f.Close()
 	info, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("auth: users file: %w", err)
+		return nil, usersFileError(path, err)
 	}
 	data, err := io.ReadAll(io.LimitReader(f, maxUsersFileSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("auth: users file: %w", err)
+		return nil, usersFileError(path, err)
 	}
 	if len(data) > maxUsersFileSize {
 		return nil, fmt.Errorf("auth: users file %s is larger than %d bytes", path, maxUsersFileSize)
@@ -139,7 +141,17 @@ func loadUsers(path string) (*userTable, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &userTable{users: users, info: info}, nil
+	return &userTable{users: users, info: info, dummy: dummyFor(users)}, nil
+}
+
+// usersFileError names the users file once: the *fs.PathError of the
+// operation is unwrapped to its cause, which still matches
+// fs.ErrNotExist and fs.ErrPermission.
+func usersFileError(path string, err error) error {
+	if pe, ok := errors.AsType[*fs.PathError](err); ok {
+		err = pe.Err
+	}
+	return fmt.Errorf("auth: users file %s: %w", path, err)
 }
 
 // Authenticate implements Authenticator for "Authorization: Basic ...".
@@ -200,9 +212,10 @@ func (b *BasicFile) verifyRequest(r *http.Request, key [32]byte, gen uint64) (st
 	case <-r.Context().Done():
 		return "", fmt.Errorf("auth: %w", r.Context().Err())
 	}
-	hash, known := b.table.Load().users[name]
+	t := b.table.Load()
+	hash, known := t.users[name]
 	if !known {
-		b.checkPassword(dummyHash, pw) // same cost as a wrong password
+		b.checkPassword(t.dummy, pw) // same cost as a wrong password
 		return "", fmt.Errorf("%w: unknown user %q", ErrInvalidCredentials, name)
 	}
 	match, err := b.checkPassword(hash, pw)
