@@ -81,6 +81,7 @@ type soapServer interface {
 // response straight from the service's pooled buffer rather than a copy.
 type bufferedSOAPServer interface {
 	serveBuffer(ctx context.Context, caller Caller, body []byte) (buf *bytes.Buffer, status int)
+	serveUndecodable(ctx context.Context, caller Caller, decodeErr error) (buf *bytes.Buffer, status int)
 	releaseBuffer(buf *bytes.Buffer)
 }
 
@@ -186,12 +187,20 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body, err := cs.decode(body)
-	if err != nil {
-		emptyResponse(w, http.StatusBadRequest)
+	bs, buffered := h.svc.(bufferedSOAPServer)
+	switch {
+	case err != nil && buffered:
+		// Invalid UTF-16 is malformed XML: the fault invalid UTF-8 gets.
+		buf, status := bs.serveUndecodable(r.Context(), caller, err)
+		defer bs.releaseBuffer(buf)
+		writeSOAP(w, cs, buf.Bytes(), status)
 		return
-	}
-
-	if bs, ok := h.svc.(bufferedSOAPServer); ok {
+	case err != nil:
+		var buf bytes.Buffer
+		(&response{buf: &buf}).writeFault(decodeFault(err), "")
+		writeSOAP(w, cs, buf.Bytes(), http.StatusInternalServerError)
+		return
+	case buffered:
 		buf, status := bs.serveBuffer(r.Context(), caller, body)
 		defer bs.releaseBuffer(buf)
 		writeSOAP(w, cs, buf.Bytes(), status)

@@ -259,12 +259,29 @@ func (s *Service) ServeSOAP(ctx context.Context, caller Caller, body []byte) (re
 // the HTTP handler to write out without another copy. The caller gives
 // buf back with releaseBuffer.
 func (s *Service) serveBuffer(ctx context.Context, caller Caller, body []byte) (buf *bytes.Buffer, status int) {
+	return s.serveWith(ctx, caller, func(r *response, info *RequestInfo) *Fault {
+		return s.serve(ctx, caller, body, r, info)
+	})
+}
+
+// serveUndecodable answers a body the transport could not convert to
+// UTF-8 (decodeErr, from httpCharset.decode) with the fault parseDocument
+// gives for invalid UTF-8, through the same bookkeeping as serveBuffer.
+func (s *Service) serveUndecodable(ctx context.Context, caller Caller, decodeErr error) (buf *bytes.Buffer, status int) {
+	return s.serveWith(ctx, caller, func(r *response, _ *RequestInfo) *Fault {
+		return s.fault(r, decodeFault(decodeErr), "")
+	})
+}
+
+// serveWith runs serve in a pooled buffer, then logs a fault and calls the
+// Observe hook.
+func (s *Service) serveWith(ctx context.Context, caller Caller, serve func(*response, *RequestInfo) *Fault) (buf *bytes.Buffer, status int) {
 	start := time.Now()
 	buf = s.bufs.Get().(*bytes.Buffer)
 	buf.Reset()
 	r := &response{buf: buf}
 	info := RequestInfo{}
-	f := s.serve(ctx, caller, body, r, &info)
+	f := serve(r, &info)
 	if f != nil {
 		info.FaultSubcode = f.Subcode
 		if f.Subcode == "" {
