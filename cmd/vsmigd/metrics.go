@@ -25,6 +25,10 @@ type metrics struct {
 	latency      *prometheus.HistogramVec
 	faults       *prometheus.CounterVec
 	authFailures prometheus.Counter
+	// authThrottled and plainRefused count refusals that check no
+	// credentials: a spent failure budget, plain HTTP.
+	authThrottled prometheus.Counter
+	plainRefused  prometheus.Counter
 
 	migrations *prometheus.CounterVec
 	duration   *prometheus.HistogramVec
@@ -51,6 +55,14 @@ func newMetrics() *metrics {
 		Name: "vsmig_auth_failures_total",
 		Help: "Requests refused for missing or wrong credentials.",
 	})
+	m.authThrottled = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "vsmig_auth_throttled_total",
+		Help: "Requests refused with 429 because their address spent its budget of failed logins (credentials not checked).",
+	})
+	m.plainRefused = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "vsmig_wsman_unencrypted_refusals_total",
+		Help: "Requests over plain HTTP refused with 403 because allow_unencrypted is off.",
+	})
 	m.migrations = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "vsmig_migrations_total",
 		Help: "Finished migrations by type (live, resume, restart) and outcome (completed, failed, cancelled, killed).",
@@ -70,7 +82,7 @@ func newMetrics() *metrics {
 		Help:    "Data transferred by completed migrations.",
 		Buckets: prometheus.ExponentialBuckets(64<<20, 2, 12),
 	}, []string{"type"})
-	m.reg.MustRegister(m.requests, m.latency, m.faults, m.authFailures,
+	m.reg.MustRegister(m.requests, m.latency, m.faults, m.authFailures, m.authThrottled, m.plainRefused,
 		m.migrations, m.duration, m.downtime, m.transfer,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -82,7 +82,7 @@ func run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	} else {
 		srvCfg.ExtraNames = append(srvCfg.ExtraNames, host)
 	}
-	serveErr := server.Run(ctx, srvCfg, st.handler, func(a server.Addrs) {
+	serveErr := server.Run(ctx, srvCfg, countPlainRefusals(st.handler, m), func(a server.Addrs) {
 		// server.Run logs the addresses and the certificate's fingerprint.
 		if a.CertCreated {
 			fmt.Fprintf(stdout, "vsmigd: generated a self-signed certificate in %s\nvsmigd: SHA-256 fingerprint %s\n", cfg.StateDir, a.CertFingerprint)
@@ -133,11 +133,45 @@ func newAuthenticator(cfg Config, logger *slog.Logger, m *metrics) (auth.Authent
 	}
 	return auth.AuthenticatorFunc(func(r *http.Request) (string, error) {
 		user, err := a.Authenticate(r)
-		if err != nil && !errors.Is(err, auth.ErrNoCredentials) {
+		switch {
+		case err == nil, errors.Is(err, auth.ErrNoCredentials):
+		case errors.Is(err, auth.ErrThrottled):
+			m.authThrottled.Inc()
+		default:
 			m.authFailures.Inc()
 		}
 		return user, err
 	}), nil
+}
+
+// countPlainRefusals counts in m the requests over plain HTTP that h
+// refuses with 403 (it does so for every authenticated request there when
+// allow_unencrypted is off). HTTPS requests pass straight through.
+func countPlainRefusals(h http.Handler, m *metrics) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS != nil {
+			h.ServeHTTP(w, r)
+			return
+		}
+		sw := &statusWriter{ResponseWriter: w}
+		h.ServeHTTP(sw, r)
+		if sw.status == http.StatusForbidden {
+			m.plainRefused.Inc()
+		}
+	})
+}
+
+// statusWriter remembers the status a handler writes.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
 }
 
 // readyProbeTimeout bounds each readiness probe of the store and driver.

@@ -37,6 +37,11 @@ type BasicFileConfig struct {
 	// requests with cached credentials; 0 means half of
 	// runtime.GOMAXPROCS(0), at least 1.
 	MaxConcurrentVerify int
+	// Throttle bounds the failed password checks per client address
+	// (AddrKey of the request's RemoteAddr); the zero value uses the
+	// defaults. An address past its budget gets a *ThrottledError
+	// before any hash is computed.
+	Throttle ThrottleConfig
 	// Logger receives reload errors; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -49,6 +54,7 @@ type BasicFile struct {
 	log      *slog.Logger
 	cache    *credCache // nil when disabled
 	verify   chan struct{}
+	throttle *Throttle
 
 	table      atomic.Pointer[userTable]
 	lastCheck  atomic.Int64 // unix nanoseconds of the last stat
@@ -92,6 +98,7 @@ func NewBasicFile(cfg BasicFileConfig) (*BasicFile, error) {
 		log:      cfg.Logger,
 		verify:   make(chan struct{}, cmpDefault(cfg.MaxConcurrentVerify, max(1, runtime.GOMAXPROCS(0)/2))),
 		inflight: make(map[[32]byte]*flight),
+		throttle: NewThrottle(cfg.Throttle),
 
 		checkPassword: VerifyPassword,
 	}
@@ -206,24 +213,40 @@ func (b *BasicFile) verifyRequest(r *http.Request, key [32]byte, gen uint64) (st
 	if !ok {
 		return "", fmt.Errorf("%w: malformed Basic credentials", ErrInvalidCredentials)
 	}
+	// The failure budget is taken before the hash is computed, and
+	// before waiting for a verification slot: an address that spent it
+	// neither costs CPU nor queues ahead of other clients.
+	addr := AddrKey(r.RemoteAddr)
+	if retry, ok := b.throttle.Begin(addr, time.Now()); !ok {
+		return "", &ThrottledError{RetryAfter: retry}
+	}
+	failed := false
+	defer func() { b.throttle.End(addr, failed, time.Now()) }()
 	select {
 	case b.verify <- struct{}{}:
 		defer func() { <-b.verify }()
 	case <-r.Context().Done():
 		return "", fmt.Errorf("auth: %w", r.Context().Err())
 	}
+	// Errors name no user: the caller logs the name, shortened (a name
+	// is the client's to choose, up to the header limit).
 	t := b.table.Load()
 	hash, known := t.users[name]
 	if !known {
 		b.checkPassword(t.dummy, pw) // same cost as a wrong password
-		return "", fmt.Errorf("%w: unknown user %q", ErrInvalidCredentials, name)
+		failed = true
+		return "", fmt.Errorf("%w: unknown user", ErrInvalidCredentials)
 	}
 	match, err := b.checkPassword(hash, pw)
 	if err != nil {
-		return "", fmt.Errorf("auth: user %q: %w", name, err)
+		return "", fmt.Errorf("auth: the stored hash of this user: %w", err)
 	}
 	if !match {
-		return "", fmt.Errorf("%w: wrong password for user %q", ErrInvalidCredentials, name)
+		failed = true
+		if len(pw) > MaxBcryptPassword && isBcrypt(hash) {
+			return "", fmt.Errorf("%w: password longer than %d bytes", ErrInvalidCredentials, MaxBcryptPassword)
+		}
+		return "", fmt.Errorf("%w: wrong password", ErrInvalidCredentials)
 	}
 	if b.cache != nil {
 		b.cache.put(key, name, gen, time.Now())

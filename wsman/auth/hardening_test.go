@@ -132,3 +132,73 @@ func TestBasicFileUnknownUserCostsLikeKnown(t *testing.T) {
 		}
 	}
 }
+
+// Issue #14: wrong-password floods were throttled only after the hash was
+// computed, so a flood from one address took the verification slots from
+// every other client. Now an address past its budget gets ErrThrottled
+// without any hash being computed, and other addresses are unaffected.
+func TestBasicFileThrottlesBeforeHashing(t *testing.T) {
+	b, _ := newTestBasic(t, map[string]string{"alice": "secret"})
+	checks := 0
+	b.checkPassword = func(hash, pw string) (bool, error) {
+		checks++
+		return VerifyPassword(hash, pw)
+	}
+	from := func(addr, user, pw string) error {
+		r := basicRequest(user, pw)
+		r.RemoteAddr = addr
+		_, err := b.Authenticate(r)
+		return err
+	}
+	throttled := 0
+	for i := range 100 {
+		err := from("192.0.2.9:4000", "alice", fmt.Sprint("guess", i))
+		switch {
+		case errors.Is(err, ErrThrottled):
+			throttled++
+			if te, ok := errors.AsType[*ThrottledError](err); !ok || te.RetryAfter <= 0 {
+				t.Fatalf("throttled without a retry time: %v", err)
+			}
+		case !errors.Is(err, ErrInvalidCredentials):
+			t.Fatalf("guess %d: %v", i, err)
+		}
+	}
+	if checks != DefaultFailureBurst || throttled != 100-DefaultFailureBurst {
+		t.Errorf("%d hashes computed, %d throttled; want %d and %d", checks, throttled, DefaultFailureBurst, 100-DefaultFailureBurst)
+	}
+	// The right password from the flooding address is not checked either.
+	if err := from("192.0.2.9:4001", "alice", "secret"); !errors.Is(err, ErrThrottled) {
+		t.Errorf("flooding address, right password: %v", err)
+	}
+	// Another address logs in at once.
+	if err := from("192.0.2.1:5000", "alice", "secret"); err != nil {
+		t.Errorf("other address: %v", err)
+	}
+	// Unknown users spend the same budget.
+	b2, _ := newTestBasic(t, map[string]string{"alice": "secret"})
+	for i := range DefaultFailureBurst {
+		r := basicRequest(fmt.Sprint("nobody", i), "x")
+		r.RemoteAddr = "192.0.2.10:1"
+		if _, err := b2.Authenticate(r); !errors.Is(err, ErrInvalidCredentials) {
+			t.Fatalf("unknown user %d: %v", i, err)
+		}
+	}
+	r := basicRequest("nobody", "x")
+	r.RemoteAddr = "192.0.2.10:1"
+	if _, err := b2.Authenticate(r); !errors.Is(err, ErrThrottled) {
+		t.Errorf("unknown users past the budget: %v", err)
+	}
+}
+
+// Errors name no user: the name is the client's, of any length (issue
+// #14: a 47,000-byte name was logged twice per request).
+func TestBasicFileErrorsNameNoUser(t *testing.T) {
+	b, _ := newTestBasic(t, map[string]string{"alice": "secret"})
+	long := strings.Repeat("N", 1000)
+	for _, user := range []string{long, "alice"} {
+		_, err := b.Authenticate(basicRequest(user, "wrong"))
+		if err == nil || strings.Contains(err.Error(), "NNNN") || strings.Contains(err.Error(), "alice") {
+			t.Errorf("error %v", err)
+		}
+	}
+}
