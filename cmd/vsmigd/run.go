@@ -65,14 +65,15 @@ func run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	}
 
 	srvCfg := server.Config{
-		HTTPSAddr:    cfg.HTTPSAddr,
-		HTTPAddr:     cfg.HTTPAddr,
-		CertFile:     cfg.CertFile,
-		KeyFile:      cfg.KeyFile,
-		StateDir:     cfg.StateDir,
-		ClientCAFile: cfg.ClientCAFile,
-		MaxConns:     cfg.MaxConnections,
-		Logger:       logger,
+		HTTPSAddr:       cfg.HTTPSAddr,
+		HTTPAddr:        cfg.HTTPAddr,
+		CertFile:        cfg.CertFile,
+		KeyFile:         cfg.KeyFile,
+		StateDir:        cfg.StateDir,
+		ClientCAFile:    cfg.ClientCAFile,
+		MaxConns:        cfg.MaxConnections,
+		MaxConnsPerAddr: cfg.MaxConnsPerAddr,
+		Logger:          logger,
 	}
 	if cfg.HTTPSAddr == "" {
 		srvCfg.HTTPSAddr = "-"
