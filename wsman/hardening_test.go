@@ -77,3 +77,35 @@ func TestUTF16LoneSurrogateRefused(t *testing.T) {
 		}
 	}
 }
+
+// Issue #14: 1,024 Enumerates of one user filled the context quota and
+// every other user's Enumerate, even an optimized one that fits in one
+// reply, got w:QuotaLimit.
+func TestEnumerationQuotaPerUser(t *testing.T) {
+	s := newTestService(t, wsman.Config{MaxEnumerationContexts: 8, MaxEnumerationContextsPerUser: 4})
+	mallory := wsman.Caller{User: "mallory"}
+	plain := func() []byte {
+		return wsmantest.NewRequest(wsmantest.ActionEnumerate, wsmantest.ResourceURI, nil, wsmantest.EnumerateBody(false, 0, ""))
+	}
+	for i := range 20 {
+		sub, _ := faultOf(t, serve(t, s, mallory, plain()))
+		if want := map[bool]string{true: "", false: "w:QuotaLimit"}[i < 4]; sub != want {
+			t.Fatalf("mallory's Enumerate %d: fault %q, want %q", i+1, sub, want)
+		}
+	}
+	// An optimized Enumerate that fits opens no context at all.
+	for range 10 {
+		opt := wsmantest.NewRequest(wsmantest.ActionEnumerate, wsmantest.ResourceURI, nil, wsmantest.EnumerateBody(true, 100, ""))
+		resp := serve(t, s, mallory, opt)
+		if sub, _ := faultOf(t, resp); sub != "" || !bytes.Contains(resp, []byte("EndOfSequence")) {
+			t.Fatalf("mallory's optimized Enumerate at her quota: %s", resp)
+		}
+	}
+	if n := s.OpenEnumerations(); n != 4 {
+		t.Errorf("OpenEnumerations = %d, want mallory's 4", n)
+	}
+	// Another user's plain Enumerate still gets a context.
+	if sub, _ := faultOf(t, serve(t, s, user, plain())); sub != "" {
+		t.Errorf("alice's Enumerate: fault %q", sub)
+	}
+}

@@ -31,6 +31,14 @@ const (
 	// DefaultMaxEnumerationContexts bounds open enumeration contexts;
 	// beyond it Enumerate fails with wsman:QuotaLimit.
 	DefaultMaxEnumerationContexts = 1024
+	// DefaultMaxEnumerationContextsPerUser bounds the open contexts of one
+	// user, so that one user cannot hold the others' share: an eighth of
+	// DefaultMaxEnumerationContexts.
+	DefaultMaxEnumerationContextsPerUser = 128
+	// DefaultMaxEnumerationBytesPerUser bounds the memory the open
+	// contexts of one user hold (their items as written, about 1 KiB per
+	// instance): room for a few enumerations of 10,000 VMs.
+	DefaultMaxEnumerationBytesPerUser = 64 << 20
 	// DefaultMaxElements caps the items of one batch, whatever the client
 	// asks (Windows MaxBatchItems).
 	DefaultMaxElements = 32000
@@ -61,8 +69,15 @@ type Config struct {
 	// (DefaultEnumerationIdleTimeout).
 	EnumerationIdleTimeout time.Duration
 	// MaxEnumerationContexts bounds open contexts
-	// (DefaultMaxEnumerationContexts).
+	// (DefaultMaxEnumerationContexts). An optimized Enumerate whose reply
+	// holds every item opens none.
 	MaxEnumerationContexts int
+	// MaxEnumerationContextsPerUser bounds the open contexts of one user
+	// (DefaultMaxEnumerationContextsPerUser).
+	MaxEnumerationContextsPerUser int
+	// MaxEnumerationBytesPerUser bounds the memory of one user's open
+	// contexts, hence of any one context (DefaultMaxEnumerationBytesPerUser).
+	MaxEnumerationBytesPerUser int64
 	// MaxElements caps the items per Enumerate/Pull batch
 	// (DefaultMaxElements).
 	MaxElements int
@@ -138,6 +153,12 @@ func NewService(cfg Config) *Service {
 	if cfg.MaxEnumerationContexts <= 0 {
 		cfg.MaxEnumerationContexts = DefaultMaxEnumerationContexts
 	}
+	if cfg.MaxEnumerationContextsPerUser <= 0 {
+		cfg.MaxEnumerationContextsPerUser = DefaultMaxEnumerationContextsPerUser
+	}
+	if cfg.MaxEnumerationBytesPerUser <= 0 {
+		cfg.MaxEnumerationBytesPerUser = DefaultMaxEnumerationBytesPerUser
+	}
 	if cfg.MaxElements <= 0 {
 		cfg.MaxElements = DefaultMaxElements
 	}
@@ -148,9 +169,10 @@ func NewService(cfg Config) *Service {
 		cfg.Now = time.Now
 	}
 	s := &Service{
-		cfg:   cfg,
-		log:   cfg.Logger,
-		enum:  newEnumStore(cfg.MaxEnumerationContexts, cfg.EnumerationIdleTimeout, cfg.Now),
+		cfg: cfg,
+		log: cfg.Logger,
+		enum: newEnumStore(cfg.MaxEnumerationContexts, cfg.MaxEnumerationContextsPerUser,
+			cfg.MaxEnumerationBytesPerUser, cfg.EnumerationIdleTimeout, cfg.Now),
 		stopc: make(chan struct{}),
 		donec: make(chan struct{}),
 	}
