@@ -116,11 +116,11 @@ func NewHTTPHandler(svc *Service, cfg HTTPConfig) http.Handler {
 
 func newHTTPHandler(svc soapServer, cfg HTTPConfig) *httpHandler {
 	h := &httpHandler{
-		svc:      svc,
-		auth:     cfg.Authenticator,
-		plain:    cfg.AllowUnencrypted,
-		max:      cfg.MaxRequestSize,
-		log:      cfg.Logger,
+		svc:   svc,
+		auth:  cfg.Authenticator,
+		plain: cfg.AllowUnencrypted,
+		max:   cfg.MaxRequestSize,
+		log:   cfg.Logger,
 	}
 	if h.max <= 0 {
 		h.max = DefaultMaxRequestSize
