@@ -68,8 +68,15 @@ type httpHandler struct {
 	max      int64
 	log      *slog.Logger
 	refusals *refusalLog
-	bufs     sync.Pool // *bytes.Buffer
+	// throttledDelay holds back the 429 answer to a throttled address, so
+	// that a client hammering the server with guesses on keep-alive
+	// connections makes at most one request per connection and delay.
+	throttledDelay time.Duration
+	bufs           sync.Pool // *bytes.Buffer
 }
+
+// throttledDelay is httpHandler.throttledDelay.
+const throttledDelay = time.Second
 
 // soapServer is the part of *Service the transport needs; tests may stub it.
 type soapServer interface {
@@ -129,6 +136,7 @@ func newHTTPHandler(svc soapServer, cfg HTTPConfig) *httpHandler {
 		h.log = slog.Default()
 	}
 	h.refusals = newRefusalLog(h.log)
+	h.throttledDelay = throttledDelay
 	h.bufs.New = func() any { return new(bytes.Buffer) }
 	return h
 }
@@ -279,6 +287,14 @@ func (h *httpHandler) authenticate(r *http.Request) (user string, refuse func(ht
 		retry := time.Minute
 		if te, ok := errors.AsType[*auth.ThrottledError](err); ok {
 			retry = te.RetryAfter
+		}
+		if h.throttledDelay > 0 {
+			t := time.NewTimer(min(h.throttledDelay, retry))
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				t.Stop()
+			}
 		}
 		return "", func(w http.ResponseWriter) { tooManyFailures(w, retry) }
 	case !errors.Is(err, auth.ErrInvalidCredentials):

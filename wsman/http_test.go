@@ -60,7 +60,9 @@ func newTestHandler(t *testing.T, cfg HTTPConfig) (*httpHandler, *stubSOAP, *byt
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	stub := &stubSOAP{}
-	return newHTTPHandler(stub, cfg), stub, &logs
+	h := newHTTPHandler(stub, cfg)
+	h.throttledDelay = 0 // keep tests fast
+	return h, stub, &logs
 }
 
 // soapRequest builds an HTTPS POST with Basic credentials alice:secret.

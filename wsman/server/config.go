@@ -89,8 +89,8 @@ type Config struct {
 	MaxConns int
 	// MaxConnsPerAddr caps the connections of one client address (an
 	// IPv4 address or an IPv6 /64); 0 means DefaultMaxConnsPerAddr,
-	// negative means no cap. Past it the address's own oldest connection
-	// not serving a request is closed, or, if all are serving, the new one.
+	// negative means no cap. Past it new connections from the address are
+	// closed at once.
 	MaxConnsPerAddr int
 	// HandshakeTimeout closes a connection that has not completed its TLS
 	// handshake and sent the headers of a first request within it; 0 means

@@ -17,9 +17,10 @@ import (
 //   - a connection that has not completed its TLS handshake and the
 //     headers of a first request within the handshake timeout is closed;
 //   - one client address (auth.AddrKey: an IPv4 address or an IPv6 /64)
-//     holds at most perAddr connections: past it, its own oldest
-//     connection that is not serving a request is closed to admit the new
-//     one, and if all of them are serving, the new one is closed;
+//     holds at most perAddr connections: past it, the new connection is
+//     closed at once, before any TLS work, so that a flood from one
+//     address costs an accept and a close per connection and does not
+//     churn the connections it already has;
 //   - at max connections, a connection that is not serving a request
 //     (still before its first request, or idle between keep-alive
 //     requests) is closed to admit the new one: the oldest of the address
@@ -105,12 +106,11 @@ func (t *connTracker) signalLocked() {
 func (c *trackedConn) evictable() bool { return c.phase != phaseActive }
 
 // victimLocked returns the connection to close to make room, or nil: the
-// oldest evictable one of addr if addr is not "", else the oldest
-// evictable one of the address holding the most connections.
-func (t *connTracker) victimLocked(addr string) *trackedConn {
+// oldest evictable one of the address holding the most connections.
+func (t *connTracker) victimLocked() *trackedConn {
 	var v *trackedConn
 	for c := range t.conns {
-		if !c.evictable() || addr != "" && c.addr != addr {
+		if !c.evictable() {
 			continue
 		}
 		if v == nil {
@@ -157,9 +157,8 @@ func (t *connTracker) waitRoom(done <-chan struct{}) error {
 
 // admit registers the accepted connection c, closing another one if needed
 // to make room (see connTracker). It returns nil, after closing c, when c
-// may not be admitted (its address is at its cap with every connection
-// serving a request), and an error when done is closed while it waits for
-// room.
+// may not be admitted (its address is at its cap), and an error when done
+// is closed while it waits for room.
 func (t *connTracker) admit(c net.Conn, done <-chan struct{}) (*trackedConn, error) {
 	tc := &trackedConn{Conn: c, t: t, addr: auth.AddrKey(c.RemoteAddr().String())}
 	var victims []*trackedConn
@@ -170,17 +169,12 @@ func (t *connTracker) admit(c net.Conn, done <-chan struct{}) (*trackedConn, err
 	}()
 	t.mu.Lock()
 	if t.perAddr > 0 && t.byAddr[tc.addr] >= t.perAddr {
-		v := t.victimLocked(tc.addr)
-		if v == nil {
-			t.mu.Unlock()
-			c.Close()
-			return nil, nil
-		}
-		t.removeLocked(v)
-		victims = append(victims, v)
+		t.mu.Unlock()
+		c.Close()
+		return nil, nil
 	}
 	for t.max > 0 && len(t.conns) >= t.max {
-		if v := t.victimLocked(""); v != nil {
+		if v := t.victimLocked(); v != nil {
 			t.removeLocked(v)
 			victims = append(victims, v)
 			continue
