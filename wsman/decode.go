@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -37,6 +38,7 @@ var (
 	errNoRoot  = errors.New("no root element")
 	errPI      = errors.New("processing instructions are not allowed in SOAP messages")
 	errContent = errors.New("content outside the root element")
+	errUTF16   = errors.New("invalid UTF-16")
 )
 
 // decodeError is a parse failure with its position, for logs and the
@@ -89,6 +91,7 @@ func parseDocumentStrict(body []byte) (*etree.Element, error) {
 		return nil, &decodeError{Line: line, Err: err}
 	}
 	for {
+		start := d.InputOffset()
 		tok, err := d.RawToken()
 		if err == io.EOF {
 			break
@@ -100,6 +103,14 @@ func parseDocumentStrict(body []byte) (*etree.Element, error) {
 			}
 			return fail(err)
 		}
+		switch tok.(type) {
+		case xml.StartElement, xml.CharData:
+			// encoding/xml turns a reference to a character XML does not
+			// allow into that character (or U+FFFD for a surrogate).
+			if ref := badCharRef(body[start:d.InputOffset()]); ref != "" {
+				return fail(fmt.Errorf("character reference %s names no XML character", ref))
+			}
+		}
 		switch t := tok.(type) {
 		case xml.StartElement:
 			var e *etree.Element
@@ -107,10 +118,8 @@ func parseDocumentStrict(body []byte) (*etree.Element, error) {
 				return fail(err)
 			}
 			for _, a := range t.Attr {
-				if a.Name.Space == "" {
-					e.CreateAttr(a.Name.Local, a.Value)
-				} else {
-					e.CreateAttr(a.Name.Space+":"+a.Name.Local, a.Value)
+				if err = addAttr(e, a.Name.Space, a.Name.Local, a.Value); err != nil {
+					return fail(err)
 				}
 			}
 			err = tb.open(e)
@@ -137,6 +146,46 @@ func parseDocumentStrict(body []byte) (*etree.Element, error) {
 		return fail(err)
 	}
 	return tb.root, nil
+}
+
+// badCharRef returns the first character reference in raw markup (a
+// start tag or a run of character data, not CDATA) that does not name a
+// character of the XML Char production (XML 1.0 §4.1, WFC: Legal
+// Character), such as &#xD800; or &#0;, or "" if there is none. References
+// that do not parse are left to the decoder, which refuses them.
+func badCharRef(raw []byte) string {
+	if bytes.HasPrefix(raw, []byte("<![CDATA[")) {
+		return "" // no references in CDATA
+	}
+	for i := 0; ; {
+		j := bytes.Index(raw[i:], []byte("&#"))
+		if j < 0 {
+			return ""
+		}
+		j += i
+		end := bytes.IndexByte(raw[j:], ';')
+		if end < 0 {
+			return ""
+		}
+		ref := string(raw[j+2 : j+end])
+		var n uint64
+		var err error
+		if strings.HasPrefix(ref, "x") {
+			n, err = strconv.ParseUint(ref[1:], 16, 32)
+		} else {
+			n, err = strconv.ParseUint(ref, 10, 32)
+		}
+		if err == nil && !isXMLChar(rune(n)) {
+			return string(raw[j : j+end+1])
+		}
+		i = j + 2
+	}
+}
+
+// isXMLChar reports whether r is in the XML 1.0 Char production.
+func isXMLChar(r rune) bool {
+	return r == '\t' || r == '\n' || r == '\r' || r >= 0x20 && r <= 0xD7FF ||
+		r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= utf8.MaxRune
 }
 
 func fullName(n xml.Name) string {

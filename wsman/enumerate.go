@@ -72,8 +72,10 @@ func (s *Service) enumerate(ctx context.Context, env *envelope, rt route, r *res
 	if f != nil {
 		return f
 	}
-	if s.enum.full() {
-		return quotaFault()
+	user := env.req.Caller.User
+	if !eb.optimize && s.enum.full(user) {
+		// A plain Enumerate always leaves a context: spare the resource.
+		return quotaFault("This user or the service has too many enumeration contexts open; release some or retry later.")
 	}
 	items, err := h.Enumerate(ctx, &EnumerateRequest{Request: &env.req, Mode: eb.mode, Filter: eb.filter})
 	if err != nil {
@@ -84,31 +86,27 @@ func (s *Service) enumerate(ctx context.Context, env *envelope, rt route, r *res
 			return s.resourceFault(ctx, env, errors.New("wsman: enumeration item lacks the object or EPR its mode needs"))
 		}
 	}
-	c := &enumContext{
-		user:        env.req.Caller.User,
-		resourceURI: strings.Clone(env.req.ResourceURI), // outlives the request (see maxSharedBody)
-		mode:        eb.mode,
-		items:       items,
-	}
+	// resourceURI outlives the request (see maxSharedBody).
+	c := newEnumContext(user, strings.Clone(env.req.ResourceURI), eb.mode, items)
 	max := 0
 	if eb.optimize {
 		max = min(eb.maxElements, s.cfg.MaxElements)
 	}
-	// Store the context first: it may outlive this response (even an
-	// optimized one, when the envelope limit shrinks the batch), and its
-	// identifier must be written before the items.
-	if f := s.enum.add(c); f != nil {
-		return f
-	}
-	f = s.writeBatch(r, env, c, batchSpec{
+	if f := s.writeBatch(r, env, c, batchSpec{
 		open: `<n:EnumerateResponse>`, close: `</n:EnumerateResponse>`,
 		itemsOpen: `<w:Items>`, itemsClose: `</w:Items>`, eos: `<w:EndOfSequence/>`,
 		optimized: eb.optimize, emptyContext: true,
-	}, max, 0, len(items))
-	if f != nil || (eb.optimize && c.pos >= len(items)) {
-		s.enum.remove(c.id, c.user, c.resourceURI)
+	}, max, 0, c.len()); f != nil {
+		return f
 	}
-	return f
+	// A reply that holds every item (with EndOfSequence) leaves nothing to
+	// keep, so it takes no context and no quota. Otherwise the context is
+	// stored now, before the response that names it is sent; at a quota
+	// the response is replaced by the fault.
+	if eb.optimize && c.pos >= c.len() {
+		return nil
+	}
+	return s.enum.add(c)
 }
 
 // pullBody is the decoded wsen:Pull.
@@ -163,8 +161,8 @@ func (s *Service) pull(env *envelope, r *response) *Fault {
 		open: `<n:PullResponse>`, close: `</n:PullResponse>`,
 		itemsOpen: `<n:Items>`, itemsClose: `</n:Items>`, eos: `<n:EndOfSequence/>`,
 		optimized: true,
-	}, min(pb.maxElements, s.cfg.MaxElements), pb.maxCharacters, len(c.items))
-	s.enum.done(c, f == nil && c.pos >= len(c.items))
+	}, min(pb.maxElements, s.cfg.MaxElements), pb.maxCharacters, c.len())
+	s.enum.done(c, f == nil && c.pos >= c.len())
 	return f
 }
 
@@ -218,9 +216,9 @@ func (s *Service) writeBatch(r *response, env *envelope, c *enumContext, spec ba
 	defer s.bufs.Put(items)
 	n := 0
 	if spec.optimized {
-		for c.pos+n < len(c.items) && n < max {
+		for c.pos+n < c.len() && n < max {
 			before := items.Len()
-			writeItem(items, c.mode, c.items[c.pos+n])
+			items.Write(c.item(c.pos + n))
 			if items.Len() > budget || (maxChars > 0 && items.Len() > maxChars) {
 				if n == 0 {
 					return NewFault(SubcodeEncodingLimit, DetailServiceEnvelopeLimit,
@@ -233,7 +231,7 @@ func (s *Service) writeBatch(r *response, env *envelope, c *enumContext, spec ba
 		}
 	}
 	c.pos += n
-	finished := spec.optimized && c.pos >= len(c.items)
+	finished := spec.optimized && c.pos >= c.len()
 	b := r.buf
 	b.WriteString(spec.open)
 	switch {

@@ -45,6 +45,12 @@ func TestHostileInput(t *testing.T) {
 		{"processing instruction", strings.Replace(get, "<env:Body>", "<env:Body><?php x?>", 1), "w:SchemaValidationError"},
 		{"two roots", get + get, "w:SchemaValidationError"},
 		{"not an envelope", `<foo/>`, "s:VersionMismatch"},
+		// Issue #14: these were accepted.
+		{"duplicate attribute", strings.Replace(get, `Name="Name"`, `Name="Name" Name="Other"`, 1), "w:SchemaValidationError"},
+		{"duplicate attribute by namespace", strings.Replace(get, "<env:Body>", `<env:Body xmlns:p1="urn:x" xmlns:p2="urn:x" p1:a="1" p2:a="2">`, 1), "w:SchemaValidationError"},
+		{"surrogate reference", strings.Replace(get, "item-1", "item-&#xD800;", 1), "w:SchemaValidationError"},
+		{"surrogate reference in attribute", strings.Replace(get, `Name="Name"`, `Name="Na&#56320;me"`, 1), "w:SchemaValidationError"},
+		{"NUL reference", strings.Replace(get, "item-1", "item-&#0;", 1), "w:SchemaValidationError"},
 		// Found by FuzzDecodeEnvelope (testdata/fuzz/FuzzDecodeEnvelope/00d4f18ec2169457).
 		{"undeclared prefix", `<env:Envelope xmlns:env="` + wsman.NSSOAP12 + `"><env:Body><a:0/></env:Body></env:Envelope>`, "w:SchemaValidationError"},
 		{"SOAP 1.1", strings.ReplaceAll(get, wsman.NSSOAP12, wsman.NSSOAP11), "s:VersionMismatch"},

@@ -5,10 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/netip"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -47,17 +46,17 @@ type HTTPConfig struct {
 	Authenticator auth.Authenticator
 	// AllowUnencrypted permits authenticated requests over plain HTTP.
 	// Off by default, like Windows' AllowUnencrypted=false: HTTP Basic
-	// would carry the password in clear, so such requests get 401 (with
-	// a logged reason) before their credentials are even checked.
+	// would carry the password in clear, so such requests get 403 with no
+	// authentication challenge (a 401 would invite clients to send a
+	// password) and a logged reason, before their credentials are even
+	// looked at.
 	AllowUnencrypted bool
 	// MaxRequestSize is the largest request body in octets (before
 	// charset conversion); 0 means DefaultMaxRequestSize.
 	MaxRequestSize int64
-	// Throttle configures the growing delay before answering repeated
-	// authentication failures from one address.
-	Throttle auth.ThrottleConfig
-	// Logger receives authentication failures and internal errors; nil
-	// means slog.Default(). Passwords are never logged.
+	// Logger receives refusals (summarised per address when they repeat)
+	// and internal errors; nil means slog.Default(). Passwords are never
+	// logged, user names only shortened and escaped.
 	Logger *slog.Logger
 }
 
@@ -67,10 +66,17 @@ type httpHandler struct {
 	auth     auth.Authenticator
 	plain    bool // AllowUnencrypted
 	max      int64
-	throttle *auth.Throttle
 	log      *slog.Logger
-	bufs     sync.Pool // *bytes.Buffer
+	refusals *refusalLog
+	// throttledDelay holds back the 429 answer to a throttled address, so
+	// that a client hammering the server with guesses on keep-alive
+	// connections makes at most one request per connection and delay.
+	throttledDelay time.Duration
+	bufs           sync.Pool // *bytes.Buffer
 }
+
+// throttledDelay is httpHandler.throttledDelay.
+const throttledDelay = time.Second
 
 // soapServer is the part of *Service the transport needs; tests may stub it.
 type soapServer interface {
@@ -81,6 +87,7 @@ type soapServer interface {
 // response straight from the service's pooled buffer rather than a copy.
 type bufferedSOAPServer interface {
 	serveBuffer(ctx context.Context, caller Caller, body []byte) (buf *bytes.Buffer, status int)
+	serveUndecodable(ctx context.Context, caller Caller, decodeErr error) (buf *bytes.Buffer, status int)
 	releaseBuffer(buf *bytes.Buffer)
 }
 
@@ -90,8 +97,11 @@ type bufferedSOAPServer interface {
 //
 // Answers that carry no SOAP envelope have an empty body: 404 for other
 // paths, 405 for methods other than POST, 401 with
-// `WWW-Authenticate: Basic realm="WSMAN"` for missing or wrong credentials
-// (and for any credentials over plain HTTP unless AllowUnencrypted), 415
+// `WWW-Authenticate: Basic realm="WSMAN"` for missing or wrong credentials,
+// 403 (no challenge; a short text/plain body saying why) for any
+// non-anonymous request over plain HTTP unless AllowUnencrypted, 429 with
+// Retry-After when the client's address spent its budget of failed logins
+// (auth.ErrThrottled; its credentials were not checked), 415
 // for a media type other than application/soap+xml or a charset other than
 // UTF-8/UTF-16, 413 for a body over MaxRequestSize (refused from
 // Content-Length before reading, or when a chunked body passes the limit),
@@ -102,9 +112,9 @@ type bufferedSOAPServer interface {
 // wsman:InternalError fault.
 //
 // Credentials are checked before anything about the request is looked at,
-// so an unauthenticated peer learns nothing else; wrong credentials are
-// logged (user name and address, never the password) and answered after a
-// delay that grows with the address's recent failures (HTTPConfig.Throttle).
+// so an unauthenticated peer learns nothing else; refusals are logged
+// (address and shortened user name, never the password), at most a few
+// per address and minute, the rest summarised.
 // The handler matches the two paths itself, so it can be mounted on a mux
 // or serve alone.
 func NewHTTPHandler(svc *Service, cfg HTTPConfig) http.Handler {
@@ -113,12 +123,11 @@ func NewHTTPHandler(svc *Service, cfg HTTPConfig) http.Handler {
 
 func newHTTPHandler(svc soapServer, cfg HTTPConfig) *httpHandler {
 	h := &httpHandler{
-		svc:      svc,
-		auth:     cfg.Authenticator,
-		plain:    cfg.AllowUnencrypted,
-		max:      cfg.MaxRequestSize,
-		throttle: auth.NewThrottle(cfg.Throttle),
-		log:      cfg.Logger,
+		svc:   svc,
+		auth:  cfg.Authenticator,
+		plain: cfg.AllowUnencrypted,
+		max:   cfg.MaxRequestSize,
+		log:   cfg.Logger,
 	}
 	if h.max <= 0 {
 		h.max = DefaultMaxRequestSize
@@ -126,6 +135,8 @@ func newHTTPHandler(svc soapServer, cfg HTTPConfig) *httpHandler {
 	if h.log == nil {
 		h.log = slog.Default()
 	}
+	h.refusals = newRefusalLog(h.log)
+	h.throttledDelay = throttledDelay
 	h.bufs.New = func() any { return new(bytes.Buffer) }
 	return h
 }
@@ -155,9 +166,9 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	caller := Caller{Anonymous: anonymous, RemoteAddr: r.RemoteAddr}
 	if !anonymous {
-		user, ok := h.authenticate(r)
-		if !ok {
-			unauthorized(w)
+		user, refuse := h.authenticate(r)
+		if refuse != nil {
+			refuse(w)
 			return
 		}
 		caller.User = user
@@ -186,12 +197,20 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body, err := cs.decode(body)
-	if err != nil {
-		emptyResponse(w, http.StatusBadRequest)
+	bs, buffered := h.svc.(bufferedSOAPServer)
+	switch {
+	case err != nil && buffered:
+		// Invalid UTF-16 is malformed XML: the fault invalid UTF-8 gets.
+		buf, status := bs.serveUndecodable(r.Context(), caller, err)
+		defer bs.releaseBuffer(buf)
+		writeSOAP(w, cs, buf.Bytes(), status)
 		return
-	}
-
-	if bs, ok := h.svc.(bufferedSOAPServer); ok {
+	case err != nil:
+		var buf bytes.Buffer
+		(&response{buf: &buf}).writeFault(decodeFault(err), "")
+		writeSOAP(w, cs, buf.Bytes(), http.StatusInternalServerError)
+		return
+	case buffered:
 		buf, status := bs.serveBuffer(r.Context(), caller, body)
 		defer bs.releaseBuffer(buf)
 		writeSOAP(w, cs, buf.Bytes(), status)
@@ -242,58 +261,52 @@ func (h *httpHandler) putBuffer(b *bytes.Buffer) {
 	h.bufs.Put(b)
 }
 
-// authenticate returns the user of r, or false after logging and, for
-// wrong credentials, waiting the throttle's delay.
-func (h *httpHandler) authenticate(r *http.Request) (string, bool) {
+// authenticate returns the user of r, or how to refuse the request after
+// logging why.
+func (h *httpHandler) authenticate(r *http.Request) (user string, refuse func(http.ResponseWriter)) {
+	addr := auth.AddrKey(r.RemoteAddr)
 	if r.TLS == nil && !h.plain {
-		if r.Header.Get("Authorization") != "" {
-			h.log.Warn("refused credentials sent over plain HTTP (AllowUnencrypted is off)", "remote", r.RemoteAddr)
-		}
-		return "", false
+		h.refusals.refused(slog.LevelWarn, "refused a request over plain HTTP (allow_unencrypted is off)", addr,
+			slog.String("remote", r.RemoteAddr), slog.Bool("credentials", r.Header.Get("Authorization") != ""))
+		return "", encryptionRequired
 	}
 	if h.auth == nil {
-		return "", false
+		return "", unauthorized
 	}
 	user, err := h.auth.Authenticate(r)
 	if err == nil {
-		return user, true
+		return user, nil
 	}
+	name, _, _ := r.BasicAuth()
 	switch {
 	case errors.Is(err, auth.ErrNoCredentials) || r.Context().Err() != nil:
-		return "", false
+		return "", unauthorized
+	case errors.Is(err, auth.ErrThrottled):
+		h.refusals.refused(slog.LevelWarn, "authentication refused: too many failures from this address", addr,
+			slog.String("remote", r.RemoteAddr), slog.String("user", logName(name)), slog.String("err", logText(err.Error(), maxLogError)))
+		retry := time.Minute
+		if te, ok := errors.AsType[*auth.ThrottledError](err); ok {
+			retry = te.RetryAfter
+		}
+		if h.throttledDelay > 0 {
+			t := time.NewTimer(min(h.throttledDelay, retry))
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				t.Stop()
+			}
+		}
+		return "", func(w http.ResponseWriter) { tooManyFailures(w, retry) }
 	case !errors.Is(err, auth.ErrInvalidCredentials):
 		// The check itself failed (say, a damaged hash in the users file):
 		// the server's fault, so not counted against the client.
-		h.log.Error("authentication could not be checked", "remote", r.RemoteAddr, "err", err)
-		return "", false
+		h.refusals.refused(slog.LevelError, "authentication could not be checked", addr,
+			slog.String("remote", r.RemoteAddr), slog.String("user", logName(name)), slog.String("err", logText(err.Error(), maxLogError)))
+		return "", unauthorized
 	}
-	delay, failures := h.throttle.Failure(throttleKey(r.RemoteAddr), time.Now())
-	name, _, _ := r.BasicAuth()
-	h.log.Warn("authentication failed", "remote", r.RemoteAddr, "user", name,
-		"recent_failures", failures, "delay", delay, "err", err)
-	auth.Wait(r.Context(), delay)
-	return "", false
-}
-
-// throttleKey returns the failure-counting key of a RemoteAddr
-// "host:port": the IPv4 address, or the /64 prefix of an IPv6 address
-// (one host usually owns a whole /64 and can rotate within it).
-func throttleKey(addr string) string {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		host = addr
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return host
-	}
-	ip = ip.Unmap()
-	if ip.Is6() {
-		if p, err := ip.Prefix(64); err == nil {
-			return p.String()
-		}
-	}
-	return ip.String()
+	h.refusals.refused(slog.LevelWarn, "authentication failed", addr,
+		slog.String("remote", r.RemoteAddr), slog.String("user", logName(name)), slog.String("err", logText(err.Error(), maxLogError)))
+	return "", unauthorized
 }
 
 // recovered answers a panic with a 500 InternalError fault. Every status
@@ -327,4 +340,25 @@ func emptyResponse(w http.ResponseWriter, status int) {
 func unauthorized(w http.ResponseWriter) {
 	w.Header()["Www-Authenticate"] = []string{`Basic realm="WSMAN"`}
 	emptyResponse(w, http.StatusUnauthorized)
+}
+
+// encryptionRequiredText is the body of encryptionRequired.
+const encryptionRequiredText = "This WS-Management endpoint accepts credentials over HTTPS only (allow_unencrypted is off).\n"
+
+// encryptionRequired refuses a request over plain HTTP: 403 with no
+// challenge, so that no client is invited to send a password in clear, and
+// a line of text for the person reading the client's error.
+func encryptionRequired(w http.ResponseWriter) {
+	hdr := w.Header()
+	hdr["Content-Type"] = []string{"text/plain; charset=utf-8"}
+	hdr["Content-Length"] = []string{strconv.Itoa(len(encryptionRequiredText))}
+	w.WriteHeader(http.StatusForbidden)
+	io.WriteString(w, encryptionRequiredText)
+}
+
+// tooManyFailures answers 429 with Retry-After (whole seconds, rounded up)
+// and an empty body.
+func tooManyFailures(w http.ResponseWriter, retry time.Duration) {
+	w.Header()["Retry-After"] = []string{strconv.Itoa(int((retry + time.Second - 1) / time.Second))}
+	emptyResponse(w, http.StatusTooManyRequests)
 }

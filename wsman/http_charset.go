@@ -2,7 +2,10 @@ package wsman
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"golang.org/x/text/encoding/unicode"
 )
@@ -112,14 +115,41 @@ func (cs httpCharset) utf16() *unicode.Endianness {
 	return &e
 }
 
-// decode returns body (without BOM) as UTF-8. Invalid UTF-16 (a lone
-// surrogate, an odd length) becomes U+FFFD; the XML parser judges the rest.
+// decode returns body (without BOM) as UTF-8. Invalid UTF-16, an odd
+// number of bytes or a lone surrogate, is a *decodeError (errUTF16) with
+// its line: it would otherwise become U+FFFD and pass for a character the
+// client never sent. The XML parser judges the rest.
 func (cs httpCharset) decode(body []byte) ([]byte, error) {
-	e := cs.utf16()
-	if e == nil {
+	if cs.enc == encUTF8 {
 		return body, nil
 	}
-	return unicode.UTF16(*e, unicode.IgnoreBOM).NewDecoder().Bytes(body)
+	unit := func(i int) rune { return rune(body[i])<<8 | rune(body[i+1]) }
+	if cs.enc == encUTF16LE {
+		unit = func(i int) rune { return rune(body[i+1])<<8 | rune(body[i]) }
+	}
+	out := make([]byte, 0, len(body)/2+len(body)/8)
+	line := 1
+	for i := 0; i < len(body); i += 2 {
+		if i+1 == len(body) {
+			return nil, &decodeError{Line: line, Err: fmt.Errorf("%w: an odd number of bytes", errUTF16)}
+		}
+		r := unit(i)
+		if utf16.IsSurrogate(r) {
+			if r < 0xDC00 && i+3 < len(body) {
+				if r2 := unit(i + 2); 0xDC00 <= r2 && r2 < 0xE000 {
+					out = utf8.AppendRune(out, utf16.DecodeRune(r, r2))
+					i += 2
+					continue
+				}
+			}
+			return nil, &decodeError{Line: line, Err: fmt.Errorf("%w: lone surrogate %#04x at byte %d", errUTF16, r, i)}
+		}
+		if r == '\n' {
+			line++
+		}
+		out = utf8.AppendRune(out, r)
+	}
+	return out, nil
 }
 
 // encode returns the UTF-8 response in the response charset.

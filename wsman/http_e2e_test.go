@@ -262,10 +262,12 @@ func TestE2EHostileInput(t *testing.T) {
 			t.Errorf("status %d body %q headers %v", resp.StatusCode, body, resp.Header)
 		}
 	})
-	t.Run("plain HTTP Basic is 401 unless allowed", func(t *testing.T) {
-		resp, _ := s.post(t, c, s.HTTP, ct, bytes.NewReader(getItem()), e2eUser, e2ePassword)
-		if resp.StatusCode != 401 {
-			t.Errorf("status %d", resp.StatusCode)
+	t.Run("plain HTTP Basic is 403 without a challenge unless allowed", func(t *testing.T) {
+		for _, user := range []string{e2eUser, ""} {
+			resp, body := s.post(t, c, s.HTTP, ct, bytes.NewReader(getItem()), user, e2ePassword)
+			if resp.StatusCode != 403 || resp.Header.Get("WWW-Authenticate") != "" || !bytes.Contains(body, []byte("HTTPS")) {
+				t.Errorf("credentials %v: status %d, WWW-Authenticate %q, body %q", user != "", resp.StatusCode, resp.Header.Get("WWW-Authenticate"), body)
+			}
 		}
 		resp, body := s.post(t, c, strings.Replace(s.HTTP, wsman.PathWSMan, wsman.PathAnonIdentify, 1), ct, bytes.NewReader(identifyRequest), "", "")
 		if resp.StatusCode != 200 || !bytes.Contains(body, []byte("IdentifyResponse")) {

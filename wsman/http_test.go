@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/text/encoding/unicode"
 
@@ -58,9 +59,10 @@ func newTestHandler(t *testing.T, cfg HTTPConfig) (*httpHandler, *stubSOAP, *byt
 		cfg.Authenticator = testAuth
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	cfg.Throttle.BaseDelay, cfg.Throttle.MaxDelay = 1, 1 // nanoseconds: keep tests fast
 	stub := &stubSOAP{}
-	return newHTTPHandler(stub, cfg), stub, &logs
+	h := newHTTPHandler(stub, cfg)
+	h.throttledDelay = 0 // keep tests fast
+	return h, stub, &logs
 }
 
 // soapRequest builds an HTTPS POST with Basic credentials alice:secret.
@@ -118,7 +120,16 @@ func TestHTTPStatus(t *testing.T) {
 			r := soapRequest(PathWSMan, ctUTF8, strings.NewReader("<x/>"))
 			r.TLS = nil
 			return r
-		}, 401, nil},
+		}, 403, nil},
+		{"plain http without credentials refused", HTTPConfig{}, func() *http.Request {
+			r := soapRequest(PathWSMan, ctUTF8, strings.NewReader("<x/>"))
+			r.TLS = nil
+			r.Header.Del("Authorization")
+			return r
+		}, 403, nil},
+		{"throttled", HTTPConfig{Authenticator: auth.AuthenticatorFunc(func(*http.Request) (string, error) {
+			return "", &auth.ThrottledError{RetryAfter: 1500 * time.Millisecond}
+		})}, func() *http.Request { return soapRequest(PathWSMan, ctUTF8, strings.NewReader("<x/>")) }, 429, nil},
 		{"plain http allowed", HTTPConfig{AllowUnencrypted: true}, func() *http.Request {
 			r := soapRequest(PathWSMan, ctUTF8, strings.NewReader("<x/>"))
 			r.TLS = nil
@@ -183,12 +194,24 @@ func TestHTTPStatus(t *testing.T) {
 				if got := res.Header.Get("WWW-Authenticate"); got != `Basic realm="WSMAN"` {
 					t.Errorf("WWW-Authenticate %q", got)
 				}
+			case 403:
+				// Issue #14: no Basic challenge that invites a password in clear.
+				if got := res.Header.Get("WWW-Authenticate"); got != "" {
+					t.Errorf("WWW-Authenticate %q on plain HTTP", got)
+				}
+				if !strings.Contains(rec.Body.String(), "HTTPS") {
+					t.Errorf("403 body %q does not say why", rec.Body)
+				}
 			case 405:
 				if got := res.Header.Get("Allow"); got != "POST" {
 					t.Errorf("Allow %q", got)
 				}
+			case 429:
+				if got := res.Header.Get("Retry-After"); got != "2" {
+					t.Errorf("Retry-After %q, want 2", got)
+				}
 			}
-			if tt.want != 200 && rec.Body.Len() != 0 {
+			if tt.want != 200 && tt.want != 403 && rec.Body.Len() != 0 {
 				t.Errorf("non-SOAP answer has a body: %q", rec.Body)
 			}
 			if tt.wantCaller == nil {
@@ -335,8 +358,8 @@ func TestHTTPAuthFailureLogged(t *testing.T) {
 	if strings.Contains(out, "hunter2") {
 		t.Errorf("password logged: %s", out)
 	}
-	if !strings.Contains(out, "mallory") || !strings.Contains(out, "recent_failures=3") {
-		t.Errorf("failure log lacks user or count: %s", out)
+	if !strings.Contains(out, "user=mallory") || strings.Count(out, "authentication failed") != 3 {
+		t.Errorf("failure log lacks user or lines: %s", out)
 	}
 }
 
@@ -370,26 +393,14 @@ func FuzzHTTPBody(f *testing.F) {
 		h.ServeHTTP(rec, soapRequest(PathWSMan, ct, bytes.NewReader(body)))
 		switch rec.Code {
 		case 200, 413, 415:
+		case 500: // invalid UTF-16: a fault, in the request's encoding
+			if !strings.HasPrefix(rec.Header().Get("Content-Type"), "application/soap+xml") || rec.Body.Len() == 0 {
+				t.Fatalf("500 without a fault: %q", rec.Body)
+			}
 		default:
 			t.Fatalf("status %d", rec.Code)
 		}
 	})
-}
-
-func TestThrottleKey(t *testing.T) {
-	for in, want := range map[string]string{
-		"192.0.2.1:5986":                  "192.0.2.1",
-		"[::ffff:192.0.2.1]:1":            "192.0.2.1",
-		"[2001:db8:1:2:3:4:5:6]:443":      "2001:db8:1:2::/64",
-		"[2001:db8:1:2:ffff::1%eth0]:443": "2001:db8:1:2::/64",
-		"[fe80::1]:1":                     "fe80::/64",
-		"not-an-address":                  "not-an-address",
-		"@":                               "@",
-	} {
-		if got := throttleKey(in); got != want {
-			t.Errorf("throttleKey(%q) = %q, want %q", in, got, want)
-		}
-	}
 }
 
 // BenchmarkHTTPTransportOnly measures the HTTP binding alone (stub

@@ -31,6 +31,14 @@ const (
 	// DefaultMaxEnumerationContexts bounds open enumeration contexts;
 	// beyond it Enumerate fails with wsman:QuotaLimit.
 	DefaultMaxEnumerationContexts = 1024
+	// DefaultMaxEnumerationContextsPerUser bounds the open contexts of one
+	// user, so that one user cannot hold the others' share: an eighth of
+	// DefaultMaxEnumerationContexts.
+	DefaultMaxEnumerationContextsPerUser = 128
+	// DefaultMaxEnumerationBytesPerUser bounds the memory the open
+	// contexts of one user hold (their items as written, about 1 KiB per
+	// instance): room for a few enumerations of 10,000 VMs.
+	DefaultMaxEnumerationBytesPerUser = 64 << 20
 	// DefaultMaxElements caps the items of one batch, whatever the client
 	// asks (Windows MaxBatchItems).
 	DefaultMaxElements = 32000
@@ -61,8 +69,15 @@ type Config struct {
 	// (DefaultEnumerationIdleTimeout).
 	EnumerationIdleTimeout time.Duration
 	// MaxEnumerationContexts bounds open contexts
-	// (DefaultMaxEnumerationContexts).
+	// (DefaultMaxEnumerationContexts). An optimized Enumerate whose reply
+	// holds every item opens none.
 	MaxEnumerationContexts int
+	// MaxEnumerationContextsPerUser bounds the open contexts of one user
+	// (DefaultMaxEnumerationContextsPerUser).
+	MaxEnumerationContextsPerUser int
+	// MaxEnumerationBytesPerUser bounds the memory of one user's open
+	// contexts, hence of any one context (DefaultMaxEnumerationBytesPerUser).
+	MaxEnumerationBytesPerUser int64
 	// MaxElements caps the items per Enumerate/Pull batch
 	// (DefaultMaxElements).
 	MaxElements int
@@ -138,6 +153,12 @@ func NewService(cfg Config) *Service {
 	if cfg.MaxEnumerationContexts <= 0 {
 		cfg.MaxEnumerationContexts = DefaultMaxEnumerationContexts
 	}
+	if cfg.MaxEnumerationContextsPerUser <= 0 {
+		cfg.MaxEnumerationContextsPerUser = DefaultMaxEnumerationContextsPerUser
+	}
+	if cfg.MaxEnumerationBytesPerUser <= 0 {
+		cfg.MaxEnumerationBytesPerUser = DefaultMaxEnumerationBytesPerUser
+	}
 	if cfg.MaxElements <= 0 {
 		cfg.MaxElements = DefaultMaxElements
 	}
@@ -148,9 +169,10 @@ func NewService(cfg Config) *Service {
 		cfg.Now = time.Now
 	}
 	s := &Service{
-		cfg:   cfg,
-		log:   cfg.Logger,
-		enum:  newEnumStore(cfg.MaxEnumerationContexts, cfg.EnumerationIdleTimeout, cfg.Now),
+		cfg: cfg,
+		log: cfg.Logger,
+		enum: newEnumStore(cfg.MaxEnumerationContexts, cfg.MaxEnumerationContextsPerUser,
+			cfg.MaxEnumerationBytesPerUser, cfg.EnumerationIdleTimeout, cfg.Now),
 		stopc: make(chan struct{}),
 		donec: make(chan struct{}),
 	}
@@ -259,12 +281,29 @@ func (s *Service) ServeSOAP(ctx context.Context, caller Caller, body []byte) (re
 // the HTTP handler to write out without another copy. The caller gives
 // buf back with releaseBuffer.
 func (s *Service) serveBuffer(ctx context.Context, caller Caller, body []byte) (buf *bytes.Buffer, status int) {
+	return s.serveWith(ctx, caller, func(r *response, info *RequestInfo) *Fault {
+		return s.serve(ctx, caller, body, r, info)
+	})
+}
+
+// serveUndecodable answers a body the transport could not convert to
+// UTF-8 (decodeErr, from httpCharset.decode) with the fault parseDocument
+// gives for invalid UTF-8, through the same bookkeeping as serveBuffer.
+func (s *Service) serveUndecodable(ctx context.Context, caller Caller, decodeErr error) (buf *bytes.Buffer, status int) {
+	return s.serveWith(ctx, caller, func(r *response, _ *RequestInfo) *Fault {
+		return s.fault(r, decodeFault(decodeErr), "")
+	})
+}
+
+// serveWith runs serve in a pooled buffer, then logs a fault and calls the
+// Observe hook.
+func (s *Service) serveWith(ctx context.Context, caller Caller, serve func(*response, *RequestInfo) *Fault) (buf *bytes.Buffer, status int) {
 	start := time.Now()
 	buf = s.bufs.Get().(*bytes.Buffer)
 	buf.Reset()
 	r := &response{buf: buf}
 	info := RequestInfo{}
-	f := s.serve(ctx, caller, body, r, &info)
+	f := serve(r, &info)
 	if f != nil {
 		info.FaultSubcode = f.Subcode
 		if f.Subcode == "" {

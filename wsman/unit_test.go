@@ -216,15 +216,15 @@ func TestAsFault(t *testing.T) {
 
 func TestEnumStore(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	st := newEnumStore(2, time.Minute, func() time.Time { return now })
-	a := &enumContext{user: "u", resourceURI: "r"}
+	st := newEnumStore(2, 2, 1<<20, time.Minute, func() time.Time { return now })
+	a := newEnumContext("u", "r", EnumerateObjects, nil)
 	if f := st.add(a); f != nil {
 		t.Fatal(f)
 	}
-	if f := st.add(&enumContext{user: "u", resourceURI: "r"}); f != nil {
+	if f := st.add(newEnumContext("v", "r", EnumerateObjects, nil)); f != nil {
 		t.Fatal(f)
 	}
-	if f := st.add(&enumContext{}); f == nil || f.Subcode != SubcodeQuotaLimit {
+	if f := st.add(newEnumContext("w", "r", EnumerateObjects, nil)); f == nil || f.Subcode != SubcodeQuotaLimit {
 		t.Errorf("third add: %v", f)
 	}
 	c, f := st.take(a.id, "u", "r")
@@ -242,6 +242,43 @@ func TestEnumStore(t *testing.T) {
 	}
 	if _, f := st.take(a.id, "u", "r"); f != nil {
 		t.Errorf("take after done: %v", f)
+	}
+}
+
+// Issue #14: one user filled the global quota and every other user's
+// Enumerate got w:QuotaLimit. Quotas are per user as well, in number and
+// in bytes; releasing gives the quota back.
+func TestEnumStorePerUserQuota(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	st := newEnumStore(100, 3, 1<<20, time.Minute, func() time.Time { return now })
+	var mallory []*enumContext
+	for range 3 {
+		c := newEnumContext("mallory", "r", EnumerateObjects, nil)
+		if f := st.add(c); f != nil {
+			t.Fatal(f)
+		}
+		mallory = append(mallory, c)
+	}
+	if f := st.add(newEnumContext("mallory", "r", EnumerateObjects, nil)); f == nil || f.Subcode != SubcodeQuotaLimit || !st.full("mallory") {
+		t.Errorf("fourth context of one user: %v", f)
+	}
+	if f := st.add(newEnumContext("alice", "r", EnumerateObjects, nil)); f != nil || st.full("alice") {
+		t.Errorf("other user refused: %v", f)
+	}
+	if !st.remove(mallory[0].id, "mallory", "r") || st.full("mallory") {
+		t.Error("release did not give the quota back")
+	}
+	// Bytes: a context larger than the user's budget is refused.
+	big := newEnumContext("bob", "r", EnumerateObjects, nil)
+	big.data = make([]byte, 2<<20)
+	if f := st.add(big); f == nil || f.Subcode != SubcodeQuotaLimit {
+		t.Errorf("2 MiB context with a 1 MiB budget: %v", f)
+	}
+	// Expiry gives the quota back too.
+	now = now.Add(2 * time.Minute)
+	st.expire()
+	if st.len() != 0 || len(st.usage) != 0 {
+		t.Errorf("after expiry: %d contexts, usage %v", st.len(), st.usage)
 	}
 }
 

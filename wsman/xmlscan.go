@@ -155,7 +155,13 @@ func (s *scanner) startTag() bool {
 		return false
 	}
 	for _, a := range s.attrs {
-		e.CreateAttr(a.qname, a.value)
+		space, key, ok := strings.Cut(a.qname, ":")
+		if !ok {
+			space, key = "", a.qname
+		}
+		if addAttr(e, space, key, a.value) != nil {
+			return false
+		}
 	}
 	if s.tb.open(e) != nil {
 		return false

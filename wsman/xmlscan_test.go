@@ -92,6 +92,7 @@ var scanSeeds = []string{
 	`<a><?pi x?></a>`, `<a x="1" x="2"/>`, `<a xmlns:p="u"><p:b p:c="1"/></a>`, `<a><p:b/></a>`,
 	"<a>\u00a0<b>\u00a0</b></a>",
 	`<e><h/><b> <![CDATA[ ]]> </b></e>`,
+	`<a xmlns:p="u" xmlns:q="u" p:x="1" q:x="2"/>`, `<a>&#xD800;</a>`, `<a b="&#0;"/>`,
 }
 
 func TestScanMatchesStrict(t *testing.T) {
@@ -129,12 +130,32 @@ func TestParseDocumentErrors(t *testing.T) {
 		`<a><p:b/></a>`, `<a:0/>`, `<a xmlns:p=""><p:b/></a>`, `<a><b p:c="1"/></a>`,
 		`<!DOCTYPE a><a/>`, `<a><?pi?></a>`, `<a/><b/>`, `x<a/>`, `<a>`, ``, "<a>\x01</a>",
 		`<a>&foo;</a>`, `<a></b>`,
+		// Issue #14: duplicate attributes, references to non-characters.
+		`<a x="1" x="2"/>`, `<a xmlns:p="u" p:x="1" p:x="2"/>`,
+		`<a xmlns:p="u" xmlns:q="u" p:x="1" q:x="2"/>`, `<a xmlns:p="u"><b xmlns:q="u" q:x="1" p:x="2"/></a>`,
+		`<a>&#xD800;</a>`, `<a>&#xdfff;</a>`, `<a b="&#55296;"/>`, `<a>&#0;</a>`, `<a>&#x1;</a>`,
+		`<a>x&#xFFFE;</a>`, `<a>&#x110000;</a>`, `<a><b c="x&#xD800;"/></a>`,
 	} {
 		if _, ok := scanDocument([]byte(doc)); ok {
 			t.Errorf("fast reader accepted %q", doc)
 		}
 		if _, err := parseDocumentStrict([]byte(doc)); err == nil {
 			t.Errorf("strict reader accepted %q", doc)
+		}
+	}
+}
+
+// TestParseDocumentAccepts checks documents near the new refusals that
+// stay valid: distinct attributes, character references to characters,
+// and "&#xD800;" as plain text in CDATA or a comment.
+func TestParseDocumentAccepts(t *testing.T) {
+	for _, doc := range []string{
+		`<a x="1" y="2" p:x="3" xmlns:p="u"/>`, `<a xmlns:p="u" xmlns:q="v" p:x="1" q:x="2"/>`,
+		`<a b="&#xE9;&#9;">&#x1F600;&#13;&#xD7FF;&#xE000;&#xFFFD;&#x10FFFF;</a>`,
+		`<a><![CDATA[&#xD800;]]><!-- &#0; --></a>`,
+	} {
+		if _, err := parseDocument([]byte(doc)); err != nil {
+			t.Errorf("parseDocument(%q): %v", doc, err)
 		}
 	}
 }

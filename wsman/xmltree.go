@@ -94,6 +94,27 @@ func carve[T any](slab *[]T, n, chunk int) []T {
 	return (*slab)[lo : lo : lo+n]
 }
 
+// addAttr adds the attribute space:key (space is the prefix, "" for
+// none) to e, an element from startElement. A second attribute of the same
+// name is an error (XML 1.0 §3.1, WFC: Unique Att Spec): etree would
+// silently keep the last one, and the readers' token streams allow it.
+func addAttr(e *etree.Element, space, key, value string) error {
+	for _, a := range e.Attr {
+		if a.Key == key && a.Space == space {
+			return fmt.Errorf("attribute %s appears twice on <%s>", qualified(space, key), e.FullTag())
+		}
+	}
+	e.CreateAttr(qualified(space, key), value)
+	return nil
+}
+
+func qualified(space, key string) string {
+	if space == "" {
+		return key
+	}
+	return space + ":" + key
+}
+
 // open makes e (from startElement, attributes added) the current element.
 func (tb *treeBuilder) open(e *etree.Element) error {
 	if len(tb.stack) == 0 {
@@ -103,6 +124,9 @@ func (tb *treeBuilder) open(e *etree.Element) error {
 	}
 	if p := tb.undeclaredPrefix(e); p != "" {
 		return fmt.Errorf("namespace prefix %q is not declared", p)
+	}
+	if a := tb.sameExpandedName(e); a != "" {
+		return fmt.Errorf("attribute %s appears twice on <%s> (two prefixes of one namespace)", a, e.FullTag())
 	}
 	tb.stack = append(tb.stack, e)
 	tb.marks = append(tb.marks, len(tb.kids))
@@ -196,18 +220,39 @@ func (tb *treeBuilder) undeclaredPrefix(e *etree.Element) string {
 }
 
 func (tb *treeBuilder) prefixDeclared(e *etree.Element, prefix string) bool {
-	if prefix == "xml" {
-		return true
-	}
+	return prefix == "xml" || tb.namespaceOf(e, prefix) != ""
+}
+
+// namespaceOf returns the namespace prefix is bound to in scope at e (on
+// e or the open elements), or "".
+func (tb *treeBuilder) namespaceOf(e *etree.Element, prefix string) string {
 	if v, ok := declaration(e, prefix); ok {
-		return v != ""
+		return v
 	}
 	for i := len(tb.stack) - 1; i >= 0; i-- {
 		if v, ok := declaration(tb.stack[i], prefix); ok {
-			return v != ""
+			return v
 		}
 	}
-	return false
+	return ""
+}
+
+// sameExpandedName returns the qualified name of an attribute of e whose
+// namespace and local name equal another's under a different prefix
+// (Namespaces in XML §6.3), or "". Prefixes are declared (open checked).
+func (tb *treeBuilder) sameExpandedName(e *etree.Element) string {
+	for i, a := range e.Attr {
+		if a.Space == "" || a.Space == "xmlns" {
+			continue
+		}
+		for _, b := range e.Attr[:i] {
+			if b.Key == a.Key && b.Space != "" && b.Space != "xmlns" && b.Space != a.Space &&
+				tb.namespaceOf(e, a.Space) == tb.namespaceOf(e, b.Space) {
+				return qualified(a.Space, a.Key)
+			}
+		}
+	}
+	return ""
 }
 
 // declaration returns the namespace e binds to prefix, if it does.

@@ -30,6 +30,7 @@ type Config struct {
 	UsersFile        string
 	CertUsersFile    string
 	MaxConnections   int
+	MaxConnsPerAddr  int
 	MaxEnvelopeSize  int
 
 	MetricsAddr string
@@ -59,6 +60,8 @@ const (
 	defaultDriver         = "auto"
 	defaultLibvirtURI     = "qemu:///system"
 	defaultMaxConnections = 512
+	// defaultMaxConnsPerAddr is server.DefaultMaxConnsPerAddr.
+	defaultMaxConnsPerAddr = 128
 	// defaultMaxEnvelopeSize is Windows' MaxEnvelopeSizekb default (500 KiB).
 	defaultMaxEnvelopeSize = 500 * 1024
 	defaultTransport       = "tcp"
@@ -72,6 +75,7 @@ func defaultConfig() Config {
 		Driver:           defaultDriver,
 		LibvirtURI:       defaultLibvirtURI,
 		MaxConnections:   defaultMaxConnections,
+		MaxConnsPerAddr:  defaultMaxConnsPerAddr,
 		MaxEnvelopeSize:  defaultMaxEnvelopeSize,
 		DefaultTransport: defaultTransport,
 		AutoConverge:     true,
@@ -133,6 +137,7 @@ func (c *Config) settings() []setting {
 		str("users_file", "users file of name:bcrypt-hash lines (default state_dir/users)", &c.UsersFile),
 		str("cert_users_file", "map of client-certificate SHA-256 fingerprints to users", &c.CertUsersFile),
 		integer("max_connections", "cap on concurrent client connections", &c.MaxConnections),
+		integer("max_connections_per_address", "cap on the connections of one client address (an IPv6 /64 counts as one)", &c.MaxConnsPerAddr),
 		integer("max_envelope_size", "largest request body accepted, in bytes (413 beyond)", &c.MaxEnvelopeSize),
 		str("metrics_addr", "plain-HTTP address for /metrics, /healthz and /readyz (empty disables)", &c.MetricsAddr),
 		str("driver", "hypervisor driver: auto (libvirt if reachable, else the simulated demo), libvirt or sim", &c.Driver),

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/vsmig/vsmig/cim"
+	"github.com/vsmig/vsmig/wsman"
 )
 
 func TestRequestHandlerAddsMessageID(t *testing.T) {
@@ -37,6 +38,7 @@ func TestActionLabelIsBounded(t *testing.T) {
 		want   string
 	}{
 		{"", true, "Identify"},
+		{wsman.ActionIdentify, true, "Identify"}, // what the service reports (issue #14)
 		{"http://schemas.xmlsoap.org/ws/2004/09/transfer/Get", false, "Get"},
 		{"http://schemas.xmlsoap.org/ws/2004/09/enumeration/Pull", true, "Pull"},
 		{"http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_VirtualSystemMigrationService/MigrateVirtualSystemToHost", true, "Invoke MigrateVirtualSystemToHost"},

@@ -8,6 +8,7 @@ import (
 
 	"github.com/vsmig/vsmig/cim/job"
 	"github.com/vsmig/vsmig/migrate"
+	"github.com/vsmig/vsmig/wsman"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -24,6 +25,10 @@ type metrics struct {
 	latency      *prometheus.HistogramVec
 	faults       *prometheus.CounterVec
 	authFailures prometheus.Counter
+	// authThrottled and plainRefused count refusals that check no
+	// credentials: a spent failure budget, plain HTTP.
+	authThrottled prometheus.Counter
+	plainRefused  prometheus.Counter
 
 	migrations *prometheus.CounterVec
 	duration   *prometheus.HistogramVec
@@ -50,6 +55,14 @@ func newMetrics() *metrics {
 		Name: "vsmig_auth_failures_total",
 		Help: "Requests refused for missing or wrong credentials.",
 	})
+	m.authThrottled = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "vsmig_auth_throttled_total",
+		Help: "Requests refused with 429 because their address spent its budget of failed logins (credentials not checked).",
+	})
+	m.plainRefused = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "vsmig_wsman_unencrypted_refusals_total",
+		Help: "Requests over plain HTTP refused with 403 because allow_unencrypted is off.",
+	})
 	m.migrations = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "vsmig_migrations_total",
 		Help: "Finished migrations by type (live, resume, restart) and outcome (completed, failed, cancelled, killed).",
@@ -69,7 +82,7 @@ func newMetrics() *metrics {
 		Help:    "Data transferred by completed migrations.",
 		Buckets: prometheus.ExponentialBuckets(64<<20, 2, 12),
 	}, []string{"type"})
-	m.reg.MustRegister(m.requests, m.latency, m.faults, m.authFailures,
+	m.reg.MustRegister(m.requests, m.latency, m.faults, m.authFailures, m.authThrottled, m.plainRefused,
 		m.migrations, m.duration, m.downtime, m.transfer,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -101,9 +114,10 @@ var standardActions = map[string]bool{
 // actionLabel bounds the action label's values: the Action header is the
 // client's to choose, so only the protocol's actions and the methods that
 // were actually invoked (a fixed set, from the schema) get a label of their
-// own; every other action counts as "other". Identify has no Action.
+// own; every other action counts as "other". Identify has no Action on
+// the wire; the service reports it as wsman.ActionIdentify.
 func actionLabel(action string, ok bool) string {
-	if action == "" {
+	if action == "" || action == wsman.ActionIdentify {
 		return "Identify"
 	}
 	last := action[strings.LastIndexByte(action, '/')+1:]

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -64,14 +65,15 @@ func run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	}
 
 	srvCfg := server.Config{
-		HTTPSAddr:    cfg.HTTPSAddr,
-		HTTPAddr:     cfg.HTTPAddr,
-		CertFile:     cfg.CertFile,
-		KeyFile:      cfg.KeyFile,
-		StateDir:     cfg.StateDir,
-		ClientCAFile: cfg.ClientCAFile,
-		MaxConns:     cfg.MaxConnections,
-		Logger:       logger,
+		HTTPSAddr:       cfg.HTTPSAddr,
+		HTTPAddr:        cfg.HTTPAddr,
+		CertFile:        cfg.CertFile,
+		KeyFile:         cfg.KeyFile,
+		StateDir:        cfg.StateDir,
+		ClientCAFile:    cfg.ClientCAFile,
+		MaxConns:        cfg.MaxConnections,
+		MaxConnsPerAddr: cfg.MaxConnsPerAddr,
+		Logger:          logger,
 	}
 	if cfg.HTTPSAddr == "" {
 		srvCfg.HTTPSAddr = "-"
@@ -81,7 +83,7 @@ func run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	} else {
 		srvCfg.ExtraNames = append(srvCfg.ExtraNames, host)
 	}
-	serveErr := server.Run(ctx, srvCfg, st.handler, func(a server.Addrs) {
+	serveErr := server.Run(ctx, srvCfg, countPlainRefusals(st.handler, m), func(a server.Addrs) {
 		// server.Run logs the addresses and the certificate's fingerprint.
 		if a.CertCreated {
 			fmt.Fprintf(stdout, "vsmigd: generated a self-signed certificate in %s\nvsmigd: SHA-256 fingerprint %s\n", cfg.StateDir, a.CertFingerprint)
@@ -116,8 +118,11 @@ func newLogger(cfg Config, w io.Writer) (*slog.Logger, error) {
 // configured, TLS client certificates mapped to users.
 func newAuthenticator(cfg Config, logger *slog.Logger, m *metrics) (auth.Authenticator, error) {
 	basic, err := auth.NewBasicFile(auth.BasicFileConfig{Path: cfg.UsersFile, Logger: logger})
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w; create it with: vsmigd user add NAME -users-file %s", err, cfg.UsersFile)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("users file: %w", err)
+		return nil, err // names the users file already
 	}
 	var a auth.Authenticator = basic
 	if cfg.CertUsersFile != "" {
@@ -129,11 +134,45 @@ func newAuthenticator(cfg Config, logger *slog.Logger, m *metrics) (auth.Authent
 	}
 	return auth.AuthenticatorFunc(func(r *http.Request) (string, error) {
 		user, err := a.Authenticate(r)
-		if err != nil && !errors.Is(err, auth.ErrNoCredentials) {
+		switch {
+		case err == nil, errors.Is(err, auth.ErrNoCredentials):
+		case errors.Is(err, auth.ErrThrottled):
+			m.authThrottled.Inc()
+		default:
 			m.authFailures.Inc()
 		}
 		return user, err
 	}), nil
+}
+
+// countPlainRefusals counts in m the requests over plain HTTP that h
+// refuses with 403 (it does so for every authenticated request there when
+// allow_unencrypted is off). HTTPS requests pass straight through.
+func countPlainRefusals(h http.Handler, m *metrics) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS != nil {
+			h.ServeHTTP(w, r)
+			return
+		}
+		sw := &statusWriter{ResponseWriter: w}
+		h.ServeHTTP(sw, r)
+		if sw.status == http.StatusForbidden {
+			m.plainRefused.Inc()
+		}
+	})
+}
+
+// statusWriter remembers the status a handler writes.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
 }
 
 // readyProbeTimeout bounds each readiness probe of the store and driver.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -52,6 +53,10 @@ func userCommand(args []string, stdin io.Reader, stdout, stderr io.Writer, geten
 			return 2
 		}
 		hash, err := auth.HashPassword(pw)
+		if errors.Is(err, auth.ErrPasswordTooLong) {
+			fmt.Fprintf(stderr, "vsmigd: the password is %d bytes long; at most %d are allowed (bcrypt ignores the rest)\n", len(pw), auth.MaxBcryptPassword)
+			return 2
+		}
 		if err != nil {
 			fmt.Fprintln(stderr, "vsmigd:", err)
 			return 1

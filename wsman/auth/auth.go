@@ -2,7 +2,9 @@ package auth
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"time"
 )
 
 // Authenticator establishes who sent an HTTP request.
@@ -31,7 +33,23 @@ var (
 	// ErrInvalidCredentials reports an unknown user, a wrong password or an
 	// unmapped client certificate.
 	ErrInvalidCredentials = errors.New("auth: invalid credentials")
+	// ErrThrottled reports credentials that were not checked because the
+	// client's address spent its budget of failed logins (see Throttle);
+	// the error is a *ThrottledError.
+	ErrThrottled = errors.New("auth: too many failed logins from this address")
 )
+
+// ThrottledError is the error of a check refused by a Throttle.
+type ThrottledError struct {
+	// RetryAfter is when the address may try again.
+	RetryAfter time.Duration
+}
+
+func (e *ThrottledError) Error() string {
+	return fmt.Sprintf("%v; next try allowed in %v", ErrThrottled, e.RetryAfter.Round(time.Second))
+}
+
+func (e *ThrottledError) Unwrap() error { return ErrThrottled }
 
 // Chain tries each authenticator in order and returns the first success.
 // An authenticator that answers ErrNoCredentials passes the request on;

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -36,6 +37,11 @@ type BasicFileConfig struct {
 	// requests with cached credentials; 0 means half of
 	// runtime.GOMAXPROCS(0), at least 1.
 	MaxConcurrentVerify int
+	// Throttle bounds the failed password checks per client address
+	// (AddrKey of the request's RemoteAddr); the zero value uses the
+	// defaults. An address past its budget gets a *ThrottledError
+	// before any hash is computed.
+	Throttle ThrottleConfig
 	// Logger receives reload errors; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -48,6 +54,7 @@ type BasicFile struct {
 	log      *slog.Logger
 	cache    *credCache // nil when disabled
 	verify   chan struct{}
+	throttle *Throttle
 
 	table      atomic.Pointer[userTable]
 	lastCheck  atomic.Int64 // unix nanoseconds of the last stat
@@ -75,6 +82,7 @@ type flight struct {
 type userTable struct {
 	users map[string]string
 	info  os.FileInfo
+	dummy string // checked for unknown users: see dummyFor
 }
 
 // NewBasicFile loads the users file and returns an authenticator for it.
@@ -90,6 +98,7 @@ func NewBasicFile(cfg BasicFileConfig) (*BasicFile, error) {
 		log:      cfg.Logger,
 		verify:   make(chan struct{}, cmpDefault(cfg.MaxConcurrentVerify, max(1, runtime.GOMAXPROCS(0)/2))),
 		inflight: make(map[[32]byte]*flight),
+		throttle: NewThrottle(cfg.Throttle),
 
 		checkPassword: VerifyPassword,
 	}
@@ -121,16 +130,16 @@ func cmpDefault[T int | time.Duration](v, def T) T {
 func loadUsers(path string) (*userTable, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("auth: users file: %w", err)
+		return nil, usersFileError(path, err)
 	}
 	defer f.Close()
 	info, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("auth: users file: %w", err)
+		return nil, usersFileError(path, err)
 	}
 	data, err := io.ReadAll(io.LimitReader(f, maxUsersFileSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("auth: users file: %w", err)
+		return nil, usersFileError(path, err)
 	}
 	if len(data) > maxUsersFileSize {
 		return nil, fmt.Errorf("auth: users file %s is larger than %d bytes", path, maxUsersFileSize)
@@ -139,7 +148,17 @@ func loadUsers(path string) (*userTable, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &userTable{users: users, info: info}, nil
+	return &userTable{users: users, info: info, dummy: dummyFor(users)}, nil
+}
+
+// usersFileError names the users file once: the *fs.PathError of the
+// operation is unwrapped to its cause, which still matches
+// fs.ErrNotExist and fs.ErrPermission.
+func usersFileError(path string, err error) error {
+	if pe, ok := errors.AsType[*fs.PathError](err); ok {
+		err = pe.Err
+	}
+	return fmt.Errorf("auth: users file %s: %w", path, err)
 }
 
 // Authenticate implements Authenticator for "Authorization: Basic ...".
@@ -194,23 +213,40 @@ func (b *BasicFile) verifyRequest(r *http.Request, key [32]byte, gen uint64) (st
 	if !ok {
 		return "", fmt.Errorf("%w: malformed Basic credentials", ErrInvalidCredentials)
 	}
+	// The failure budget is taken before the hash is computed, and
+	// before waiting for a verification slot: an address that spent it
+	// neither costs CPU nor queues ahead of other clients.
+	addr := AddrKey(r.RemoteAddr)
+	if retry, ok := b.throttle.Begin(addr, time.Now()); !ok {
+		return "", &ThrottledError{RetryAfter: retry}
+	}
+	failed := false
+	defer func() { b.throttle.End(addr, failed, time.Now()) }()
 	select {
 	case b.verify <- struct{}{}:
 		defer func() { <-b.verify }()
 	case <-r.Context().Done():
 		return "", fmt.Errorf("auth: %w", r.Context().Err())
 	}
-	hash, known := b.table.Load().users[name]
+	// Errors name no user: the caller logs the name, shortened (a name
+	// is the client's to choose, up to the header limit).
+	t := b.table.Load()
+	hash, known := t.users[name]
 	if !known {
-		b.checkPassword(dummyHash, pw) // same cost as a wrong password
-		return "", fmt.Errorf("%w: unknown user %q", ErrInvalidCredentials, name)
+		b.checkPassword(t.dummy, pw) // same cost as a wrong password
+		failed = true
+		return "", fmt.Errorf("%w: unknown user", ErrInvalidCredentials)
 	}
 	match, err := b.checkPassword(hash, pw)
 	if err != nil {
-		return "", fmt.Errorf("auth: user %q: %w", name, err)
+		return "", fmt.Errorf("auth: the stored hash of this user: %w", err)
 	}
 	if !match {
-		return "", fmt.Errorf("%w: wrong password for user %q", ErrInvalidCredentials, name)
+		failed = true
+		if len(pw) > MaxBcryptPassword && isBcrypt(hash) {
+			return "", fmt.Errorf("%w: password longer than %d bytes", ErrInvalidCredentials, MaxBcryptPassword)
+		}
+		return "", fmt.Errorf("%w: wrong password", ErrInvalidCredentials)
 	}
 	if b.cache != nil {
 		b.cache.put(key, name, gen, time.Now())

@@ -14,6 +14,17 @@ const (
 	DefaultHTTPPort = "5985"
 	// DefaultMaxConns caps concurrent connections over all listeners.
 	DefaultMaxConns = 512
+	// DefaultMaxConnsPerAddr caps the connections of one client address
+	// (an IPv6 /64 counts as one): a quarter of DefaultMaxConns, room
+	// for a pool of a busy management tool, so that one address cannot
+	// hold every slot.
+	DefaultMaxConnsPerAddr = 128
+	// DefaultHandshakeTimeout bounds the time from accepting a connection
+	// to having read the headers of its first request, TLS handshake
+	// included: real clients need milliseconds on a LAN, a second or two
+	// across the world; sockets that never send a byte hold a slot no
+	// longer than this.
+	DefaultHandshakeTimeout = 5 * time.Second
 	// DefaultReadHeaderTimeout bounds the time to read request headers,
 	// which stops slow-header (slowloris) clients.
 	DefaultReadHeaderTimeout = 10 * time.Second
@@ -69,10 +80,23 @@ type Config struct {
 	RequestClientCert bool
 
 	// MaxConns caps concurrent connections over all listeners; 0 means
-	// DefaultMaxConns, negative means no cap. At the cap the keep-alive
-	// connection idle the longest is closed to admit the new one; if none
-	// is idle, new clients wait in the kernel's accept queue.
+	// DefaultMaxConns, negative means no cap. At the cap a connection
+	// that is not serving a request (before its first request, or idle
+	// between keep-alive requests) is closed to admit the new one: the
+	// oldest of the client address holding the most connections. If every
+	// connection is serving a request, new clients wait in the kernel's
+	// accept queue.
 	MaxConns int
+	// MaxConnsPerAddr caps the connections of one client address (an
+	// IPv4 address or an IPv6 /64); 0 means DefaultMaxConnsPerAddr,
+	// negative means no cap. Past it new connections from the address are
+	// closed at once.
+	MaxConnsPerAddr int
+	// HandshakeTimeout closes a connection that has not completed its TLS
+	// handshake and sent the headers of a first request within it; 0 means
+	// DefaultHandshakeTimeout, negative means none (ReadHeaderTimeout still
+	// applies).
+	HandshakeTimeout time.Duration
 	// Timeouts of http.Server; 0 means the Default* constant above,
 	// negative means none.
 	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
@@ -105,6 +129,13 @@ func (c *Config) maxConns() int {
 		return DefaultMaxConns
 	}
 	return c.MaxConns
+}
+
+func (c *Config) maxConnsPerAddr() int {
+	if c.MaxConnsPerAddr == 0 {
+		return DefaultMaxConnsPerAddr
+	}
+	return c.MaxConnsPerAddr
 }
 
 func (c *Config) logger() *slog.Logger {

@@ -33,8 +33,7 @@ type Addrs struct {
 // any request is served.
 func Run(ctx context.Context, cfg Config, h http.Handler, ready func(Addrs)) error {
 	log := cfg.logger()
-	idle := newIdleConns()
-	limit := newConnLimit(cfg.maxConns(), idle.closeOldest)
+	conns := newConnTracker(cfg.maxConns(), cfg.maxConnsPerAddr(), duration(cfg.HandshakeTimeout, DefaultHandshakeTimeout))
 	var (
 		addrs     Addrs
 		servers   []*http.Server
@@ -60,8 +59,8 @@ func Run(ctx context.Context, cfg Config, h http.Handler, ready func(Addrs)) err
 		}
 		addrs.HTTPS = ln.Addr().String()
 		addrs.CertFingerprint, addrs.CertGenerated, addrs.CertCreated = cert.Fingerprint, cert.Generated, cert.Created
-		listeners = append(listeners, tls.NewListener(limit.wrap(ln), tc))
-		servers = append(servers, newHTTPServer(cfg, h, tc, log, idle))
+		listeners = append(listeners, tls.NewListener(conns.wrap(ln), tc))
+		servers = append(servers, newHTTPServer(cfg, h, tc, log, conns))
 	}
 	if cfg.HTTPAddr != "" {
 		addr := cfg.HTTPAddr
@@ -74,8 +73,8 @@ func Run(ctx context.Context, cfg Config, h http.Handler, ready func(Addrs)) err
 			return fmt.Errorf("server: listen http: %w", err)
 		}
 		addrs.HTTP = ln.Addr().String()
-		listeners = append(listeners, limit.wrap(ln))
-		servers = append(servers, newHTTPServer(cfg, h, nil, log, idle))
+		listeners = append(listeners, conns.wrap(ln))
+		servers = append(servers, newHTTPServer(cfg, h, nil, log, conns))
 	}
 	if len(servers) == 0 {
 		return errors.New("server: HTTPS and HTTP are both disabled")
@@ -111,11 +110,11 @@ func Run(ctx context.Context, cfg Config, h http.Handler, ready func(Addrs)) err
 	return nil
 }
 
-// newHTTPServer applies the Config's timeouts and limits; idle tracks
-// keep-alive connections for the connection cap. Handshake and
+// newHTTPServer applies the Config's timeouts and limits; conns follows
+// the connections' states for the connection caps. Handshake and
 // connection errors of the http package (scanners, clients hanging up)
 // are logged at debug level only.
-func newHTTPServer(cfg Config, h http.Handler, tc *tls.Config, log *slog.Logger, idle *idleConns) *http.Server {
+func newHTTPServer(cfg Config, h http.Handler, tc *tls.Config, log *slog.Logger, conns *connTracker) *http.Server {
 	maxHeader := cfg.MaxHeaderBytes
 	if maxHeader <= 0 {
 		maxHeader = DefaultMaxHeaderBytes
@@ -128,7 +127,7 @@ func newHTTPServer(cfg Config, h http.Handler, tc *tls.Config, log *slog.Logger,
 		WriteTimeout:      duration(cfg.WriteTimeout, DefaultWriteTimeout),
 		IdleTimeout:       duration(cfg.IdleTimeout, DefaultIdleTimeout),
 		MaxHeaderBytes:    maxHeader,
-		ConnState:         idle.connState,
+		ConnState:         conns.connState,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 		// HTTP/2 is not offered: tc.NextProtos is http/1.1 only and no
 		// TLSNextProto handlers are registered.

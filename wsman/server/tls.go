@@ -15,6 +15,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/vsmig/vsmig/wsman/auth"
@@ -195,13 +196,29 @@ func writeFile(path string, data []byte, perm os.FileMode) error {
 	return nil
 }
 
-// tlsConfig builds the server TLS configuration: TLS 1.2 minimum, HTTP/1.1
-// only (WS-Management is defined over HTTP/1.1), optional client
-// certificates, and configured certificate files reloaded when replaced.
+// IntermediateCipherSuites are the TLS 1.2 cipher suites the server
+// offers: those of Mozilla's "intermediate" configuration that Go
+// implements, ECDHE key exchange with an AEAD cipher only (no CBC, no
+// SHA-1 MAC, no static RSA key exchange). TLS 1.3, also offered, has only
+// AEAD suites, which Go does not let one configure.
+var IntermediateCipherSuites = []uint16{
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+}
+
+// tlsConfig builds the server TLS configuration: TLS 1.2 minimum with
+// IntermediateCipherSuites, HTTP/1.1 only (WS-Management is defined over
+// HTTP/1.1), optional client certificates, and configured certificate
+// files reloaded when replaced.
 func tlsConfig(cfg Config, cert Cert) (*tls.Config, error) {
 	tc := &tls.Config{
-		MinVersion: tls.VersionTLS12,
-		NextProtos: []string{"http/1.1"},
+		MinVersion:   tls.VersionTLS12,
+		CipherSuites: slices.Clone(IntermediateCipherSuites),
+		NextProtos:   []string{"http/1.1"},
 	}
 	if cert.Generated {
 		tc.Certificates = []tls.Certificate{cert.TLS}
