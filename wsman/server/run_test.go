@@ -177,19 +177,25 @@ func rawGet(addr, path string, keepAlive bool) (net.Conn, string) {
 }
 
 func TestRunMaxConnsBusy(t *testing.T) {
-	release := make(chan struct{})
+	release, entered := make(chan struct{}), make(chan struct{}, 2)
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/block" {
+			entered <- struct{}{}
 			<-release
 		}
 		hello(w, r)
 	})
 	a, _ := startServer(t, Config{HTTPSAddr: "-", HTTPAddr: "127.0.0.1:0", MaxConns: 2}, h)
-	// Two requests in progress fill the cap.
+	// Two requests in progress fill the cap: both are in the handler
+	// before the third connects (a sleep here let a slow machine connect
+	// the third first).
 	for range 2 {
 		go rawGet(a.HTTP, "/block", false)
 	}
-	time.Sleep(50 * time.Millisecond)
+	<-entered
+	<-entered
+	// While the two are served, the third must wait however long we
+	// look; 200 ms can only miss a leak, never invent one.
 	third := make(chan string, 1)
 	go func() {
 		c, body := rawGet(a.HTTP, "/", false)
