@@ -437,22 +437,23 @@ func readLabRuns(t *testing.T) LabRuns {
 }
 
 // TestLabAgreement predicts every recorded lab run from its parameters
-// (LabParams: only what was known before the run, and the lab's constants)
-// and checks that the model and the lab agree (CheckLabAgreement states
-// the tolerances and why).
+// (LabRun.Params: the guest's region and pace, the link the run had, and
+// the lab's constants) and checks that the model and the lab agree
+// (CheckLabAgreement states the tolerances and why).
 func TestLabAgreement(t *testing.T) {
 	f := readLabRuns(t)
 	t.Logf("%d runs recorded %s (QEMU %s, libvirt %s)", len(f.Runs), f.Recorded, f.QEMU, f.Libvirt)
-	t.Logf("%-9s %-7s %3s %4s | %9s %9s %8s %3s | %9s %9s %8s %3s", "dirty", "region", "cap", "dir",
-		"lab total", "downtime", "MiB", "it", "sim total", "downtime", "MiB", "it")
+	t.Logf("%-9s %-5s %3s %4s %5s | %9s %9s %8s %3s | %9s %9s %8s %3s", "dirty", "region", "cap", "dir", "link",
+		"lab xfer", "downtime", "MiB", "it", "sim xfer", "downtime", "MiB", "it")
 	for i, r := range f.Runs {
 		p := r.Params()
 		got, done := Predict(p, time.Hour)
 		lab := r.Result()
-		t.Logf("%-9s %-7s %3d %4s | %9v %9v %8.1f %3d | %9v %9v %8.1f %3d", r.Guest.Dirty,
-			fmt.Sprintf("%dM", r.Guest.Region>>20), r.Bandwidth>>20, r.Direction,
-			lab.TotalTime.Round(time.Millisecond), lab.Downtime, float64(lab.DataTransferred)/(1<<20), lab.Iterations,
-			got.TotalTime.Round(time.Millisecond), got.Downtime.Round(time.Millisecond), float64(got.DataTransferred)/(1<<20), got.Iterations)
+		t.Logf("%-9s %-5s %3d %4s %5.1f | %9v %9v %8.1f %3d | %9v %9v %8.1f %3d", r.Guest.Dirty,
+			fmt.Sprintf("%dM", r.Guest.Region>>20), r.Bandwidth>>20, r.Direction, float64(r.Link())/(1<<20),
+			r.Transfer().Round(time.Millisecond), lab.Downtime, float64(lab.DataTransferred)/(1<<20), lab.Iterations,
+			(got.TotalTime - p.Setup - p.Finish).Round(time.Millisecond), got.Downtime.Round(time.Millisecond),
+			float64(got.DataTransferred)/(1<<20), got.Iterations)
 		if !done {
 			t.Errorf("run %d: the model did not converge within an hour", i)
 			continue
