@@ -70,8 +70,8 @@ func TestCLI(t *testing.T) {
 	if _, code = vsmigctl(t, d, "migrate", running[0], "not a host!"); code != 4 {
 		t.Errorf("bad destination: exit %d, want 4 (Invalid Parameter)", code)
 	}
-	if _, code = vsmigctl(t, d, "check", running[0], "unknown-host.invalid"); code != 1 {
-		t.Errorf("check to an unknown host: exit %d, want 1 (not migratable)", code)
+	if out, code = vsmigctl(t, d, "check", running[0], "unknown-host.invalid"); code != 7 || !strings.Contains(out, "no: ") {
+		t.Errorf("check to an unknown host: exit %d, want 7 (not migratable) and the reason\n%s", code, out)
 	}
 	bad := exec.Command(filepath.Join(repoRoot(t), "bin", "vsmigctl"), "vms")
 	bad.Env = append(os.Environ(), "VSMIG_ENDPOINT="+d.Endpoint, "VSMIG_USER=admin", "VSMIG_PASSWORD=wrong", "VSMIG_INSECURE=1", "VSMIG_CONFIG=/nonexistent")
