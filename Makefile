@@ -5,9 +5,10 @@ BIN        := bin
 STATE      ?= $(CURDIR)/state
 LAB_DIR    ?= /var/lib/vsmig-lab
 GOFLAGS    ?=
-export GOFLAGS
+VERSION    ?= 0.1.0-dev
+export GOFLAGS VERSION
 
-.PHONY: all build run test deps check scripts-test unit e2e lab lab-down lab-test lab-repeat bench bench-wsman bench-lab fuzz-smoke install clean
+.PHONY: all build run test deps check scripts-test unit e2e package package-test image image-test lab lab-down lab-test lab-repeat bench bench-wsman bench-lab fuzz-smoke install clean
 
 all: build
 
@@ -21,9 +22,10 @@ run: build
 
 # Everything CI runs: install what the tests need, static checks, the CI
 # scripts' own test, unit and fuzz-seed tests, the end-to-end tests with
-# python3-winrm, and the two-host libvirt lab (current and stock QEMU and
+# python3-winrm, the Debian package and the container image built and
+# started, and the two-host libvirt lab (current and stock QEMU and
 # libvirt) with its integration and end-to-end tests.
-test: deps check scripts-test unit e2e lab-test
+test: deps check scripts-test unit e2e package-test image-test lab-test
 
 deps:
 	@bash testdata/ci/deps.sh
@@ -40,6 +42,24 @@ unit:
 
 e2e: build
 	VSMIG_E2E=1 $(GO) test -count=1 -tags e2e -v ./testdata/e2e/
+
+# The Debian package dist/vsmig_<version>_<arch>.deb (nfpm).
+package:
+	@bash testdata/ci/package.sh
+
+# Builds the package, then lintian, systemd-analyze, and install, start,
+# remove and purge in a fresh Debian 12 root.
+package-test:
+	@bash testdata/ci/package-test.sh
+
+# The container image localhost/vsmigd:$(VERSION), built by buildah from
+# docker/Dockerfile on local stand-ins of its base images.
+image:
+	@bash testdata/ci/image.sh
+
+# Builds the image, then checks its configuration and runs vsmigd from it.
+image-test:
+	@bash testdata/ci/image-test.sh
 
 lab:
 	bash testdata/lab/up.sh
@@ -77,8 +97,8 @@ PREFIX ?= /usr/local
 install: build
 	install -D -m 0755 $(BIN)/vsmigd $(DESTDIR)$(PREFIX)/sbin/vsmigd
 	install -D -m 0755 $(BIN)/vsmigctl $(DESTDIR)$(PREFIX)/bin/vsmigctl
-	install -D -m 0644 docker/vsmigd.service $(DESTDIR)/etc/systemd/system/vsmigd.service
+	sed 's|/usr/sbin/vsmigd|$(PREFIX)/sbin/vsmigd|' docker/vsmigd.service | install -D -m 0644 /dev/stdin $(DESTDIR)/etc/systemd/system/vsmigd.service
 	install -D -m 0640 docker/vsmigd.sample.json $(DESTDIR)/etc/vsmig/vsmigd.json.sample
 
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) dist

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/vsmig/vsmig/cmd/internal/clidoc"
 	"github.com/vsmig/vsmig/wsman/client"
 )
 
@@ -51,9 +52,11 @@ func configPath(getenv func(string) string) string {
 	return filepath.Join(dir, "vsmig", "vsmigctl.json")
 }
 
-func newApp(args []string, stdout, stderr io.Writer, getenv func(string) string) (*app, []string, error) {
-	var s settings
-	path := configPath(getenv)
+// parseGlobal reads the connection settings in their layers (config file,
+// environment, flags) and returns them with the output format, the config
+// file's path and the arguments after the flags.
+func parseGlobal(args []string, getenv func(string) string) (s settings, output, path string, rest []string, err error) {
+	path = configPath(getenv)
 	if path != "" {
 		data, err := os.ReadFile(path)
 		switch {
@@ -61,10 +64,10 @@ func newApp(args []string, stdout, stderr io.Writer, getenv func(string) string)
 			dec := json.NewDecoder(strings.NewReader(string(data)))
 			dec.DisallowUnknownFields()
 			if err := dec.Decode(&s); err != nil {
-				return nil, nil, usageErrorf("config file %s: %v", path, err)
+				return s, "", path, nil, usageErrorf("config file %s: %v", path, err)
 			}
 		case !errors.Is(err, os.ErrNotExist):
-			return nil, nil, usageErrorf("config file: %v", err)
+			return s, "", path, nil, usageErrorf("config file: %v", err)
 		}
 	}
 	env := func(key string, dst *string) {
@@ -83,18 +86,32 @@ func newApp(args []string, stdout, stderr io.Writer, getenv func(string) string)
 
 	fs := flag.NewFlagSet("vsmigctl", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.StringVar(&s.Endpoint, "e", s.Endpoint, "endpoint URL")
-	fs.StringVar(&s.Endpoint, "endpoint", s.Endpoint, "endpoint URL")
-	fs.StringVar(&s.User, "u", s.User, "user")
-	fs.StringVar(&s.User, "user", s.User, "user")
-	fs.StringVar(&s.Fingerprint, "fingerprint", s.Fingerprint, "pinned server certificate SHA-256 fingerprint")
-	fs.StringVar(&s.CAFile, "ca-file", s.CAFile, "CA bundle")
-	fs.BoolVar(&s.Insecure, "insecure", s.Insecure, "skip certificate verification")
-	fs.StringVar(&s.Namespace, "namespace", s.Namespace, "CIM namespace of the profile")
-	output := fs.String("o", "table", "output: table or json")
+	out := globalFlags(fs, &s)
 	if err := fs.Parse(args); err != nil {
-		return nil, nil, usageErrorf("%v", err)
+		if errors.Is(err, flag.ErrHelp) {
+			return s, "", path, nil, err
+		}
+		return s, "", path, nil, usageErrorf("%v", err)
 	}
+	return s, out.Value, path, fs.Args(), nil
+}
+
+// globalFlags registers the connection flags on fs, with s's values as
+// their defaults, and returns the output format flag.
+func globalFlags(fs *flag.FlagSet, s *settings) *clidoc.Choice {
+	fs.StringVar(&s.Endpoint, "endpoint", s.Endpoint, "WS-Management endpoint `URL`; a bare host:port gets https:// and /wsman (VSMIG_ENDPOINT; default https://localhost:5986/wsman)")
+	clidoc.Alias(fs, "e", "endpoint")
+	fs.StringVar(&s.User, "user", s.User, "user `NAME` (VSMIG_USER); the password comes from VSMIG_PASSWORD or the config file, never from a flag")
+	clidoc.Alias(fs, "u", "user")
+	fs.StringVar(&s.Fingerprint, "fingerprint", s.Fingerprint, "accept the server certificate whose SHA-256 fingerprint is `SHA256`, as 'vsmigd fingerprint' prints it (VSMIG_FINGERPRINT)")
+	fs.StringVar(&s.CAFile, "ca-file", s.CAFile, "trust the CAs in `FILE` (PEM) besides the system's (VSMIG_CA_FILE)")
+	fs.BoolVar(&s.Insecure, "insecure", s.Insecure, "skip certificate verification, for tests only (VSMIG_INSECURE=1)")
+	fs.StringVar(&s.Namespace, "namespace", s.Namespace, "CIM `NAMESPACE` of the profile (default root/virtualization)")
+	return clidoc.NewChoice(fs, "o", "table", "output `FORMAT`: table for people, json for scripts", "table", "json")
+}
+
+// connect makes a's client and printer from the settings.
+func (a *app) connect(s settings, output string) error {
 	if s.Endpoint == "" {
 		s.Endpoint = "https://localhost:5986/wsman"
 	}
@@ -107,24 +124,22 @@ func newApp(args []string, stdout, stderr io.Writer, getenv func(string) string)
 	if s.Namespace == "" {
 		s.Namespace = "root/virtualization"
 	}
-	if *output != "table" && *output != "json" {
-		return nil, nil, usageErrorf("-o wants table or json, got %q", *output)
-	}
 	c, err := client.New(client.Config{
 		Endpoint: s.Endpoint, User: s.User, Password: s.Password,
 		Fingerprint: s.Fingerprint, CAFile: s.CAFile, Insecure: s.Insecure,
 	})
 	if err != nil {
-		return nil, nil, usageErrorf("%v", err)
+		return usageErrorf("%v", err)
 	}
-	a := &app{client: c, json: *output == "json", stdout: stdout, stderr: stderr, ns: s.Namespace, cfgPath: path}
-	a.tty = isTerminal(stdout)
+	a.client, a.ns = c, s.Namespace
+	a.json = output == "json"
+	a.tty = isTerminal(a.stdout)
 	if a.json {
-		a.out = jsonPrinter{w: stdout}
+		a.out = jsonPrinter{w: a.stdout}
 	} else {
-		a.out = tablePrinter{w: stdout}
+		a.out = tablePrinter{w: a.stdout}
 	}
-	return a, fs.Args(), nil
+	return nil
 }
 
 // isTerminal reports whether w is a character device (a terminal).
@@ -144,12 +159,16 @@ func isUnreachable(err error) bool {
 }
 
 // parseArgs parses a command's flags, which may stand before, between or
-// after its positional arguments, and checks their number.
-func parseArgs(fs *flag.FlagSet, args []string, positional int) ([]string, error) {
+// after its positional arguments, and checks their number. It returns
+// flag.ErrHelp itself for -h, -help and --help.
+func parseArgs(fs *flag.FlagSet, args []string, minArgs, maxArgs int) ([]string, error) {
 	fs.SetOutput(io.Discard)
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
 			return nil, usageErrorf("%s: %v", fs.Name(), err)
 		}
 		args = fs.Args()
@@ -159,8 +178,11 @@ func parseArgs(fs *flag.FlagSet, args []string, positional int) ([]string, error
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
-	if len(pos) != positional {
-		return nil, usageErrorf("%s: want %d argument(s), got %d", fs.Name(), positional, len(pos))
+	switch {
+	case len(pos) < minArgs || len(pos) > maxArgs && minArgs == maxArgs:
+		return nil, usageErrorf("%s: want %d argument(s), got %d", fs.Name(), minArgs, len(pos))
+	case len(pos) > maxArgs:
+		return nil, usageErrorf("%s: want at most %d argument(s), got %d", fs.Name(), maxArgs, len(pos))
 	}
 	return pos, nil
 }

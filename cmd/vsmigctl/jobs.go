@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"strconv"
 	"strings"
@@ -67,10 +66,7 @@ func (a *app) getJob(ctx context.Context, id string) (jobRecord, error) {
 	return toJob(o), nil
 }
 
-func jobsCommand(ctx context.Context, a *app, args []string) error {
-	if _, err := parseArgs(flag.NewFlagSet("jobs", flag.ContinueOnError), args, 0); err != nil {
-		return err
-	}
+func jobsCommand(ctx context.Context, a *app, _ []string) error {
 	items, err := a.client.Enumerate(ctx, classURI("CIM_ConcreteJob"), client.EnumerateOptions{Namespace: a.ns})
 	if err != nil {
 		return err
@@ -88,11 +84,7 @@ func jobsCommand(ctx context.Context, a *app, args []string) error {
 	return a.out.Table([]string{"ID", "VM", "DESTINATION", "STATE", "DONE", "SUBMITTED"}, rows, jobs)
 }
 
-func jobCommand(ctx context.Context, a *app, args []string) error {
-	pos, err := parseArgs(flag.NewFlagSet("job", flag.ContinueOnError), args, 1)
-	if err != nil {
-		return err
-	}
+func jobCommand(ctx context.Context, a *app, pos []string) error {
 	j, err := a.getJob(ctx, pos[0])
 	if err != nil {
 		return err
@@ -114,11 +106,7 @@ func jobCommand(ctx context.Context, a *app, args []string) error {
 // least twice a second.
 const pollInterval = 500 * time.Millisecond
 
-func watchCommand(ctx context.Context, a *app, args []string) error {
-	pos, err := parseArgs(flag.NewFlagSet("watch", flag.ContinueOnError), args, 1)
-	if err != nil {
-		return err
-	}
+func watchCommand(ctx context.Context, a *app, pos []string) error {
 	return a.watch(ctx, pos[0])
 }
 
@@ -132,6 +120,9 @@ func (a *app) watch(ctx context.Context, id string) error {
 	for {
 		j, err := a.getJob(ctx, id)
 		if err != nil {
+			if ctx.Err() != nil {
+				return a.interrupted(id, last)
+			}
 			return err
 		}
 		line := progressLine(j, a.tty)
@@ -163,10 +154,19 @@ func (a *app) watch(ctx context.Context, id string) error {
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return a.interrupted(id, last)
 		case <-ticker.C:
 		}
 	}
+}
+
+// interrupted ends a watch stopped by a signal: the job goes on, and the
+// user is told how to follow or cancel it.
+func (a *app) interrupted(id, last string) error {
+	if a.tty && !a.json && last != "" {
+		fmt.Fprintln(a.stdout)
+	}
+	return interrupted(id)
 }
 
 // progressLine renders a job sample: a bar on terminals, plain words otherwise.
@@ -209,19 +209,13 @@ func bytesText(n uint64) string {
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
-func cancelCommand(ctx context.Context, a *app, args []string) error {
-	fs := flag.NewFlagSet("cancel", flag.ContinueOnError)
-	kill := fs.Bool("kill", false, "kill (RequestedState 5) instead of terminate (4)")
-	pos, err := parseArgs(fs, args, 1)
-	if err != nil {
-		return err
-	}
+func cancelCommand(ctx context.Context, a *app, pos []string, kill bool) error {
 	j, err := a.getJob(ctx, pos[0])
 	if err != nil {
 		return err
 	}
 	state := "4"
-	if *kill {
+	if kill {
 		state = "5"
 	}
 	const method = "RequestStateChange"
@@ -240,11 +234,7 @@ func cancelCommand(ctx context.Context, a *app, args []string) error {
 	}
 }
 
-func errorsCommand(ctx context.Context, a *app, args []string) error {
-	pos, err := parseArgs(flag.NewFlagSet("errors", flag.ContinueOnError), args, 1)
-	if err != nil {
-		return err
-	}
+func errorsCommand(ctx context.Context, a *app, pos []string) error {
 	j, err := a.getJob(ctx, pos[0])
 	if err != nil {
 		return err

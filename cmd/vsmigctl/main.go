@@ -1,28 +1,35 @@
 // Command vsmigctl is the command-line client of vsmigd (and of other
 // DSP1081 servers over WS-Management).
 //
-//	vsmigctl [connection flags] COMMAND [args]
+//	vsmigctl [flags] COMMAND [args]
 //
 // Commands: identify, vms, check VM HOST, migrate VM HOST, jobs, job ID,
-// watch ID, cancel ID, errors ID. Connection settings come from flags, then
-// VSMIG_* environment variables, then the config file
-// ($XDG_CONFIG_HOME/vsmig/vsmigctl.json).
+// watch ID, cancel ID, errors ID, completion bash|zsh, help [COMMAND].
+// Connection settings come from flags, then VSMIG_* environment variables,
+// then the config file ($XDG_CONFIG_HOME/vsmig/vsmigctl.json). The help,
+// the manual page and the completion scripts are all rendered from the
+// command table in help.go.
 //
 // Exit codes: 0 success; 1..6 the CIM return code of a refused method
 // (1 Not Supported, 2 Failed, 3 Timeout, 4 Invalid Parameter, 5 Invalid
-// State, 6 Incompatible Parameters); 8, 9 and 10 a job that ended
-// Terminated, Killed or in Exception (its JobState); 64 bad usage; 69 the
-// server could not be reached; 70 a WS-Management fault or other failure;
-// 77 authentication failed.
+// State, 6 Incompatible Parameters); 7 check answered "not migratable";
+// 8, 9 and 10 a job that ended Terminated, Killed or in Exception (its
+// JobState); 64 bad usage; 69 the server could not be reached; 70 a
+// WS-Management fault or other failure; 77 authentication failed; 130
+// interrupted while following a job, which goes on.
 package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/vsmig/vsmig/wsman/client"
@@ -30,11 +37,13 @@ import (
 
 // Exit codes; see the package documentation.
 const (
-	exitOK          = 0
-	exitUsage       = 64
-	exitUnavailable = 69
-	exitFailure     = 70
-	exitAuth        = 77
+	exitOK           = 0
+	exitNotMigrating = 7
+	exitUsage        = 64
+	exitUnavailable  = 69
+	exitFailure      = 70
+	exitAuth         = 77
+	exitInterrupted  = 130
 )
 
 // exitError carries a specific exit code up to main.
@@ -56,45 +65,44 @@ func main() {
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
 }
 
-// command is one verb of vsmigctl.
-type command struct {
-	name, args, help string
-	run              func(ctx context.Context, a *app, args []string) error
-}
-
-func commands() []command {
-	return []command{
-		{"identify", "", "show the server's WS-Management identity", identifyCommand},
-		{"vms", "", "list the virtual machines with their state and host", vmsCommand},
-		{"check", "VM HOST", "ask whether VM can migrate to HOST (CheckVirtualSystemIsMigratableToHost)", checkCommand},
-		{"migrate", "VM HOST", "migrate VM to HOST (MigrateVirtualSystemToHost); --wait follows the job", migrateCommand},
-		{"jobs", "", "list migration jobs", jobsCommand},
-		{"job", "ID", "show one job", jobCommand},
-		{"watch", "ID", "follow a job until it ends, with a progress bar on a terminal", watchCommand},
-		{"cancel", "ID", "cancel a job (RequestStateChange 4 Terminate; --kill for 5 Kill)", cancelCommand},
-		{"errors", "ID", "show a job's error (GetError)", errorsCommand},
-	}
-}
-
+// run parses the program's flags, then the command's, and runs the
+// command. -h, -help and --help, anywhere, print the help on stdout.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	a, rest, err := newApp(args, stdout, stderr, getenv)
+	s, output, path, rest, err := parseGlobal(args, getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		program().WriteHelp(stdout)
+		return exitOK
+	}
 	if err != nil {
 		return report(stderr, err)
 	}
 	if len(rest) == 0 {
-		fmt.Fprint(stderr, usage())
+		fmt.Fprintf(stderr, "usage: vsmigctl %s\n'vsmigctl help' lists the commands and their flags.\n", synopsis)
 		return exitUsage
 	}
-	for _, c := range commands() {
-		if c.name == rest[0] {
-			return report(stderr, c.run(ctx, a, rest[1:]))
-		}
+	c := findCommand(rest[0])
+	if c == nil {
+		return report(stderr, usageErrorf("unknown command %q ('vsmigctl help' lists them)", rest[0]))
 	}
-	if rest[0] == "help" {
-		fmt.Fprint(stdout, usage())
+	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+	runCommand := c.setup(fs)
+	pos, err := parseArgs(fs, rest[1:], c.minArgs, c.maxArgs)
+	if errors.Is(err, flag.ErrHelp) {
+		program().WriteCommandHelp(stdout, c.name)
 		return exitOK
 	}
-	return report(stderr, usageErrorf("unknown command %q (see vsmigctl help)", rest[0]))
+	if err != nil {
+		code := report(stderr, err)
+		fmt.Fprintf(stderr, "usage: vsmigctl [flags] %s ('vsmigctl help %s' says more)\n", commandUsage(c, fs), c.name)
+		return code
+	}
+	a := &app{stdout: stdout, stderr: stderr, cfgPath: path}
+	if !c.local {
+		if err := a.connect(s, output); err != nil {
+			return report(stderr, err)
+		}
+	}
+	return report(stderr, runCommand(ctx, a, pos))
 }
 
 // report prints err and chooses the exit code.
@@ -112,17 +120,41 @@ func report(stderr io.Writer, err error) int {
 		return exitAuth
 	case errors.As(err, &fault):
 		return exitFailure
+	case untrustedCertificate(err):
+		fmt.Fprint(stderr, certificateHint)
+		return exitFailure
 	case isUnreachable(err):
 		return exitUnavailable
 	}
 	return exitFailure
 }
 
-func usage() string {
-	s := "usage: vsmigctl [-e ENDPOINT] [-u USER] [--fingerprint SHA256 | --ca-file F | --insecure] [-o table|json] COMMAND [args]\n\ncommands:\n"
-	for _, c := range commands() {
-		s += fmt.Sprintf("  %-8s %-8s %s\n", c.name, c.args, c.help)
+// certificateHint follows a certificate the client could not verify: most
+// often vsmigd's own self-signed one, which is meant to be pinned.
+const certificateHint = `vsmigctl: the server's TLS certificate is not trusted by this machine.
+  If it is vsmigd's self-signed certificate, pin it: run 'vsmigd fingerprint'
+  on the server and pass what it prints with --fingerprint (or set
+  VSMIG_FINGERPRINT). If a CA of your own signed it, name the CA with
+  --ca-file. (--insecure turns verification off: for tests only.)
+`
+
+// untrustedCertificate reports whether err is a failed verification of the
+// server's certificate chain or name.
+func untrustedCertificate(err error) bool {
+	var verr *tls.CertificateVerificationError
+	var unknown x509.UnknownAuthorityError
+	var host x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	return errors.As(err, &verr) || errors.As(err, &unknown) || errors.As(err, &host) || errors.As(err, &invalid)
+}
+
+// commandUsage is a command's usage line after "vsmigctl [flags]".
+func commandUsage(c *command, fs *flag.FlagSet) string {
+	s := strings.TrimSpace(c.name + " " + c.args)
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	if n > 0 {
+		s += " [" + c.name + " flags]"
 	}
-	s += "\nThe password comes from VSMIG_PASSWORD or the config file, never from a flag.\n"
 	return s
 }

@@ -7,24 +7,25 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vsmig/vsmig/cmd/internal/clidoc"
 	"github.com/vsmig/vsmig/wsman/client"
 )
 
 // migrationFlags are the MigrationSettingData a user can set.
 type migrationFlags struct {
-	typ       string
-	transport string
+	typ       *clidoc.Choice
+	transport *clidoc.Choice
 	bandwidth uint
 	priority  uint
 	newName   string
 }
 
 func (m *migrationFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&m.typ, "type", "live", "migration type: live, resume or restart")
-	fs.StringVar(&m.transport, "transport", "", "transport: tcp, tls, tls-strict or ssh (default: the server's)")
-	fs.UintVar(&m.bandwidth, "bandwidth", 0, "bandwidth cap in MiB/s (0: no cap)")
-	fs.UintVar(&m.priority, "priority", 0, "queue priority: lower runs first (0: default)")
-	fs.StringVar(&m.newName, "new-name", "", "name of the VM on the destination")
+	m.typ = clidoc.NewChoice(fs, "type", "live", "migration `TYPE`: live (pre-copy while it runs), resume (paused, moved, resumed) or restart (shut down, moved, started)", "live", "resume", "restart")
+	m.transport = clidoc.NewChoice(fs, "transport", "", "`TRANSPORT` between the libvirt hosts: tcp, tls, tls-strict or ssh (default: the server's default_transport)", "tcp", "tls", "tls-strict", "ssh")
+	fs.UintVar(&m.bandwidth, "bandwidth", 0, "bandwidth cap in `MiB/s` (0: no cap)")
+	fs.UintVar(&m.priority, "priority", 0, "queue priority `N`: lower runs first (0: default)")
+	fs.StringVar(&m.newName, "new-name", "", "`NAME` of the VM on the destination")
 }
 
 var (
@@ -35,9 +36,9 @@ var (
 // settingData encodes the flags as a CIM-XML embedded
 // CIM_VirtualSystemMigrationSettingData, the form WMI clients send.
 func (m *migrationFlags) settingData() (string, error) {
-	mt, ok := migrationTypes[m.typ]
+	mt, ok := migrationTypes[m.typ.Value]
 	if !ok {
-		return "", usageErrorf("--type wants live, resume or restart, got %q", m.typ)
+		return "", usageErrorf("--type wants live, resume or restart, got %q", m.typ.Value)
 	}
 	var b strings.Builder
 	b.WriteString(`<INSTANCE CLASSNAME="CIM_VirtualSystemMigrationSettingData">`)
@@ -45,10 +46,10 @@ func (m *migrationFlags) settingData() (string, error) {
 		fmt.Fprintf(&b, `<PROPERTY NAME="%s" TYPE="%s"><VALUE>%s</VALUE></PROPERTY>`, name, typ, value)
 	}
 	prop("MigrationType", "uint16", strconv.Itoa(mt))
-	if m.transport != "" {
-		tt, ok := transportTypes[m.transport]
+	if m.transport.Value != "" {
+		tt, ok := transportTypes[m.transport.Value]
 		if !ok {
-			return "", usageErrorf("--transport wants tcp, tls, tls-strict or ssh, got %q", m.transport)
+			return "", usageErrorf("--transport wants tcp, tls, tls-strict or ssh, got %q", m.transport.Value)
 		}
 		prop("TransportType", "uint16", strconv.Itoa(tt))
 	}
@@ -106,14 +107,43 @@ var returnCodes = map[string]string{
 	"5": "invalid state", "6": "incompatible parameters", "4096": "job started",
 }
 
-// refused turns a method's non-success return value into an exit error.
+// returnMeanings say what a refusal means when the server gives no reason.
+var returnMeanings = map[string]string{
+	"1": "the server does not support this request (such as the migration type)",
+	"2": "the server could not carry out the request; its log says why",
+	"3": "a check ran out of time",
+	"4": "a parameter is missing or malformed, or the VM or the destination is unknown",
+	"5": "the VM is not in a state to migrate, already has a job, the queue is full or the destination does not answer",
+	"6": "the destination cannot take this VM, or the settings do not fit together",
+}
+
+// refused turns a method's non-success return value into an exit error
+// that says why: the message of the output's Error (an embedded CIM_Error,
+// as vsmigd returns with every refusal) or else what the code means.
 func refused(method string, out *client.Object) error {
 	rv := out.Get("ReturnValue")
 	code, err := strconv.Atoi(rv)
 	if err != nil || code < 1 || code > 63 {
 		code = exitFailure
 	}
-	return &exitError{code: code, err: fmt.Errorf("%s returned %s (%s)", method, rv, returnCodes[rv])}
+	why := errorMessage(out)
+	if why == "" {
+		why = returnMeanings[rv]
+		if why == "" {
+			why = "the server gave no reason"
+		}
+	}
+	name := returnCodes[rv]
+	if name == "" {
+		name = "unknown return code"
+	}
+	return &exitError{code: code, err: fmt.Errorf("%s returned %s (%s): %s", method, rv, name, why)}
+}
+
+// errorMessage is the Message of a method output's Error parameter, the
+// embedded CIM_Error in which vsmigd says why; "" when there is none.
+func errorMessage(out *client.Object) string {
+	return cimxmlProperties(out.Get("Error"))["Message"]
 }
 
 // invokeToHost resolves VM, finds the migration service and calls one of
@@ -136,16 +166,9 @@ func (a *app) invokeToHost(ctx context.Context, method, vmID, host string, m *mi
 	return vm, out, err
 }
 
-func checkCommand(ctx context.Context, a *app, args []string) error {
-	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	var m migrationFlags
-	m.register(fs)
-	pos, err := parseArgs(fs, args, 2)
-	if err != nil {
-		return err
-	}
+func checkCommand(ctx context.Context, a *app, pos []string, m *migrationFlags) error {
 	const method = "CheckVirtualSystemIsMigratableToHost"
-	vm, out, err := a.invokeToHost(ctx, method, pos[0], pos[1], &m)
+	vm, out, err := a.invokeToHost(ctx, method, pos[0], pos[1], m)
 	if err != nil {
 		return err
 	}
@@ -164,7 +187,7 @@ func checkCommand(ctx context.Context, a *app, args []string) error {
 	if !ok {
 		answer = "no"
 		// vsmigd says why in a CIM_Error; other servers may not.
-		if why := cimxmlProperties(out.Get("Error"))["Message"]; why != "" {
+		if why := errorMessage(out); why != "" {
 			result.Reason = why
 			answer = "no: " + why
 		}
@@ -174,22 +197,14 @@ func checkCommand(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	if !ok {
-		return &exitError{code: 1, err: fmt.Errorf("%s cannot migrate to %s", vm.Name, pos[1])}
+		return &exitError{code: exitNotMigrating, err: fmt.Errorf("%s cannot migrate to %s", vm.Name, pos[1])}
 	}
 	return nil
 }
 
-func migrateCommand(ctx context.Context, a *app, args []string) error {
-	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	var m migrationFlags
-	m.register(fs)
-	wait := fs.Bool("wait", false, "follow the job until it ends")
-	pos, err := parseArgs(fs, args, 2)
-	if err != nil {
-		return err
-	}
+func migrateCommand(ctx context.Context, a *app, pos []string, m *migrationFlags, wait bool) error {
 	const method = "MigrateVirtualSystemToHost"
-	vm, out, err := a.invokeToHost(ctx, method, pos[0], pos[1], &m)
+	vm, out, err := a.invokeToHost(ctx, method, pos[0], pos[1], m)
 	if err != nil {
 		return err
 	}
@@ -206,7 +221,7 @@ func migrateCommand(ctx context.Context, a *app, args []string) error {
 		return fmt.Errorf("%s returned 4096 without a Job reference", method)
 	}
 	id := job.Selectors["InstanceID"]
-	if !*wait {
+	if !wait {
 		return a.out.Record([][2]string{{"Job", id}, {"VM", vm.Name}, {"Destination", pos[1]}},
 			map[string]string{"job": id, "vm": vm.Name, "destination": pos[1]})
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"strings"
 
@@ -94,10 +93,7 @@ func (a *app) findVM(ctx context.Context, id string) (vmRecord, error) {
 	return vmRecord{}, &exitError{code: 4, err: fmt.Errorf("no virtual machine %q on this host", id)}
 }
 
-func vmsCommand(ctx context.Context, a *app, args []string) error {
-	if _, err := parseArgs(flag.NewFlagSet("vms", flag.ContinueOnError), args, 0); err != nil {
-		return err
-	}
+func vmsCommand(ctx context.Context, a *app, _ []string) error {
 	vms, err := a.vms(ctx)
 	if err != nil {
 		return err
@@ -112,10 +108,7 @@ func vmsCommand(ctx context.Context, a *app, args []string) error {
 	return a.out.Table([]string{"NAME", "UUID", "STATE", "HOST"}, rows, vms)
 }
 
-func identifyCommand(ctx context.Context, a *app, args []string) error {
-	if _, err := parseArgs(flag.NewFlagSet("identify", flag.ContinueOnError), args, 0); err != nil {
-		return err
-	}
+func identifyCommand(ctx context.Context, a *app, _ []string) error {
 	id, err := a.client.Identify(ctx)
 	if err != nil {
 		return err

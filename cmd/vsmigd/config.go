@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -86,45 +87,47 @@ func defaultConfig() Config {
 
 // setting is one configuration key bound to a field of Config.
 type setting struct {
-	key  string // file key, snake_case
-	help string
-	set  func(string) error
-	get  func() string
+	key     string // file key, snake_case
+	help    string
+	set     func(string) error
+	get     func() string
+	boolean bool   // a flag that needs no value: -allow-unencrypted
+	arg     string // the value's name in the help: ADDR, FILE, N, DURATION
 }
 
 func (c *Config) settings() []setting {
 	str := func(key, help string, p *string) setting {
-		return setting{key, help, func(s string) error { *p = s; return nil }, func() string { return *p }}
+		return setting{key: key, help: help, arg: stringArg(key), set: func(s string) error { *p = s; return nil }, get: func() string { return *p }}
 	}
 	integer := func(key, help string, p *int) setting {
-		return setting{key, help, func(s string) error {
+		return setting{key: key, help: help, arg: "N", set: func(s string) error {
 			n, err := strconv.Atoi(s)
 			if err != nil || n < 0 {
 				return fmt.Errorf("want a non-negative integer, got %q", s)
 			}
 			*p = n
 			return nil
-		}, func() string { return strconv.Itoa(*p) }}
+		}, get: func() string { return strconv.Itoa(*p) }}
 	}
 	boolean := func(key, help string, p *bool) setting {
-		return setting{key, help, func(s string) error {
+		return setting{key: key, help: help, boolean: true, set: func(s string) error {
 			b, err := strconv.ParseBool(s)
 			if err != nil {
 				return fmt.Errorf("want true or false, got %q", s)
 			}
 			*p = b
 			return nil
-		}, func() string { return strconv.FormatBool(*p) }}
+		}, get: func() string { return strconv.FormatBool(*p) }}
 	}
 	duration := func(key, help string, p *time.Duration) setting {
-		return setting{key, help, func(s string) error {
+		return setting{key: key, help: help, arg: "DURATION", set: func(s string) error {
 			d, err := time.ParseDuration(s)
 			if err != nil || d < 0 {
 				return fmt.Errorf("want a duration such as 150s or 300ms, got %q", s)
 			}
 			*p = d
 			return nil
-		}, func() string { return p.String() }}
+		}, get: func() string { return p.String() }}
 	}
 	return []setting{
 		str("state_dir", "directory for the job store, generated certificate and users file", &c.StateDir),
@@ -157,23 +160,23 @@ func (c *Config) settings() []setting {
 }
 
 // loadConfig builds the configuration from defaults, the file named by
-// -config (or VSMIGD_CONFIG), the environment and args.
+// -config (or VSMIGD_CONFIG), the environment and args. It returns
+// flag.ErrHelp itself for -h, -help and --help.
 func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	cfg := defaultConfig()
 	settings := cfg.settings()
 
 	fs := flag.NewFlagSet("vsmigd", flag.ContinueOnError)
-	fs.SetOutput(new(bytes.Buffer))
-	configFile := fs.String("config", getenv("VSMIGD_CONFIG"), "configuration file (JSON)")
-	flagValues := map[string]*string{}
-	for _, s := range settings {
-		flagValues[s.key] = fs.String(flagName(s.key), "", s.help)
-	}
+	fs.SetOutput(io.Discard)
+	configFile, flagValues := settingFlags(fs, settings, getenv("VSMIGD_CONFIG"))
 	if err := fs.Parse(args); err != nil {
-		return cfg, fmt.Errorf("%w\n%s", err, usage(settings))
+		if errors.Is(err, flag.ErrHelp) {
+			return cfg, err
+		}
+		return cfg, fmt.Errorf("%w ('vsmigd help' lists the settings)", err)
 	}
 	if fs.NArg() > 0 {
-		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return cfg, fmt.Errorf("unexpected argument %q ('vsmigd help' lists the commands and settings)", fs.Arg(0))
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -192,7 +195,7 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	}
 	for _, s := range settings {
 		if set[flagName(s.key)] {
-			if err := s.set(*flagValues[s.key]); err != nil {
+			if err := s.set(flagValues[s.key].text); err != nil {
 				return cfg, fmt.Errorf("flag -%s: %w", flagName(s.key), err)
 			}
 		}
@@ -202,6 +205,65 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	}
 	return cfg, cfg.validate()
 }
+
+// settingFlags registers -config and a flag per setting on fs; a boolean
+// setting's flag needs no value. The flags keep their text, which
+// loadConfig applies after the file and the environment.
+func settingFlags(fs *flag.FlagSet, settings []setting, configDefault string) (*string, map[string]*settingFlag) {
+	configFile := fs.String("config", configDefault, "configuration `FILE` (JSON) (VSMIGD_CONFIG)")
+	values := map[string]*settingFlag{}
+	for _, s := range settings {
+		def := s.get() // shown in the help; 0 means the engine's default, said by the help text
+		if def == "0" || def == "0s" {
+			def = ""
+		}
+		v := &settingFlag{text: def, boolean: s.boolean, arg: s.arg}
+		fs.Var(v, flagName(s.key), s.help)
+		values[s.key] = v
+	}
+	return configFile, values
+}
+
+// settingFlag is the command-line form of a setting. Its text starts as
+// the default (which the help shows) and is replaced by Set.
+type settingFlag struct {
+	text    string
+	boolean bool
+	arg     string
+}
+
+// Placeholder names the value in the help.
+func (f *settingFlag) Placeholder() string { return f.arg }
+
+// stringArg names a string setting's value after its key: https_addr ADDR,
+// cert_file FILE, driver DRIVER.
+func stringArg(key string) string {
+	last := key[strings.LastIndex(key, "_")+1:]
+	if last == "addr" {
+		return "ADDR"
+	}
+	return strings.ToUpper(last)
+}
+
+func (f *settingFlag) String() string {
+	if f == nil {
+		return ""
+	}
+	return f.text
+}
+
+func (f *settingFlag) Set(s string) error {
+	if f.boolean {
+		if _, err := strconv.ParseBool(s); err != nil {
+			return fmt.Errorf("want true or false, got %q", s)
+		}
+	}
+	f.text = s
+	return nil
+}
+
+// IsBoolFlag lets -allow-unencrypted stand alone, as -allow-unencrypted=true.
+func (f *settingFlag) IsBoolFlag() bool { return f.boolean }
 
 // applyFile reads a JSON object of settings; unknown keys are errors so a
 // typo is never silently ignored.
@@ -293,12 +355,3 @@ func (c *Config) validate() error {
 
 func flagName(key string) string { return strings.ReplaceAll(key, "_", "-") }
 func envName(key string) string  { return "VSMIGD_" + strings.ToUpper(key) }
-
-func usage(settings []setting) string {
-	var b strings.Builder
-	b.WriteString("usage: vsmigd [serve] [-config FILE] [-key value ...]\n       vsmigd user add|remove NAME [-users-file FILE]\n       vsmigd version\n\nsettings (flag, environment, file key):\n")
-	for _, s := range settings {
-		fmt.Fprintf(&b, "  -%s  (%s, %q)\n        %s\n", flagName(s.key), envName(s.key), s.key, s.help)
-	}
-	return b.String()
-}

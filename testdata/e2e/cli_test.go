@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"io"
@@ -70,8 +71,8 @@ func TestCLI(t *testing.T) {
 	if _, code = vsmigctl(t, d, "migrate", running[0], "not a host!"); code != 4 {
 		t.Errorf("bad destination: exit %d, want 4 (Invalid Parameter)", code)
 	}
-	if _, code = vsmigctl(t, d, "check", running[0], "unknown-host.invalid"); code != 1 {
-		t.Errorf("check to an unknown host: exit %d, want 1 (not migratable)", code)
+	if out, code = vsmigctl(t, d, "check", running[0], "unknown-host.invalid"); code != 7 || !strings.Contains(out, "no: ") {
+		t.Errorf("check to an unknown host: exit %d, want 7 (not migratable) and the reason\n%s", code, out)
 	}
 	bad := exec.Command(filepath.Join(repoRoot(t), "bin", "vsmigctl"), "vms")
 	bad.Env = append(os.Environ(), "VSMIG_ENDPOINT="+d.Endpoint, "VSMIG_USER=admin", "VSMIG_PASSWORD=wrong", "VSMIG_INSECURE=1", "VSMIG_CONFIG=/nonexistent")
@@ -84,6 +85,13 @@ func TestCLI(t *testing.T) {
 	wrongPin.Env = append(os.Environ(), "VSMIG_ENDPOINT="+d.Endpoint, "VSMIG_CONFIG=/nonexistent")
 	if err := wrongPin.Run(); err == nil {
 		t.Errorf("a wrong pinned fingerprint was accepted")
+	}
+	// No pin and no CA: the refusal says how to pin vsmigd's certificate.
+	unpinned := exec.Command(filepath.Join(repoRoot(t), "bin", "vsmigctl"), "identify")
+	unpinned.Env = append(os.Environ(), "VSMIG_ENDPOINT="+d.Endpoint, "VSMIG_CONFIG=/nonexistent", "VSMIG_INSECURE=", "VSMIG_FINGERPRINT=")
+	if out, err := unpinned.CombinedOutput(); !errors.As(err, &ee) || ee.ExitCode() != 70 ||
+		!strings.Contains(string(out), "vsmigd fingerprint") || !strings.Contains(string(out), "--fingerprint") {
+		t.Errorf("an unverified certificate: %v, want exit 70 and the way to pin it:\n%s", err, out)
 	}
 	fp, err := exec.Command(d.bin, "fingerprint", "-state-dir", d.stateDir).Output()
 	if err != nil {
@@ -164,5 +172,69 @@ func TestCLI(t *testing.T) {
 		if !regexp.MustCompile(re).Match(body) {
 			t.Errorf("/metrics lacks %s", re)
 		}
+	}
+}
+
+// TestCLIInterrupt: Ctrl-C (SIGINT) on migrate --wait stops the following,
+// not the migration: vsmigctl says so, names the commands that follow and
+// cancel the job, and exits 130; the job is still running afterwards.
+func TestCLIInterrupt(t *testing.T) {
+	buildCtl(t)
+	d := startDaemon(t, "127.0.0.1", simFlags...)
+	cmd := exec.Command(filepath.Join(repoRoot(t), "bin", "vsmigctl"), "migrate", "cache-01", "host-b", "--bandwidth", "1", "--wait")
+	cmd.Env = append(os.Environ(), "VSMIG_ENDPOINT="+d.Endpoint, "VSMIG_USER="+testUser,
+		"VSMIG_PASSWORD="+testPassword, "VSMIG_INSECURE=1", "VSMIG_CONFIG=/nonexistent")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr lockedBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// The first line names the job; a second one means it is followed.
+	sc := bufio.NewScanner(stdout)
+	var id string
+	for sc.Scan() {
+		line := sc.Text()
+		if rest, ok := strings.CutPrefix(line, "job "); ok && id == "" {
+			id, _, _ = strings.Cut(rest, ": ")
+			continue
+		}
+		if id != "" {
+			break
+		}
+	}
+	if id == "" {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("migrate --wait printed no job:\n%s", stderr.String())
+	}
+	cmd.Process.Signal(os.Interrupt)
+	go io.Copy(io.Discard, stdout)
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+		t.Errorf("interrupted migrate --wait: %v, want exit 130", err)
+	}
+	for _, want := range []string{"job " + id + " goes on", "vsmigctl watch " + id, "vsmigctl cancel " + id} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+		}
+	}
+	if strings.Contains(stderr.String(), "context canceled") {
+		t.Errorf("stderr says %q:\n%s", "context canceled", stderr.String())
+	}
+	out, code := vsmigctl(t, d, "-o", "json", "job", id)
+	var j struct{ State string }
+	if code != 0 || json.Unmarshal([]byte(out), &j) != nil || j.State == "" || j.State == "terminated" || j.State == "completed" {
+		t.Errorf("the job after the interrupt: exit %d\n%s", code, out)
+	}
+	if out, code := vsmigctl(t, d, "cancel", id); code != 0 {
+		t.Errorf("cancel: %d %s", code, out)
+	}
+	if out, code := vsmigctl(t, d, "watch", id); code != 8 {
+		t.Errorf("watch of the cancelled job: exit %d, want 8\n%s", code, out)
 	}
 }

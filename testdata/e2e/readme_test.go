@@ -4,12 +4,12 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -92,31 +92,10 @@ func TestReadmeTour(t *testing.T) {
 		}
 	}
 
-	// The python example migrates another running VM of the demo.
+	// The python example, as written: it migrates the demo's dns-01.
 	env := append(os.Environ(), "VSMIG_ENDPOINT=https://localhost:5986/wsman", "VSMIG_USER=admin", "VSMIG_PASSWORD=vsmig-demo",
-		"VSMIG_INSECURE=1")
-	list := exec.Command(filepath.Join(root, "bin", "vsmigctl"), "-o", "json", "vms")
-	list.Env = env
-	raw, err := list.Output()
-	if err != nil {
-		t.Fatalf("vsmigctl vms: %v", err)
-	}
-	var vms []struct{ Name, UUID, State string }
-	if err := json.Unmarshal(raw, &vms); err != nil {
-		t.Fatalf("vsmigctl -o json vms: %v\n%s", err, raw)
-	}
-	uuid := ""
-	for _, v := range vms {
-		if v.State == "running" {
-			uuid = v.UUID
-			break
-		}
-	}
-	if uuid == "" {
-		t.Fatalf("no running VM left for the python example: %s", raw)
-	}
-	py := strings.ReplaceAll(readmeBlock(t, "tour-python"), "VM-UUID", uuid)
-	cmd := exec.Command("/usr/bin/python3", "-c", py)
+		"VSMIG_INSECURE=1", "VSMIG_CONFIG=/nonexistent")
+	cmd := exec.Command("/usr/bin/python3", "-c", readmeBlock(t, "tour-python"))
 	cmd.Env = env
 	cmd.Dir = work
 	pout, err := cmd.CombinedOutput()
@@ -126,4 +105,38 @@ func TestReadmeTour(t *testing.T) {
 	if !regexp.MustCompile(`ReturnValue>4096<`).Match(pout) {
 		t.Fatalf("python example: no ReturnValue 4096 in\n%s", pout)
 	}
+
+	// The demo's refusals, each with the exit code and reason the README gives.
+	rows := regexp.MustCompile("(?m)^\\| `([^`]+)` \\| (\\d+) \\| (.+) \\|$").FindAllStringSubmatch(readmeTable(t, "demo-refusals"), -1)
+	if len(rows) < 4 {
+		t.Fatalf("the README lists %d demo refusals", len(rows))
+	}
+	for _, r := range rows {
+		sh := exec.Command("bash", "-c", r[1])
+		sh.Dir, sh.Env = work, env
+		out, _ := sh.CombinedOutput()
+		code := sh.ProcessState.ExitCode()
+		why := r[3]
+		if i := strings.Index(why, ": "); strings.HasPrefix(why, "returned") && i > 0 {
+			why = why[:i] // a reason after the code is the server's to give
+		}
+		if strconv.Itoa(code) != r[2] || !strings.Contains(string(out), why) {
+			t.Errorf("%s: exit %d, want %s and %q:\n%s", r[1], code, r[2], why, out)
+		}
+	}
+}
+
+// readmeTable returns the text between <!-- NAME:begin --> and <!-- NAME:end -->.
+func readmeTable(t *testing.T, name string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(repoRoot(t), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(data), "<!-- "+name+":begin -->")
+	body, _, ok2 := strings.Cut(rest, "<!-- "+name+":end -->")
+	if !ok || !ok2 {
+		t.Fatalf("README has no %s block", name)
+	}
+	return body
 }
