@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/vsmig/vsmig/cim/job"
 	"github.com/vsmig/vsmig/migrate"
 	"github.com/vsmig/vsmig/wsman/auth"
 	"github.com/vsmig/vsmig/wsman/server"
@@ -56,7 +55,7 @@ func run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 
 	var ready atomic.Bool
 	if cfg.MetricsAddr != "" {
-		stop, err := serveMetrics(cfg.MetricsAddr, m, readiness(&ready, st, drv), logger)
+		stop, err := serveMetrics(cfg.MetricsAddr, m, readiness(&ready, st), logger)
 		if err != nil {
 			return err
 		}
@@ -141,17 +140,17 @@ const readyProbeTimeout = 2 * time.Second
 
 // readiness reports the daemon ready when it serves WS-Man, its job store
 // answers and its hypervisor driver is reachable.
-func readiness(serving *atomic.Bool, st *stack, drv migrate.Driver) func(context.Context) error {
+func readiness(serving *atomic.Bool, st *stack) func(context.Context) error {
 	return func(ctx context.Context) error {
 		if !serving.Load() {
 			return errors.New("not serving WS-Management yet")
 		}
 		ctx, cancel := context.WithTimeout(ctx, readyProbeTimeout)
 		defer cancel()
-		if _, err := st.store.Get(ctx, "readiness-probe"); err != nil && !errors.Is(err, job.ErrNotFound) {
+		if _, err := st.store.Get(ctx, "readiness-probe"); err != nil && !errors.Is(err, migrate.ErrNoJob) {
 			return fmt.Errorf("job store: %w", err)
 		}
-		if _, err := drv.Host(ctx); err != nil {
+		if _, err := st.eng.Host(ctx); err != nil {
 			return fmt.Errorf("driver: %w", err)
 		}
 		return nil

@@ -1,4 +1,4 @@
-package job
+package boltstore
 
 import (
 	"context"
@@ -9,20 +9,23 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/vsmig/vsmig/migrate"
 )
 
 var tBase = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 
 // openTest opens a bbolt store with a clock the test moves.
-func openTest(t *testing.T, cfg Config) (*boltStore, string, *time.Time) {
+func openTest(t *testing.T, cfg Config) (*store, string, *time.Time) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "jobs.db")
 	st, err := Open(path, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := st.(*boltStore)
+	s := st.(*store)
 	now := tBase
 	s.now = func() time.Time { return now }
 	t.Cleanup(func() { s.Close() })
@@ -30,13 +33,13 @@ func openTest(t *testing.T, cfg Config) (*boltStore, string, *time.Time) {
 }
 
 // onDisk reads job id from the file, bypassing the copy in memory.
-func onDisk(t *testing.T, s *boltStore, id string) *Job {
+func onDisk(t *testing.T, s *store, id string) *migrate.Job {
 	t.Helper()
-	var j *Job
+	var j *migrate.Job
 	err := s.db.View(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketJobs).Get([]byte(id))
 		if v == nil {
-			return ErrNotFound
+			return migrate.ErrNoJob
 		}
 		var err error
 		j, err = decode([]byte(id), v)
@@ -51,27 +54,28 @@ func onDisk(t *testing.T, s *boltStore, id string) *Job {
 func TestProgressOnly(t *testing.T) {
 	tests := []struct {
 		name string
-		fn   func(j *Job)
+		fn   func(j *migrate.Job)
 		want bool
 	}{
-		{"nothing", func(j *Job) {}, true},
-		{"percent and status line", func(j *Job) { j.PercentComplete = 40; j.JobStatus = "Running: 40%" }, true},
-		{"counters", func(j *Job) {
-			j.DataTotal, j.DataProcessed, j.DataRemaining = 9, 5, 4
-			j.Iteration, j.DirtyRate, j.ExpectedDowntime = 2, 100, time.Second
+		{"nothing", func(j *migrate.Job) {}, true},
+		{"percent and status line", func(j *migrate.Job) { j.Percent = 40; j.StatusLine = "Running: 40%" }, true},
+		{"counters", func(j *migrate.Job) {
+			j.Progress = migrate.Progress{DataTotal: 9, DataProcessed: 5, DataRemaining: 4, Iteration: 2, DirtyRate: 100,
+				ExpectedDowntime: time.Second, Phase: "precopy"}
 		}, true},
-		{"state", func(j *Job) { j.State = Running }, false},
-		{"state change time", func(j *Job) { j.TimeOfLastStateChange = tBase.Add(time.Second) }, false},
-		{"start time", func(j *Job) { j.StartTime = tBase }, false},
-		{"error", func(j *Job) { j.ErrorCode, j.ErrorDescription = 2, "boom" }, false},
-		{"final statistics", func(j *Job) { j.Downtime, j.TotalTime = time.Millisecond, time.Minute }, false},
-		{"removal settings", func(j *Job) { j.DeleteOnCompletion = true }, false},
-		{"request", func(j *Job) { j.Request = []byte("{}") }, false},
-		{"progress and state", func(j *Job) { j.PercentComplete = 100; j.State = Completed }, false},
+		{"state", func(j *migrate.Job) { j.Status = migrate.StatusRunning }, false},
+		{"state change time", func(j *migrate.Job) { j.Changed = tBase.Add(time.Second) }, false},
+		{"start time", func(j *migrate.Job) { j.Started = tBase }, false},
+		{"cancel", func(j *migrate.Job) { j.Stopping = migrate.StopKill }, false},
+		{"error", func(j *migrate.Job) { j.ErrKind, j.Error = migrate.Failed, "boom" }, false},
+		{"final statistics", func(j *migrate.Job) { j.Result = &migrate.Result{Downtime: time.Millisecond, TotalTime: time.Minute} }, false},
+		{"removal settings", func(j *migrate.Job) { j.Meta.DeleteOnCompletion = true }, false},
+		{"plan", func(j *migrate.Job) { j.Plan.Bandwidth = 1 }, false},
+		{"progress and state", func(j *migrate.Job) { j.Percent = 100; j.Status = migrate.StatusCompleted }, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			old := &Job{InstanceID: "vsmig:a", State: Starting, TimeSubmitted: tBase, Request: []byte(`{"JobID":"vsmig:a"}`)}
+			old := &migrate.Job{ID: "vsmig:a", Status: migrate.StatusStarting, Submitted: tBase, Plan: migrate.Plan{VM: "x"}}
 			nj := old.Clone()
 			tt.fn(nj)
 			if got := progressOnly(old, nj); got != tt.want {
@@ -85,63 +89,65 @@ func TestProgressWrittenAtMostEveryInterval(t *testing.T) {
 	ctx := context.Background()
 	s, path, now := openTest(t, DefaultConfig())
 	id := "vsmig:a"
-	if err := s.Create(ctx, &Job{InstanceID: id, State: New, TimeSubmitted: tBase}); err != nil {
+	if err := s.Create(ctx, &migrate.Job{ID: id, Status: migrate.StatusQueued, Submitted: tBase}); err != nil {
 		t.Fatal(err)
 	}
-	set := func(fn func(j *Job)) {
+	set := func(fn func(j *migrate.Job)) {
 		t.Helper()
-		if _, err := s.Update(ctx, id, func(j *Job) error { fn(j); return nil }); err != nil {
+		if _, err := s.Update(ctx, id, func(j *migrate.Job) error { fn(j); return nil }); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// A state change is on disk at once.
-	set(func(j *Job) { j.State = Running; j.PercentComplete = 1 })
-	if d := onDisk(t, s, id); d.State != Running || d.PercentComplete != 1 {
+	set(func(j *migrate.Job) { j.Status = migrate.StatusRunning; j.Percent = 1 })
+	if d := onDisk(t, s, id); d.Status != migrate.StatusRunning || d.Percent != 1 {
 		t.Fatalf("state change not on disk: %+v", d)
 	}
 	// Progress within the interval stays in memory, visible to readers.
-	for pc := uint16(2); pc <= 5; pc++ {
+	for pc := 2; pc <= 5; pc++ {
 		*now = now.Add(time.Second)
-		set(func(j *Job) { j.PercentComplete = pc; j.Iteration = uint64(pc) })
+		set(func(j *migrate.Job) { j.Percent = pc; j.Progress.Iteration = uint64(pc) })
 	}
-	if g, _ := s.Get(ctx, id); g.PercentComplete != 5 || g.Iteration != 5 {
+	if g, _ := s.Get(ctx, id); g.Percent != 5 || g.Progress.Iteration != 5 {
 		t.Fatalf("Get does not see the latest progress: %+v", g)
 	}
-	if l, _ := s.List(ctx); l[0].PercentComplete != 5 {
+	if l, _ := s.List(ctx); l[0].Percent != 5 {
 		t.Fatalf("List does not see the latest progress: %+v", l[0])
 	}
-	if d := onDisk(t, s, id); d.PercentComplete != 1 {
-		t.Fatalf("progress within the interval written: %d", d.PercentComplete)
+	if d := onDisk(t, s, id); d.Percent != 1 {
+		t.Fatalf("progress within the interval written: %d", d.Percent)
 	}
 	// The first sample DefaultProgressInterval after the oldest unsaved
 	// one is written, with everything before it.
 	*now = tBase.Add(1*time.Second + DefaultProgressInterval)
-	set(func(j *Job) { j.PercentComplete = 6 })
-	if d := onDisk(t, s, id); d.PercentComplete != 6 || d.Iteration != 5 {
+	set(func(j *migrate.Job) { j.Percent = 6 })
+	if d := onDisk(t, s, id); d.Percent != 6 || d.Progress.Iteration != 5 {
 		t.Fatalf("progress not written after the interval: %+v", d)
 	}
 	// The next one starts a new interval.
 	*now = now.Add(time.Second)
-	set(func(j *Job) { j.PercentComplete = 7 })
-	if d := onDisk(t, s, id); d.PercentComplete != 6 {
-		t.Fatalf("progress written too soon: %d", d.PercentComplete)
+	set(func(j *migrate.Job) { j.Percent = 7 })
+	if d := onDisk(t, s, id); d.Percent != 6 {
+		t.Fatalf("progress written too soon: %d", d.Percent)
 	}
 	// A terminal state is written at once with the latest progress, and
 	// a finished job's counters are never deferred.
-	set(func(j *Job) { j.State, j.PercentComplete, j.Downtime = Completed, 100, time.Millisecond })
-	if d := onDisk(t, s, id); d.State != Completed || d.PercentComplete != 100 || d.Downtime != time.Millisecond {
+	set(func(j *migrate.Job) {
+		j.Status, j.Percent, j.Result = migrate.StatusCompleted, 100, &migrate.Result{Downtime: time.Millisecond}
+	})
+	if d := onDisk(t, s, id); d.Status != migrate.StatusCompleted || d.Percent != 100 || d.Result.Downtime != time.Millisecond {
 		t.Fatalf("terminal state not on disk: %+v", d)
 	}
-	set(func(j *Job) { j.DataProcessed = 42 })
-	if d := onDisk(t, s, id); d.DataProcessed != 42 {
+	set(func(j *migrate.Job) { j.Progress.DataProcessed = 42 })
+	if d := onDisk(t, s, id); d.Progress.DataProcessed != 42 {
 		t.Fatalf("change of a finished job deferred: %+v", d)
 	}
 
 	// Unsaved progress of another job is written by Close.
-	if err := s.Create(ctx, &Job{InstanceID: "vsmig:b", State: Running, TimeSubmitted: tBase}); err != nil {
+	if err := s.Create(ctx, &migrate.Job{ID: "vsmig:b", Status: migrate.StatusRunning, Submitted: tBase}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Update(ctx, "vsmig:b", func(j *Job) error { j.PercentComplete = 33; return nil }); err != nil {
+	if _, err := s.Update(ctx, "vsmig:b", func(j *migrate.Job) error { j.Percent = 33; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
@@ -152,7 +158,7 @@ func TestProgressWrittenAtMostEveryInterval(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if j, _ := st.Get(ctx, "vsmig:b"); j == nil || j.PercentComplete != 33 {
+	if j, _ := st.Get(ctx, "vsmig:b"); j == nil || j.Percent != 33 {
 		t.Fatalf("progress lost by Close: %+v", j)
 	}
 }
@@ -160,13 +166,13 @@ func TestProgressWrittenAtMostEveryInterval(t *testing.T) {
 func TestProgressIntervalNegativeWritesEveryChange(t *testing.T) {
 	ctx := context.Background()
 	s, _, _ := openTest(t, Config{ProgressInterval: -1, NoGroupCommit: true})
-	if err := s.Create(ctx, &Job{InstanceID: "vsmig:a", State: Running}); err != nil {
+	if err := s.Create(ctx, &migrate.Job{ID: "vsmig:a", Status: migrate.StatusRunning}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Update(ctx, "vsmig:a", func(j *Job) error { j.PercentComplete = 3; return nil }); err != nil {
+	if _, err := s.Update(ctx, "vsmig:a", func(j *migrate.Job) error { j.Percent = 3; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if d := onDisk(t, s, "vsmig:a"); d.PercentComplete != 3 {
+	if d := onDisk(t, s, "vsmig:a"); d.Percent != 3 {
 		t.Fatalf("progress not written: %+v", d)
 	}
 }
@@ -181,12 +187,12 @@ func TestGroupCommitSharesTransactions(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			id := NewInstanceID("vsmig")
-			if err := s.Create(ctx, &Job{InstanceID: id, Iteration: uint64(i)}); err != nil {
+			id := "vsmig:" + uuid.NewString()
+			if err := s.Create(ctx, &migrate.Job{ID: id, Progress: migrate.Progress{Iteration: uint64(i)}}); err != nil {
 				t.Error(err)
 				return
 			}
-			if d := onDisk(t, s, id); d.Iteration != uint64(i) {
+			if d := onDisk(t, s, id); d.Progress.Iteration != uint64(i) {
 				t.Errorf("job %s on disk: %+v", id, d)
 			}
 		})
@@ -198,7 +204,9 @@ func TestGroupCommitSharesTransactions(t *testing.T) {
 
 	boom := errors.New("boom")
 	put := func(k string) *change {
-		return &change{done: make(chan error, 1), apply: func(b *bolt.Bucket) error { return b.Put([]byte(k), []byte(`{}`)) }}
+		return &change{done: make(chan error, 1), apply: func(b *bolt.Bucket) error {
+			return b.Put([]byte(k), []byte(`{"v":2,"ID":"`+k+`"}`))
+		}}
 	}
 	bad := &change{done: make(chan error, 1), apply: func(*bolt.Bucket) error { return boom }}
 	panics := &change{done: make(chan error, 1), apply: func(*bolt.Bucket) error { panic("boom") }}
@@ -213,7 +221,7 @@ func TestGroupCommitSharesTransactions(t *testing.T) {
 	onDisk(t, s, "vsmig:x")
 	onDisk(t, s, "vsmig:y")
 	// The store still writes.
-	if err := s.Create(ctx, &Job{InstanceID: "vsmig:z"}); err != nil {
+	if err := s.Create(ctx, &migrate.Job{ID: "vsmig:z"}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -1,4 +1,19 @@
-package job
+// Package boltstore is the durable migrate.Store: the engine's jobs in one
+// bbolt file (jobs.db under vsmigd's state directory).
+//
+// Every write is committed with fsync before the call that made it
+// returns, with one exception: the live progress of a running job is
+// written at most every Config.ProgressInterval (see
+// migrate.Store.Update), so that 1,000 running jobs cost ~200 writes per
+// second rather than ~2,000. Concurrent writers share transactions and
+// fsyncs (group commit). Reads are served from a copy in memory.
+//
+// Records are JSON. Those of the releases before the engine owned its
+// jobs (cim/job's format, up to commit e7b7390) are read as they are and
+// rewritten in the current format by their next change (legacy.go).
+//
+// Imports: the standard library, go.etcd.io/bbolt and migrate.
+package boltstore
 
 import (
 	"context"
@@ -8,17 +23,20 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"sort"
 	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/vsmig/vsmig/migrate"
 )
 
-// bucketJobs holds one JSON-encoded Job per key; the key is the InstanceID.
+// bucketJobs holds one JSON-encoded job per key; the key is the job's ID.
 var bucketJobs = []byte("jobs")
 
-// Config configures the bbolt Store.
+// Config configures the Store.
 type Config struct {
 	// Timeout bounds the wait for the file lock when another process holds
 	// the database open; zero waits forever.
@@ -32,8 +50,9 @@ type Config struct {
 	// sharing transactions between concurrent writers (see groupCommit).
 	NoGroupCommit bool
 	// ProgressInterval is how often, at most, the live progress of a job
-	// is written to disk (see Store.Update). Zero means
-	// DefaultProgressInterval; a negative value writes every change.
+	// is written to disk (see migrate.Store.Update).
+	// Zero means DefaultProgressInterval; a negative value writes every
+	// change.
 	ProgressInterval time.Duration
 }
 
@@ -48,10 +67,9 @@ const (
 	DefaultInitialMmapSize = 8 << 20
 	// DefaultProgressInterval: each running migration reports progress
 	// twice a second. Writing one sample in ten keeps 1,000 concurrent
-	// jobs to ~200 writes/s instead of ~2,000, and a crash loses at most
-	// 5 s of percentages and counters, which the reconciliation after a
-	// restart (the engine finding out what became of each migration)
-	// overwrites anyway.
+	// jobs to ~200 writes/s instead of ~2,000; a crash loses at most 5 s
+	// of percentages and counters, which the engine's recovery after the
+	// restart overwrites anyway.
 	DefaultProgressInterval = 5 * time.Second
 )
 
@@ -65,19 +83,14 @@ func DefaultConfig() Config {
 	}
 }
 
-// boltStore is the durable Store: one bbolt file, one bucket, and every
-// write committed with fsync (bbolt's NoSync stays false), so that a job
-// that Create or Update reported is on disk; the one exception is live
-// progress, written at most every ProgressInterval (see Store.Update).
-// Concurrent writes share transactions (see groupCommit).
-//
-// The file is the durable copy; reads are served from jobs, a copy in
-// memory of every stored job, loaded by Open and changed only after the
-// disk write it mirrors has committed. Writes of one job are serialized
-// by its lock in writing, held from the read of the current state to the
-// update of jobs, so that an update never works from a stale copy;
-// writes of different jobs run concurrently and share commits.
-type boltStore struct {
+// store is the Store. The file is the durable copy; reads are served from
+// jobs, a copy in memory of every stored job, loaded by Open and changed
+// only after the disk write it mirrors has committed. Writes of one job
+// are serialized by its lock in writing, held from the read of the
+// current state to the update of jobs, so that an update never works from
+// a stale copy; writes of different jobs run concurrently and share
+// commits.
+type store struct {
 	db       *bolt.DB
 	group    *groupCommit  // nil with Config.NoGroupCommit
 	progress time.Duration // ProgressInterval; <= 0 writes every change
@@ -87,7 +100,7 @@ type boltStore struct {
 	writing keyLocks
 
 	mu   sync.RWMutex
-	jobs map[string]*Job // never modified in place: replaced on update
+	jobs map[string]*migrate.Job // never modified in place: replaced on update
 	// unsaved holds the jobs whose progress in jobs is ahead of the file,
 	// with the time of the oldest change not yet written.
 	unsaved map[string]time.Time
@@ -95,9 +108,10 @@ type boltStore struct {
 }
 
 // Open opens (creating it and its directory if needed) the job database
-// at path and loads its jobs. Another process holding it open makes Open
-// fail after cfg.Timeout; so does a record that cannot be decoded.
-func Open(path string, cfg Config) (Store, error) {
+// at path and loads its jobs. It fails, changing nothing, if another
+// process holds the file open (after cfg.Timeout) or if the file is not
+// a readable job database (see openFile).
+func Open(path string, cfg Config) (migrate.Store, error) {
 	if cfg.Mode == 0 {
 		cfg.Mode = DefaultMode
 	}
@@ -105,8 +119,27 @@ func Open(path string, cfg Config) (Store, error) {
 		cfg.ProgressInterval = DefaultProgressInterval
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("job: open %s: %w", path, err)
+		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
 	}
+	db, jobs, err := openFile(path, cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &store{
+		db:       db,
+		progress: cfg.ProgressInterval,
+		now:      time.Now,
+		jobs:     jobs,
+		unsaved:  make(map[string]time.Time),
+	}
+	if !cfg.NoGroupCommit {
+		s.group = &groupCommit{db: db}
+	}
+	return s, nil
+}
+
+// openFile opens the bbolt file and loads its jobs.
+func openFile(path string, cfg Config) (*bolt.DB, map[string]*migrate.Job, error) {
 	db, err := bolt.Open(path, cfg.Mode, &bolt.Options{
 		Timeout:         cfg.Timeout,
 		InitialMmapSize: cfg.InitialMmapSize,
@@ -114,15 +147,9 @@ func Open(path string, cfg Config) (Store, error) {
 		FreelistType:    bolt.FreelistMapType,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("job: open %s: %w", path, err)
+		return nil, nil, fmt.Errorf("boltstore: open %s: %w", path, err)
 	}
-	s := &boltStore{
-		db:       db,
-		progress: cfg.ProgressInterval,
-		now:      time.Now,
-		jobs:     make(map[string]*Job),
-		unsaved:  make(map[string]time.Time),
-	}
+	jobs := make(map[string]*migrate.Job)
 	err = db.Update(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(bucketJobs)
 		if err != nil {
@@ -133,47 +160,66 @@ func Open(path string, cfg Config) (Store, error) {
 			if err != nil {
 				return err
 			}
-			s.jobs[string(k)] = j
+			jobs[string(k)] = j
 			return nil
 		})
 	})
 	if err != nil {
 		db.Close()
-		return nil, fmt.Errorf("job: open %s: %w", path, err)
+		return nil, nil, fmt.Errorf("boltstore: open %s: %w", path, err)
 	}
-	if !cfg.NoGroupCommit {
-		s.group = &groupCommit{db: db}
-	}
-	return s, nil
+	return db, jobs, nil
 }
 
-func encode(j *Job) ([]byte, error) {
-	b, err := json.Marshal(j)
+// formatVersion is written in every record ("v"); records without it are
+// cim/job's (see legacy.go).
+const formatVersion = 2
+
+// record is a job as stored.
+type record struct {
+	V int `json:"v"`
+	*migrate.Job
+}
+
+func encode(j *migrate.Job) ([]byte, error) {
+	b, err := json.Marshal(record{V: formatVersion, Job: j})
 	if err != nil {
-		return nil, fmt.Errorf("job: encode %s: %w", j.InstanceID, err)
+		return nil, fmt.Errorf("boltstore: encode %s: %w", j.ID, err)
 	}
 	return b, nil
 }
 
-func decode(id, b []byte) (*Job, error) {
-	j := new(Job)
-	if err := json.Unmarshal(b, j); err != nil {
-		return nil, fmt.Errorf("job: decode %s: %w", id, err)
+func decode(id, b []byte) (*migrate.Job, error) {
+	var v struct {
+		V int `json:"v"`
 	}
-	return j, nil
+	if err := json.Unmarshal(b, &v); err != nil {
+		return nil, fmt.Errorf("boltstore: decode %s: %w", id, err)
+	}
+	switch v.V {
+	case 0:
+		return decodeLegacy(id, b)
+	case formatVersion:
+		j := new(migrate.Job)
+		if err := json.Unmarshal(b, &record{Job: j}); err != nil {
+			return nil, fmt.Errorf("boltstore: decode %s: %w", id, err)
+		}
+		return j, nil
+	}
+	return nil, fmt.Errorf("boltstore: decode %s: record format %d is newer than this vsmigd (%d)", id, v.V, formatVersion)
 }
 
-// mapClosed turns bbolt's closed-database error into ErrClosed.
+// mapClosed turns bbolt's closed-database error into ErrStoreClosed.
 func mapClosed(err error) error {
 	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
-		return ErrClosed
+		return migrate.ErrStoreClosed
 	}
 	return err
 }
 
 // lock makes the caller the only writer of job id, and Close wait for it,
 // until the returned func is called.
-func (s *boltStore) lock(id string) func() {
+func (s *store) lock(id string) func() {
 	s.closing.RLock()
 	unlock := s.writing.lock(id)
 	return func() {
@@ -184,11 +230,11 @@ func (s *boltStore) lock(id string) func() {
 
 // current returns the job as last stored (nil if absent) and whether its
 // progress is ahead of the file, and since when.
-func (s *boltStore) current(id string) (j *Job, unsavedSince time.Time, unsaved bool, err error) {
+func (s *store) current(id string) (j *migrate.Job, unsavedSince time.Time, unsaved bool, err error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
-		return nil, time.Time{}, false, ErrClosed
+		return nil, time.Time{}, false, migrate.ErrStoreClosed
 	}
 	unsavedSince, unsaved = s.unsaved[id]
 	return s.jobs[id], unsavedSince, unsaved, nil
@@ -197,7 +243,7 @@ func (s *boltStore) current(id string) (j *Job, unsavedSince time.Time, unsaved 
 // write runs fn on the jobs bucket in a durable transaction, shared with
 // concurrent writers unless group commit is off. fn may run more than
 // once, so it must only write precomputed values.
-func (s *boltStore) write(fn func(b *bolt.Bucket) error) error {
+func (s *store) write(fn func(b *bolt.Bucket) error) error {
 	if s.group != nil {
 		return s.group.write(fn)
 	}
@@ -205,41 +251,41 @@ func (s *boltStore) write(fn func(b *bolt.Bucket) error) error {
 }
 
 // put writes j durably and then makes it the current state.
-func (s *boltStore) put(j *Job) error {
+func (s *store) put(j *migrate.Job) error {
 	v, err := encode(j)
 	if err != nil {
 		return err
 	}
-	key := []byte(j.InstanceID)
+	key := []byte(j.ID)
 	if err := s.write(func(b *bolt.Bucket) error { return b.Put(key, v) }); err != nil {
 		return err
 	}
 	s.mu.Lock()
-	s.jobs[j.InstanceID] = j
-	delete(s.unsaved, j.InstanceID)
+	s.jobs[j.ID] = j
+	delete(s.unsaved, j.ID)
 	s.mu.Unlock()
 	return nil
 }
 
-func (s *boltStore) Create(ctx context.Context, j *Job) error {
+func (s *store) Create(ctx context.Context, j *migrate.Job) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if j == nil || j.InstanceID == "" {
-		return ErrInvalid
+	if j == nil || j.ID == "" {
+		return migrate.ErrInvalidJob
 	}
-	defer s.lock(j.InstanceID)()
-	old, _, _, err := s.current(j.InstanceID)
+	defer s.lock(j.ID)()
+	old, _, _, err := s.current(j.ID)
 	if err != nil {
 		return err
 	}
 	if old != nil {
-		return ErrExists
+		return migrate.ErrExists
 	}
 	return s.put(j.Clone())
 }
 
-func (s *boltStore) Get(ctx context.Context, id string) (*Job, error) {
+func (s *store) Get(ctx context.Context, id string) (*migrate.Job, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -248,21 +294,21 @@ func (s *boltStore) Get(ctx context.Context, id string) (*Job, error) {
 		return nil, err
 	}
 	if j == nil {
-		return nil, ErrNotFound
+		return nil, migrate.ErrNoJob
 	}
 	return j.Clone(), nil
 }
 
-func (s *boltStore) List(ctx context.Context) ([]*Job, error) {
+func (s *store) List(ctx context.Context) ([]*migrate.Job, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	s.mu.RLock()
 	if s.closed {
 		s.mu.RUnlock()
-		return nil, ErrClosed
+		return nil, migrate.ErrStoreClosed
 	}
-	out := make([]*Job, 0, len(s.jobs))
+	out := make([]*migrate.Job, 0, len(s.jobs))
 	for _, j := range s.jobs {
 		out = append(out, j)
 	}
@@ -270,7 +316,7 @@ func (s *boltStore) List(ctx context.Context) ([]*Job, error) {
 	for i, j := range out {
 		out[i] = j.Clone()
 	}
-	sortJobs(out)
+	migrate.SortJobs(out)
 	return out, nil
 }
 
@@ -280,7 +326,7 @@ func (s *boltStore) List(ctx context.Context) ([]*Job, error) {
 // at once, and written with the job's next durable change, or with the
 // first progress change ProgressInterval after the oldest one not yet
 // written, or at Close. fn runs once, on a copy.
-func (s *boltStore) Update(ctx context.Context, id string, fn func(j *Job) error) (*Job, error) {
+func (s *store) Update(ctx context.Context, id string, fn func(j *migrate.Job) error) (*migrate.Job, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -290,16 +336,19 @@ func (s *boltStore) Update(ctx context.Context, id string, fn func(j *Job) error
 		return nil, err
 	}
 	if old == nil {
-		return nil, ErrNotFound
+		return nil, migrate.ErrNoJob
 	}
-	nj, err := applyUpdate(old, fn)
-	if err != nil {
+	nj := old.Clone()
+	if err := fn(nj); err != nil {
+		return nil, err
+	}
+	if err := migrate.CheckJobUpdate(old, nj); err != nil {
 		return nil, err
 	}
 	if reflect.DeepEqual(old, nj) {
 		return nj, nil // nothing to write
 	}
-	if s.progress > 0 && !old.State.Terminal() && progressOnly(old, nj) {
+	if s.progress > 0 && !old.Status.Terminal() && progressOnly(old, nj) {
 		now := s.now()
 		if !unsaved || now.Sub(since) < s.progress {
 			s.mu.Lock()
@@ -317,7 +366,7 @@ func (s *boltStore) Update(ctx context.Context, id string, fn func(j *Job) error
 	return nj.Clone(), nil
 }
 
-func (s *boltStore) Delete(ctx context.Context, id string) error {
+func (s *store) Delete(ctx context.Context, id string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -327,7 +376,7 @@ func (s *boltStore) Delete(ctx context.Context, id string) error {
 		return err
 	}
 	if old == nil {
-		return ErrNotFound
+		return migrate.ErrNoJob
 	}
 	key := []byte(id)
 	if err := s.write(func(b *bolt.Bucket) error { return b.Delete(key) }); err != nil {
@@ -342,7 +391,7 @@ func (s *boltStore) Delete(ctx context.Context, id string) error {
 
 // Close writes the progress not yet on disk and closes the file. It waits
 // for the writes in flight.
-func (s *boltStore) Close() error {
+func (s *store) Close() error {
 	s.closing.Lock()
 	defer s.closing.Unlock()
 	s.mu.Lock()
@@ -353,9 +402,14 @@ func (s *boltStore) Close() error {
 	s.closed = true
 	var errs []error
 	if len(s.unsaved) > 0 {
+		ids := make([]string, 0, len(s.unsaved))
+		for id := range s.unsaved {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
 		err := s.db.Update(func(tx *bolt.Tx) error {
 			b := tx.Bucket(bucketJobs)
-			for id := range s.unsaved {
+			for _, id := range ids {
 				v, err := encode(s.jobs[id])
 				if err != nil {
 					return err
@@ -367,12 +421,12 @@ func (s *boltStore) Close() error {
 			return nil
 		})
 		if err != nil {
-			errs = append(errs, fmt.Errorf("job: close: writing progress: %w", err))
+			errs = append(errs, fmt.Errorf("boltstore: close: writing progress: %w", err))
 		}
 		clear(s.unsaved)
 	}
 	if err := s.db.Close(); err != nil {
-		errs = append(errs, fmt.Errorf("job: close: %w", err))
+		errs = append(errs, fmt.Errorf("boltstore: close: %w", err))
 	}
 	return errors.Join(errs...)
 }
