@@ -38,12 +38,16 @@ type testDriver struct {
 	startErr error         // Start answers it, if set
 	abortErr error         // a started migration's Abort answers it, if set
 	gate     chan struct{} // if set, Start waits until it is closed
+	onCheck  func()        // if set, runs at the start of every Check
 }
 
 func (d *testDriver) Check(ctx context.Context, p migrate.Plan, vm migrate.Domain) error {
 	d.mu.Lock()
-	err := d.checkErr
+	err, on := d.checkErr, d.onCheck
 	d.mu.Unlock()
+	if on != nil {
+		on()
+	}
 	if err != nil {
 		return err
 	}

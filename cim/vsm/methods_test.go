@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/vsmig/vsmig/cim"
 	"github.com/vsmig/vsmig/migrate"
@@ -341,5 +343,52 @@ func TestConcurrentMigrateOneVM(t *testing.T) {
 	}
 	if started != 1 {
 		t.Fatalf("%d migrations of one VM started, want 1", started)
+	}
+}
+
+// TestConcurrentMigrateWhileChecking (issue #14): two Migrates of one VM,
+// the first still being checked against a destination that will refuse
+// it. No job ever exists, so neither may answer "already migrating": both
+// get the destination's answer, 6. (At e7b7390 the second got 5: the
+// profile refused any request for a VM whose first request was still
+// being checked.)
+func TestConcurrentMigrateWhileChecking(t *testing.T) {
+	f := newFixture(t, nil)
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	f.drv.set(func(d *testDriver) {
+		d.checkErr = &migrate.CheckError{Kind: migrate.Incompatible, Reason: "a VM named web1 exists on host2.lab"}
+		d.onCheck = func() {
+			first := false
+			once.Do(func() { first = true })
+			if first {
+				close(entered)
+				<-release
+			}
+		}
+	})
+	in := map[string]any{"ComputerSystem": vmRef(vmRunning), "DestinationHost": "host2.lab"}
+	first := make(chan uint64, 1)
+	go func() { rc, _ := f.invoke(MethodMigrateToHost, in); first <- rc }()
+	<-entered
+	second := make(chan uint64, 1)
+	go func() { rc, _ := f.invoke(MethodMigrateToHost, in); second <- rc }()
+	var rc2 uint64
+	got2 := false
+	select {
+	case rc2 = <-second: // answered while the first is being checked
+		got2 = true
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(release)
+	rc1 := <-first
+	if !got2 {
+		rc2 = <-second
+	}
+	if rc1 != 6 || rc2 != 6 {
+		t.Fatalf("return codes %d and %d; want 6 and 6 (no job exists, the destination refuses both)", rc1, rc2)
+	}
+	if jobs, _ := f.eng.Jobs(f.ctx); len(jobs) != 0 {
+		t.Errorf("jobs %v", jobs)
 	}
 }
