@@ -51,8 +51,11 @@ type Update struct {
 	Percent int
 	// Result is set with StatusCompleted (and when known on failure).
 	Result *Result
-	// Err is set with StatusFailed; Reason is a one-line, human-readable
-	// explanation for the job's status text (policy actions, failures).
+	// Err is set with StatusFailed: its kind (KindOf) classifies the
+	// failure. Reason is a one-line, human-readable explanation for the
+	// job's status text (policy actions, failures); for a failure it is
+	// the whole story, the cause and where the VM is, and is the job's
+	// Error (Err's text only when there is no Reason).
 	Err    error
 	Reason string
 }

@@ -479,8 +479,14 @@ func TestRecoverOutcomes(t *testing.T) {
 			migrate.StatusCompleted, "", "host-b"},
 		{"queued, already moved: settled", true, map[string]migrate.DomainState{"host-b": migrate.StateRunning},
 			migrate.StatusCompleted, "while vsmigd was down", "host-b"},
+		// A Live job cannot move a shut-off VM: settled, and said so truly
+		// (issue #14: it said "still running on the source").
 		{"queued, shut off here: settled", true, map[string]migrate.DomainState{"host-a": migrate.StateShutoff},
-			migrate.StatusFailed, "still running on the source", "host-a"},
+			migrate.StatusFailed, "still on the source, shut off", "host-a"},
+		{"running, shut off here", false, map[string]migrate.DomainState{"host-a": migrate.StateShutoff},
+			migrate.StatusFailed, "still on the source, shut off", "host-a"},
+		{"running, paused here", false, map[string]migrate.DomainState{"host-a": migrate.StatePaused},
+			migrate.StatusFailed, "still on the source, paused", "host-a"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -500,13 +506,42 @@ func TestRecoverOutcomes(t *testing.T) {
 			if u.Status != tt.status || !strings.Contains(u.Reason, tt.reason) {
 				t.Errorf("got %v %q, want %v %q", u.Status, u.Reason, tt.status, tt.reason)
 			}
-			if j, err := f.e.Job(t.Context(), "j"); err != nil || j.Status != tt.status || !strings.Contains(j.StatusLine, tt.reason) {
+			j, err := f.e.Job(t.Context(), "j")
+			if err != nil || j.Status != tt.status || !strings.Contains(j.StatusLine, tt.reason) {
 				t.Errorf("record %+v, %v; want %v saying %q", j, err, tt.status, tt.reason)
+			}
+			// Said once (issue #14: "...source: migrate: interrupted by a
+			// restart; ...source").
+			if tt.status == migrate.StatusFailed && (strings.Count(j.Error, "interrupted") != 1 || strings.Contains(j.Error, "migrate: ")) {
+				t.Errorf("error %q, want the reason said once", j.Error)
 			}
 			if w := strings.Join(f.c.Where(sim.VMUUID("v")), ","); w != tt.where {
 				t.Errorf("VM on %q, want %q", w, tt.where)
 			}
 		})
+	}
+}
+
+// TestRecoverQueuedRestart (issue #14): a queued Restart of a shut-off VM
+// interrupted by a restart is queued again, as its VM may move shut off,
+// and runs; it once ended "the VM is still running on the source".
+func TestRecoverQueuedRestart(t *testing.T) {
+	f := newFixture(t, nil, vm("off", gib, 0, 0))
+	if err := f.c.Place(sim.VMUUID("off"), map[string]migrate.DomainState{"host-a": migrate.StateShutoff}); err != nil {
+		t.Fatal(err)
+	}
+	r := req("j", "off", "host-b")
+	r.Plan.Type = migrate.Restart
+	f.leave(t, r, migrate.StatusQueued)
+	if err := f.e.Recover(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if u := f.rec.final(t, "j"); u.Status != migrate.StatusCompleted {
+		t.Fatalf("queued restart after a restart: %v %q", u.Status, u.Reason)
+	}
+	d, err := f.c.Host("host-b").Domain(t.Context(), sim.VMUUID("off"))
+	if err != nil || d.State != migrate.StateShutoff {
+		t.Errorf("VM on host-b: %+v, %v", d, err)
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -112,13 +111,11 @@ func applyUpdate(j *Job, u Update, now time.Time) {
 		if u.Err != nil {
 			kind = KindOf(u.Err)
 		}
+		// The Reason of a failure says it all (see Update); Err, which
+		// often repeats it, classifies it. Each is said once.
 		desc := u.Reason
-		if u.Err != nil {
-			if desc == "" {
-				desc = u.Err.Error()
-			} else if !strings.Contains(desc, u.Err.Error()) {
-				desc += ": " + u.Err.Error()
-			}
+		if desc == "" && u.Err != nil {
+			desc = u.Err.Error()
 		}
 		if desc == "" {
 			desc = "migration failed"

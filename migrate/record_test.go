@@ -40,9 +40,17 @@ func TestRecordFailure(t *testing.T) {
 	applyUpdate(j, Update{Status: StatusRunning, Percent: 10}, t0)
 	applyUpdate(j, Update{Status: StatusFailed, Reason: "did not converge",
 		Err: &CheckError{Kind: Incompatible, Reason: "dirty rate above bandwidth"}}, t0.Add(time.Second))
-	if j.Status != StatusFailed || j.ErrKind != Incompatible || j.Error != "did not converge: migrate: dirty rate above bandwidth" ||
+	// The Reason says it all; Err classifies it (issue #14: a recovered
+	// job's error said its text twice, once from each).
+	if j.Status != StatusFailed || j.ErrKind != Incompatible || j.Error != "did not converge" ||
 		j.StatusLine != "Failed: "+j.Error || j.Percent != 10 || j.Ended.IsZero() {
 		t.Fatalf("failed: %+v", j)
+	}
+	j = &Job{ID: "j"}
+	applyUpdate(j, Update{Status: StatusFailed, Reason: "interrupted by a restart; the VM is still running on the source",
+		Err: errors.New("migrate: interrupted by a restart; the VM is still running on the source")}, t0)
+	if j.Error != "interrupted by a restart; the VM is still running on the source" {
+		t.Errorf("a recovered job's error said %q", j.Error)
 	}
 	// An error without a reason, and neither.
 	j = &Job{ID: "j"}

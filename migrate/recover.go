@@ -73,7 +73,8 @@ func (e *Engine) failRecord(ctx context.Context, id string, kind CheckKind, desc
 //
 //   - destination only: StatusCompleted, "completed while vsmigd was down";
 //   - source only: StatusFailed, "interrupted by a restart; the VM is still
-//     running on the source";
+//     running on the source" (or "still on the source, shut off", or
+//     paused: as it is);
 //   - both: the copy to keep is the source's if it is running there (the
 //     destination resumes a guest only after the source has stopped it for
 //     good, so its copy never ran) and the destination's otherwise (the
@@ -83,7 +84,8 @@ func (e *Engine) failRecord(ctx context.Context, id string, kind CheckKind, desc
 //   - nowhere: StatusFailed with a reason that says the VM may be lost.
 //
 // A job that had not started (queued, as its record says) whose VM is
-// still active on this host is queued again under Submit's rules (no
+// still on this host in a state its type may move (StateAllows) is
+// queued again under Submit's rules (no
 // Update; their errors are recoverJob's), in its old place: the record's
 // "queued" may be up to one write behind, which is why the hypervisor is
 // asked first.
@@ -139,7 +141,7 @@ func (e *Engine) recoverJob(ctx context.Context, r *Job, queued bool) error {
 		}
 		return nil
 	case errors.Is(err, ErrNoJob):
-		if queued && e.stillHere(ctx, j.vm) {
+		if queued && e.stillHere(ctx, j.vm, j.plan.Type) {
 			e.release(j)
 			e.log.Info("queued migration queued again after a restart", "job", j.id, "vm", j.vm)
 			return e.requeue(ctx, req)
@@ -172,10 +174,12 @@ func (e *Engine) requeue(ctx context.Context, req Request) error {
 	return e.enqueue(j)
 }
 
-// stillHere reports whether the VM runs (or is paused) on this host.
-func (e *Engine) stillHere(ctx context.Context, vm string) bool {
+// stillHere reports whether the VM is on this host in a state a
+// migration of type t may move (StateAllows): a queued Restart of a
+// shut-off VM is queued again like a Live one of a running VM.
+func (e *Engine) stillHere(ctx context.Context, vm string, t Type) bool {
 	d, err := e.local.Domain(ctx, vm)
-	return err == nil && (d.State == StateRunning || d.State == StatePaused)
+	return err == nil && StateAllows(d, t) == nil
 }
 
 // release undoes recoverJob's admission of j without reporting anything.
@@ -184,6 +188,20 @@ func (e *Engine) release(j *job) {
 	defer e.mu.Unlock()
 	delete(e.jobs, j.id)
 	e.launchLocked(e.adm.finish(j))
+}
+
+// onSource says how the VM is on the source, for a job's end: "the VM is
+// still running on the source", or "... on the source, shut off" (or
+// paused): never running when it is not.
+func (e *Engine) onSource(ctx context.Context, vm string) string {
+	d, err := e.local.Domain(ctx, vm)
+	switch {
+	case err != nil:
+		return "the VM is still on the source"
+	case d.State == StateRunning:
+		return "the VM is still running on the source"
+	}
+	return "the VM is still on the source, " + d.State.String()
 }
 
 // settle decides the outcome of a job whose hypervisor job is gone.
@@ -200,7 +218,7 @@ func (e *Engine) settle(ctx context.Context, j *job) (Update, error) {
 	case LocationDestination:
 		u.Status, u.Percent, u.Reason = StatusCompleted, 100, "completed while vsmigd was down"
 	case LocationSource:
-		failed("interrupted by a restart; the VM is still running on the source")
+		failed("interrupted by a restart; " + e.onSource(ctx, j.vm))
 	case LocationBoth:
 		keep := LocationDestination
 		if d, err := e.local.Domain(ctx, j.vm); err == nil && d.State == StateRunning {
