@@ -96,9 +96,9 @@ type Store interface {
 	// and List at once and durable when Update returns, except a change of
 	// nothing but the live progress of an unfinished job (StatusLine,
 	// Percent, Progress), which a store may defer for a while (boltstore:
-	// up to its ProgressInterval): a crash of the daemon loses at most
-	// that much progress. An error from fn is returned as is and nothing
-	// is stored.
+	// up to its ProgressInterval) but never past a Get or List that
+	// returns it: what a reader has been shown is never taken back by a
+	// crash. An error from fn is returned as is and nothing is stored.
 	Update(ctx context.Context, id string, fn func(j *Job) error) (*Job, error)
 	// Delete removes a job; ErrNoJob if absent.
 	Delete(ctx context.Context, id string) error

@@ -3,6 +3,8 @@ package boltstore
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -103,16 +105,10 @@ func TestProgressWrittenAtMostEveryInterval(t *testing.T) {
 	if d := onDisk(t, s, id); d.Status != migrate.StatusRunning || d.Percent != 1 {
 		t.Fatalf("state change not on disk: %+v", d)
 	}
-	// Progress within the interval stays in memory, visible to readers.
+	// Progress within the interval stays in memory while nobody reads it.
 	for pc := 2; pc <= 5; pc++ {
 		*now = now.Add(time.Second)
 		set(func(j *migrate.Job) { j.Percent = pc; j.Progress.Iteration = uint64(pc) })
-	}
-	if g, _ := s.Get(ctx, id); g.Percent != 5 || g.Progress.Iteration != 5 {
-		t.Fatalf("Get does not see the latest progress: %+v", g)
-	}
-	if l, _ := s.List(ctx); l[0].Percent != 5 {
-		t.Fatalf("List does not see the latest progress: %+v", l[0])
 	}
 	if d := onDisk(t, s, id); d.Percent != 1 {
 		t.Fatalf("progress within the interval written: %d", d.Percent)
@@ -126,9 +122,25 @@ func TestProgressWrittenAtMostEveryInterval(t *testing.T) {
 	}
 	// The next one starts a new interval.
 	*now = now.Add(time.Second)
-	set(func(j *migrate.Job) { j.Percent = 7 })
+	set(func(j *migrate.Job) { j.Percent = 7; j.Progress.Iteration = 7 })
 	if d := onDisk(t, s, id); d.Percent != 6 {
 		t.Fatalf("progress written too soon: %d", d.Percent)
+	}
+	// Readers see the latest progress, which is then on disk (see
+	// TestShownProgressSurvivesACrash).
+	if g, _ := s.Get(ctx, id); g.Percent != 7 || g.Progress.Iteration != 7 {
+		t.Fatalf("Get does not see the latest progress: %+v", g)
+	}
+	if d := onDisk(t, s, id); d.Percent != 7 {
+		t.Fatalf("progress shown by Get not on disk: %d", d.Percent)
+	}
+	*now = now.Add(time.Second)
+	set(func(j *migrate.Job) { j.Percent = 8 })
+	if l, _ := s.List(ctx); l[0].Percent != 8 {
+		t.Fatalf("List does not see the latest progress: %+v", l[0])
+	}
+	if d := onDisk(t, s, id); d.Percent != 8 {
+		t.Fatalf("progress shown by List not on disk: %d", d.Percent)
 	}
 	// A terminal state is written at once with the latest progress, and
 	// a finished job's counters are never deferred.
@@ -255,5 +267,134 @@ func TestKeyLocks(t *testing.T) {
 	}
 	if len(k.m) != 0 {
 		t.Fatalf("%d keys left locked or allocated", len(k.m))
+	}
+}
+
+// crashImage copies the database file as a crash would leave it: what has
+// been committed, nothing that is only in memory.
+func crashImage(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := filepath.Join(t.TempDir(), "crashed.db")
+	if err := os.WriteFile(img, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// TestShownProgressSurvivesACrash (issue #14): progress a reader has been
+// shown is never taken back by a crash. A job showed 86 % and, after a
+// kill -9, 0 %: its progress was only in memory.
+func TestShownProgressSurvivesACrash(t *testing.T) {
+	ctx := context.Background()
+	for _, read := range []string{"Get", "List"} {
+		t.Run(read, func(t *testing.T) {
+			s, path, _ := openTest(t, DefaultConfig())
+			if err := s.Create(ctx, &migrate.Job{ID: "vsmig:a", Status: migrate.StatusRunning, Submitted: tBase}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Update(ctx, "vsmig:a", func(j *migrate.Job) error {
+				j.Percent, j.StatusLine = 86, "Running: 86%"
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			var shown int
+			if read == "Get" {
+				j, err := s.Get(ctx, "vsmig:a")
+				if err != nil {
+					t.Fatal(err)
+				}
+				shown = j.Percent
+			} else {
+				js, err := s.List(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				shown = js[0].Percent
+			}
+			if shown != 86 {
+				t.Fatalf("%s shows %d", read, shown)
+			}
+			st, err := Open(crashImage(t, path), DefaultConfig())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			if j, _ := st.Get(ctx, "vsmig:a"); j.Percent != shown || j.StatusLine != "Running: 86%" {
+				t.Fatalf("after a crash the job says %d%% (%q); %s had shown %d%%", j.Percent, j.StatusLine, read, shown)
+			}
+			// Progress nobody read may still be deferred.
+			if _, err := s.Update(ctx, "vsmig:a", func(j *migrate.Job) error { j.Percent = 90; return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if d := onDisk(t, s, "vsmig:a"); d.Percent != 86 {
+				t.Errorf("unread progress written at once: %d", d.Percent)
+			}
+		})
+	}
+}
+
+// TestReadsWhileWriting: progress written by many writers while readers
+// flush it, then a crash image: every job's last shown progress is there,
+// and nothing deadlocks.
+func TestReadsWhileWriting(t *testing.T) {
+	ctx := context.Background()
+	s, path, _ := openTest(t, DefaultConfig())
+	const jobs, samples = 8, 50
+	for i := range jobs {
+		if err := s.Create(ctx, &migrate.Job{ID: fmt.Sprint("vsmig:", i), Status: migrate.StatusRunning}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	for i := range jobs {
+		wg.Go(func() {
+			for pc := 1; pc <= samples; pc++ {
+				if _, err := s.Update(ctx, fmt.Sprint("vsmig:", i), func(j *migrate.Job) error { j.Percent = pc; return nil }); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	stop := make(chan struct{})
+	var readers sync.WaitGroup
+	for r := range 3 {
+		readers.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if r == 0 {
+					if _, err := s.List(ctx); err != nil {
+						t.Error(err)
+					}
+				} else if _, err := s.Get(ctx, fmt.Sprint("vsmig:", r)); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	readers.Wait()
+	shown, err := s.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := Open(crashImage(t, path), DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, j := range shown {
+		if d, _ := st.Get(ctx, j.ID); d == nil || d.Percent != samples || j.Percent != samples {
+			t.Errorf("%s: shown %d, after a crash %+v", j.ID, j.Percent, d)
+		}
 	}
 }
