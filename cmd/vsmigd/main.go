@@ -30,7 +30,9 @@ func main() {
 }
 
 // cli runs one vsmigd command and returns the process exit code: 0 success,
-// 1 failure, 2 bad usage or configuration.
+// 1 failure, 2 bad usage or configuration, or state the operator must
+// repair first (a damaged job store, an unsafe state directory; see
+// exitCode).
 func cli(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
 	cmd := "serve"
 	if len(args) > 0 && (args[0] == "serve" || args[0] == "user" || args[0] == "fingerprint" || args[0] == "version" || args[0] == "help") {
@@ -57,7 +59,7 @@ func cli(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	if err := run(ctx, cfg, stdout, stderr); err != nil {
 		fmt.Fprintln(stderr, "vsmigd:", err)
-		return 1
+		return exitCode(err)
 	}
 	return 0
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vsmig/vsmig/migrate"
+	"github.com/vsmig/vsmig/migrate/boltstore"
 	"github.com/vsmig/vsmig/wsman/auth"
 	"github.com/vsmig/vsmig/wsman/server"
 )
@@ -38,6 +39,9 @@ func run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	}
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return fmt.Errorf("state directory: %w", err)
+	}
+	if err := checkStateDir(cfg.StateDir, logger); err != nil {
+		return err
 	}
 
 	drv, host, err := openDriver(ctx, cfg, logger)
@@ -202,4 +206,44 @@ func securityProfiles(cfg Config) []string {
 		p = append(p, base+"http/basic")
 	}
 	return p
+}
+
+// errUnsafeStateDir refuses a state directory others may write to.
+var errUnsafeStateDir = errors.New("unsafe state directory")
+
+// checkStateDir looks at the state directory's permissions: it holds the
+// job store, the users file and the TLS key. One that group or others may
+// write to is refused (anyone could replace the users file or the key,
+// or the job store); one they may read or enter is used, with a warning,
+// since the files vsmigd makes in it are private (0600) anyway. vsmigd
+// creates it 0700.
+func checkStateDir(dir string, logger *slog.Logger) error {
+	info, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("state directory: %w", err)
+	}
+	mode := info.Mode().Perm()
+	shown := uint32(mode)
+	if info.Mode()&os.ModeSticky != 0 {
+		shown |= 0o1000
+	}
+	switch {
+	case mode&0o022 != 0:
+		return fmt.Errorf("%w: %s has mode %04o: group or others may write to it and could replace the users file, the TLS key or the job store; make it private (chmod 700 %s)",
+			errUnsafeStateDir, dir, shown, dir)
+	case mode&0o077 != 0:
+		logger.Warn("the state directory may be read by group or others; make it private (chmod 700 "+dir+")",
+			"state_dir", dir, "mode", fmt.Sprintf("%04o", mode))
+	}
+	return nil
+}
+
+// exitCode is vsmigd's exit code for an error of run: 2 for what the
+// operator must fix before starting again (a damaged job store, an unsafe
+// state directory), 1 for anything else.
+func exitCode(err error) int {
+	if errors.Is(err, boltstore.ErrDamaged) || errors.Is(err, errUnsafeStateDir) {
+		return 2
+	}
+	return 1
 }

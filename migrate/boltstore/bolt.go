@@ -110,9 +110,11 @@ type store struct {
 }
 
 // Open opens (creating it and its directory if needed) the job database
-// at path and loads its jobs. It fails, changing nothing, if another
-// process holds the file open (after cfg.Timeout) or if the file is not
-// a readable job database (see openFile).
+// at path and loads its jobs. It fails, changing nothing, with ErrLocked
+// if another process holds the file open (after cfg.Timeout), and with
+// ErrDamaged if the file is not a job database it can read: empty,
+// truncated, with a damaged page or record (see openFile). Both errors
+// name the file and say what to do.
 func Open(path string, cfg Config) (migrate.Store, error) {
 	if cfg.Mode == 0 {
 		cfg.Mode = DefaultMode
@@ -140,39 +142,6 @@ func Open(path string, cfg Config) (migrate.Store, error) {
 	return s, nil
 }
 
-// openFile opens the bbolt file and loads its jobs.
-func openFile(path string, cfg Config) (*bolt.DB, map[string]*migrate.Job, error) {
-	db, err := bolt.Open(path, cfg.Mode, &bolt.Options{
-		Timeout:         cfg.Timeout,
-		InitialMmapSize: cfg.InitialMmapSize,
-		NoSync:          false,
-		FreelistType:    bolt.FreelistMapType,
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("boltstore: open %s: %w", path, err)
-	}
-	jobs := make(map[string]*migrate.Job)
-	err = db.Update(func(tx *bolt.Tx) error {
-		b, err := tx.CreateBucketIfNotExists(bucketJobs)
-		if err != nil {
-			return err
-		}
-		return b.ForEach(func(k, v []byte) error {
-			j, err := decode(k, v)
-			if err != nil {
-				return err
-			}
-			jobs[string(k)] = j
-			return nil
-		})
-	})
-	if err != nil {
-		db.Close()
-		return nil, nil, fmt.Errorf("boltstore: open %s: %w", path, err)
-	}
-	return db, jobs, nil
-}
-
 // formatVersion is written in every record ("v"); records without it are
 // cim/job's (see legacy.go).
 const formatVersion = 2
@@ -191,12 +160,15 @@ func encode(j *migrate.Job) ([]byte, error) {
 	return b, nil
 }
 
+// errRecord marks a record that cannot be read.
+var errRecord = errors.New("a record cannot be read")
+
 func decode(id, b []byte) (*migrate.Job, error) {
 	var v struct {
 		V int `json:"v"`
 	}
 	if err := json.Unmarshal(b, &v); err != nil {
-		return nil, fmt.Errorf("boltstore: decode %s: %w", id, err)
+		return nil, fmt.Errorf("%w: %q: %v", errRecord, id, err)
 	}
 	switch v.V {
 	case 0:
@@ -204,11 +176,11 @@ func decode(id, b []byte) (*migrate.Job, error) {
 	case formatVersion:
 		j := new(migrate.Job)
 		if err := json.Unmarshal(b, &record{Job: j}); err != nil {
-			return nil, fmt.Errorf("boltstore: decode %s: %w", id, err)
+			return nil, fmt.Errorf("%w: %q: %v", errRecord, id, err)
 		}
 		return j, nil
 	}
-	return nil, fmt.Errorf("boltstore: decode %s: record format %d is newer than this vsmigd (%d)", id, v.V, formatVersion)
+	return nil, fmt.Errorf("%w: %q is in record format %d, newer than this vsmigd's (%d)", errRecord, id, v.V, formatVersion)
 }
 
 // mapClosed turns bbolt's closed-database error into ErrStoreClosed.
@@ -513,3 +485,11 @@ func (s *store) Close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// Errors of Open. Callers test with errors.Is.
+var (
+	// ErrDamaged: the file is not a job database this vsmigd can read.
+	ErrDamaged = errors.New("boltstore: damaged job database")
+	// ErrLocked: another process holds the file open.
+	ErrLocked = errors.New("boltstore: job database in use")
+)

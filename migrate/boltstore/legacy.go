@@ -78,10 +78,10 @@ const (
 func decodeLegacy(id, b []byte) (*migrate.Job, error) {
 	var l legacyJob
 	if err := json.Unmarshal(b, &l); err != nil {
-		return nil, fmt.Errorf("boltstore: decode %s: %w", id, err)
+		return nil, fmt.Errorf("%w: %q: %v", errRecord, id, err)
 	}
 	if l.InstanceID == "" {
-		return nil, fmt.Errorf("boltstore: decode %s: no job ID and no record format", id)
+		return nil, fmt.Errorf("%w: %q has no job ID and no record format", errRecord, id)
 	}
 	j := &migrate.Job{
 		ID:         l.InstanceID,
@@ -135,7 +135,7 @@ func decodeLegacy(id, b []byte) (*migrate.Job, error) {
 	case legacyException:
 		j.Status = migrate.StatusFailed
 	default:
-		return nil, fmt.Errorf("boltstore: decode %s: JobState %d", id, l.State)
+		return nil, fmt.Errorf("%w: %q has JobState %d", errRecord, id, l.State)
 	}
 	if j.Status == migrate.StatusFailed || l.ErrorCode != 0 {
 		j.ErrKind, j.Error = kindOfCode(l.ErrorCode), l.ErrorDescription
