@@ -266,7 +266,8 @@ func (e *Engine) evaluate(ctx context.Context, req Request) (Plan, Domain, error
 	plan.VM = canonicalUUID(plan.VM)
 	dom, err := e.local.Domain(ctx, plan.VM)
 	if errors.Is(err, ErrNoDomain) {
-		return Plan{}, Domain{}, &CheckError{Kind: InvalidParameter, Reason: fmt.Sprintf("no virtual machine %s on this host", plan.VM), Err: err}
+		// The driver's error says the same again: left out.
+		return Plan{}, Domain{}, &CheckError{Kind: InvalidParameter, Reason: fmt.Sprintf("no virtual machine %s on this host", plan.VM)}
 	}
 	if err != nil {
 		return Plan{}, Domain{}, fmt.Errorf("migrate: look up %s: %w", plan.VM, err)

@@ -1,6 +1,8 @@
 package vsm
 
 import (
+	"strings"
+
 	"github.com/vsmig/vsmig/migrate"
 )
 
@@ -41,9 +43,10 @@ func (r *refusal) Unwrap() error { return r.Err }
 
 func refuse(code uint32, reason string) *refusal { return &refusal{Code: code, Reason: reason} }
 
-// refusalOf is the refusal of an engine error.
+// refusalOf is the refusal of an engine error; its reason is the error's
+// text without the package's "migrate: ", which says nothing to a client.
 func refusalOf(err error) *refusal {
-	return &refusal{Code: codeOf(migrate.KindOf(err)), Reason: err.Error(), Err: err}
+	return &refusal{Code: codeOf(migrate.KindOf(err)), Reason: strings.TrimPrefix(err.Error(), "migrate: "), Err: err}
 }
 
 // codeOf is the DSP1081 return code of a kind of refusal or failure; the

@@ -37,6 +37,11 @@
 // DestinationHost, an embedded instance of the wrong class) is still
 // answered with 4 and no IsMigratable, as DSP1081 says.
 //
+// A refused Migrate (any return code but 4096, arguments the Broker
+// refuses included: see serviceProvider.RefuseArgs) says why the same
+// way, in its OUT parameter Error when the schema declares it (vsmig's
+// does: an extension of the DMTF schema).
+//
 // MigrateVirtualSystemToSystem takes the destination host from the Name
 // key of DestinationSystem (a host CIM_ComputerSystem EPR, as the
 // destination's vsmigd serves it) and returns NewComputerSystem: the path

@@ -36,6 +36,20 @@ func (sp *serviceProvider) InvokeMethod(ctx context.Context, path cim.ObjectPath
 	return nil, nil, cim.Errorf(cim.StatusMethodNotFound, "%s has no method %s", ClassService, method)
 }
 
+// RefuseArgs answers the arguments the Broker found formally invalid (a
+// parameter of the wrong type, an embedded instance that does not parse):
+// rc, 4, and for the Migrate methods the reason in their OUT Error, as for
+// any refusal; the Check methods answer rc alone (no IsMigratable, as
+// DSP1081 says).
+func (sp *serviceProvider) RefuseArgs(ctx context.Context, path cim.ObjectPath, method string, rc any, problems string) (any, map[string]any, error) {
+	out := map[string]any{}
+	if strings.EqualFold(method, MethodMigrateToHost) || strings.EqualFold(method, MethodMigrateToSystem) {
+		code, _ := rc.(uint64)
+		sp.p.setError(method, out, sp.p.errorInstance(uint32(code), problems, cim.ObjectPath{}))
+	}
+	return rc, out, nil
+}
+
 // call is a migration request whose CIM form is right: what the engine is
 // to be asked.
 type call struct {
@@ -192,12 +206,12 @@ func embeddedArray(in map[string]any, name string) ([]*cim.Instance, *refusal) {
 func (p *Profile) migrate(ctx context.Context, method string, in map[string]any, toSystem bool) (any, map[string]any, error) {
 	c, r := p.prepare(ctx, method, in, toSystem)
 	if r != nil {
-		return p.refused(ctx, method, r)
+		return p.refused(ctx, method, in, r)
 	}
 	c.req.JobID = p.cfg.OrgID + ":" + uuid.NewString()
 	j, err := p.engine.Submit(ctx, c.req)
 	if err != nil {
-		return p.refused(ctx, method, refusalOf(err))
+		return p.refused(ctx, method, in, refusalOf(err))
 	}
 	out := map[string]any{"Job": p.jobPath(j.ID)}
 	if toSystem {
@@ -210,10 +224,41 @@ func (p *Profile) migrate(ctx context.Context, method string, in map[string]any,
 	return uint64(RetJobStarted), out, nil
 }
 
-// refused logs a refusal and answers its return code.
-func (p *Profile) refused(ctx context.Context, method string, r *refusal) (any, map[string]any, error) {
+// refused logs a refusal of a Migrate method and answers its return code
+// and, in the OUT Error the schema declares (a vsmig extension), why.
+func (p *Profile) refused(ctx context.Context, method string, in map[string]any, r *refusal) (any, map[string]any, error) {
 	p.log.InfoContext(ctx, "migration refused", "method", method, "code", r.Code, "reason", r.Reason)
-	return uint64(r.Code), nil, nil
+	out := map[string]any{}
+	p.setError(method, out, p.errorInstance(r.Code, r.Reason, sourceOf(in)))
+	return uint64(r.Code), out, nil
+}
+
+// sourceOf is the ComputerSystem reference of a call, for a CIM_Error's
+// ErrorSource; the zero path if there is none.
+func sourceOf(in map[string]any) cim.ObjectPath {
+	ref, _ := in["ComputerSystem"].(cim.ObjectPath)
+	if u, err := uuid.Parse(keyString(ref, "Name")); err == nil {
+		for i, k := range ref.Keys {
+			if strings.EqualFold(k.Name, "Name") {
+				ref.Keys = append([]cim.KeyBinding(nil), ref.Keys...)
+				ref.Keys[i].Value = u.String()
+			}
+		}
+	}
+	return ref
+}
+
+// setError puts e in out as the OUT parameter Error, if method declares
+// one (vsmig's schema does, for all four methods; a trimmed schema may
+// not).
+func (p *Profile) setError(method string, out map[string]any, e *cim.Instance) {
+	if cls, ok := p.reg.Class(ClassService); ok {
+		if m := cls.Method(method); m != nil {
+			if prm := m.Param("Error"); prm != nil && prm.Out {
+				out[prm.Name] = e
+			}
+		}
+	}
 }
 
 // check runs CheckVirtualSystemIsMigratableToHost/ToSystem: the CIM form,
@@ -253,12 +298,6 @@ func (p *Profile) check(ctx context.Context, method string, in map[string]any, t
 		p.mu.Unlock()
 	}
 	out := map[string]any{"IsMigratable": false}
-	if cls, ok := p.reg.Class(ClassService); ok {
-		if m := cls.Method(method); m != nil {
-			if prm := m.Param("Error"); prm != nil && prm.Out {
-				out[prm.Name] = e
-			}
-		}
-	}
+	p.setError(method, out, e)
 	return uint64(RetOK), out, nil
 }
