@@ -170,7 +170,7 @@ func (e *Engine) Submit(ctx context.Context, req Request) (*Job, error) {
 	}
 	plan, dom, err := e.evaluate(ctx, req)
 	if err != nil {
-		e.log.Info("migration refused", "job", req.JobID, "vm", req.Plan.VM, "err", err)
+		e.log.Debug("migration refused", "job", req.JobID, "vm", req.Plan.VM, "err", err)
 		return nil, err
 	}
 	if req.Submitted.IsZero() {
@@ -191,7 +191,7 @@ func (e *Engine) Submit(ctx context.Context, req Request) (*Job, error) {
 		Status: StatusQueued, StatusLine: "Queued", Changed: j.submitted, Meta: req.Meta,
 	}
 	if err := e.enqueue(j); err != nil {
-		e.log.Info("migration refused", "job", j.id, "vm", j.vm, "err", err)
+		e.log.Debug("migration refused", "job", j.id, "vm", j.vm, "err", err)
 		return nil, err
 	}
 	if err := e.store.Create(ctx, rec); err != nil {

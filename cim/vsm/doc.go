@@ -29,7 +29,8 @@
 // question could be asked, also when the answer is no because of the
 // virtual system's state, the destination, or settings the destination
 // cannot honour (what Migrate would refuse with 1, 5 or 6). The reason of
-// a false is logged (level INFO, "migration check failed") and, when the
+// a false is logged (level INFO, "migration check failed", at most once a
+// minute per method and code: see rateLog) and, when the
 // method declares an OUT parameter named Error (a vendor subclass may add
 // one, EmbeddedInstance("CIM_Error")), returned in it; the last failed
 // check of each virtual system can also be read with Profile.LastCheck.

@@ -227,7 +227,7 @@ func (p *Profile) migrate(ctx context.Context, method string, in map[string]any,
 // refused logs a refusal of a Migrate method and answers its return code
 // and, in the OUT Error the schema declares (a vsmig extension), why.
 func (p *Profile) refused(ctx context.Context, method string, in map[string]any, r *refusal) (any, map[string]any, error) {
-	p.log.InfoContext(ctx, "migration refused", "method", method, "code", r.Code, "reason", r.Reason)
+	p.rate.info(ctx, "migration refused", method, r.Code, "reason", r.Reason)
 	out := map[string]any{}
 	p.setError(method, out, p.errorInstance(r.Code, r.Reason, sourceOf(in)))
 	return uint64(r.Code), out, nil
@@ -275,16 +275,16 @@ func (p *Profile) check(ctx context.Context, method string, in map[string]any, t
 		p.mu.Lock()
 		delete(p.lastCheck, strings.ToLower(c.req.Plan.VM))
 		p.mu.Unlock()
-		p.log.InfoContext(ctx, "migration check passed", "method", method, "vm", c.req.Plan.VM, "dest", c.req.Plan.DestHost)
+		p.rate.info(ctx, "migration check passed", method, RetOK, "vm", c.req.Plan.VM, "dest", c.req.Plan.DestHost)
 		return uint64(RetOK), map[string]any{"IsMigratable": true}, nil
 	}
 	switch r.Code {
 	case RetInvalidParameter, RetFailed, RetTimeout:
 		// The question could not be asked: no IsMigratable (DSP1081).
-		p.log.InfoContext(ctx, "migration check refused", "method", method, "code", r.Code, "reason", r.Reason)
+		p.rate.info(ctx, "migration check refused", method, r.Code, "reason", r.Reason)
 		return uint64(r.Code), nil, nil
 	}
-	p.log.InfoContext(ctx, "migration check failed", "method", method, "code", r.Code, "reason", r.Reason)
+	p.rate.info(ctx, "migration check failed", method, r.Code, "reason", r.Reason)
 	src := cim.ObjectPath{}
 	if c != nil {
 		src = p.vmPath(c.req.Plan.VM)

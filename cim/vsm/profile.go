@@ -64,6 +64,7 @@ type Profile struct {
 	lastCheck map[string]*cim.Instance
 
 	warned  sync.Map // "Class.Property" -> struct{}: schema gaps logged once
+	rate    *rateLog // per-request outcomes, summarised
 	sweeper *Sweeper
 }
 
@@ -92,6 +93,7 @@ func New(cfg Config) (*Profile, error) {
 		host:      cfg.HostName,
 		lastCheck: make(map[string]*cim.Instance),
 	}
+	p.rate = newRateLog(p.log, p.now)
 	if p.host == "" {
 		ctx, cancel := context.WithTimeout(context.Background(), defaultCallTimeout)
 		defer cancel()
