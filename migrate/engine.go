@@ -242,7 +242,7 @@ func (e *Engine) stored(j *job) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	j.stored = true
-	if j.held {
+	if j.held && !j.status.Terminal() { // not cancelled meanwhile
 		j.held = false
 		e.launchLocked([]*job{j})
 	}
@@ -416,7 +416,9 @@ func (e *Engine) Cancel(ctx context.Context, jobID string, kill bool) error {
 	}
 	switch {
 	case j.status == StatusQueued:
-		e.adm.remove(j)
+		if !e.adm.remove(j) { // admitted to run, held until stored
+			e.launchLocked(e.adm.finish(j))
+		}
 		j.status = final
 		e.forgetLocked(j)
 		e.mu.Unlock()
