@@ -45,8 +45,9 @@ func (e *ArgError) Unwrap() error { return e.Err }
 // parameter must hold *Instance values. Bad arguments are "formally invalid
 // parameters" (DSP1081 return code 4): when the method's return ValueMap
 // has a value named "Invalid Parameter" the Broker returns that value
-// without calling the provider and logs the problems; otherwise it returns
-// an *Error with StatusInvalidParameter naming them. Missing parameters are
+// without calling the provider's InvokeMethod and logs the problems (a
+// provider that implements ArgRefuser answers them itself); otherwise it
+// returns an *Error with StatusInvalidParameter naming them. Missing parameters are
 // for the provider to judge. The provider receives the arguments keyed by
 // the canonical parameter names.
 func (b *Broker) InvokeMethod(ctx context.Context, path ObjectPath, method string, in map[string]any) (any, map[string]any, error) {
@@ -69,17 +70,25 @@ func (b *Broker) InvokeMethod(ctx context.Context, path ObjectPath, method strin
 	if !ok {
 		return nil, nil, Errorf(StatusNotSupported, "method %s of class %s is not implemented", m.Name, r.class.Name)
 	}
+	ipath := brokerInstancePath(inst, ns)
 	args, problems := brokerCheckArgs(m, in)
 	if len(problems) > 0 {
 		msg := strings.Join(problems, "; ")
 		if rc, ok := brokerInvalidParameterCode(m); ok {
 			b.log.InfoContext(ctx, "method called with invalid parameters",
 				"class", r.class.Name, "method", m.Name, "problems", msg, "return", rc)
-			return rc, nil, nil
+			ar, ok := r.p.(ArgRefuser)
+			if !ok {
+				return rc, nil, nil
+			}
+			ret, out, err := ar.RefuseArgs(ctx, ipath, m.Name, rc, msg)
+			if err != nil {
+				return nil, nil, brokerWrap(err, "method "+m.Name+" of "+r.class.Name)
+			}
+			return ret, b.canonicalOut(ctx, r.class, m, out), nil
 		}
 		return nil, nil, Errorf(StatusInvalidParameter, "%s.%s: %s", r.class.Name, m.Name, msg)
 	}
-	ipath := brokerInstancePath(inst, ns)
 	ret, out, err := mp.InvokeMethod(ctx, ipath, m.Name, args)
 	if err != nil {
 		return nil, nil, brokerWrap(err, "method "+m.Name+" of "+r.class.Name)

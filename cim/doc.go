@@ -5,10 +5,10 @@
 // providers.
 //
 // Subpackages: cim/mof parses MOF; cim/wscim and cim/cimxml encode and decode
-// instances in the DSP0230 WS-CIM and DSP0201 CIM-XML forms; cim/job keeps
-// CIM_ConcreteJob state durably; cim/vsm holds the providers of the Virtual
-// System Migration Profile (DSP1081); cim/wsbind binds the Broker to a
-// wsman.Service.
+// instances in the DSP0230 WS-CIM and DSP0201 CIM-XML forms; cim/vsm holds
+// the providers of the Virtual System Migration Profile (DSP1081), whose
+// jobs the migration engine keeps (migrate.Job); cim/wsbind binds the
+// Broker to a wsman.Service.
 //
 // Value representation: a property or parameter value is a Go value of one
 // of these types, chosen by the CIM type: nil (NULL); uint64 for uint8..uint64;

@@ -34,6 +34,16 @@ type MethodProvider interface {
 	InvokeMethod(ctx context.Context, path ObjectPath, method string, in map[string]any) (ret any, out map[string]any, err error)
 }
 
+// ArgRefuser is implemented by a MethodProvider that answers formally
+// invalid arguments itself, to say why in an OUT parameter (vsm's Error):
+// when the Broker refuses a method's arguments with its "Invalid
+// Parameter" return code rc, it returns what RefuseArgs returns instead of
+// rc alone. problems says what is wrong; the provider is not called with
+// the arguments.
+type ArgRefuser interface {
+	RefuseArgs(ctx context.Context, path ObjectPath, method string, rc any, problems string) (ret any, out map[string]any, err error)
+}
+
 // InstanceDeleter is implemented by providers that allow DeleteInstance.
 type InstanceDeleter interface {
 	DeleteInstance(ctx context.Context, path ObjectPath) error

@@ -55,32 +55,45 @@ func shutdown(b testing.TB, e *migrate.Engine) {
 	}
 }
 
-// BenchmarkSubmit measures accepting a job: validation, the VM lookup and
-// queueing. Jobs queue behind one slot (to a host that is down, so the one
-// running job fails at once and does not use the CPU).
+// BenchmarkSubmit measures accepting a job: every rule of Submit (the
+// form, the VM lookup, its state, admission, the simulated destination's
+// check), the job's record (in memory) and the queueing. Jobs queue behind
+// one slot, taken by a migration that never leaves Start, so that only
+// admission is measured.
 func BenchmarkSubmit(b *testing.B) {
 	clk := migrate.SystemClock()
 	c, dests := scaleCluster(b, clk, b.N, 64)
-	e := scaleEngine(b, c, clk, b.N, nil)
+	cfg := migrate.DefaultConfig()
+	cfg.Clock = clk
+	cfg.MaxOutgoing, cfg.MaxTotal, cfg.QueueLength = 1, 1, b.N
+	e, err := migrate.New(cfg, heldDriver{c.Host("src")})
+	if err != nil {
+		b.Fatal(err)
+	}
 	defer shutdown(b, e)
 	reqs := make([]migrate.Request, b.N)
 	for i := range reqs {
 		reqs[i] = migrate.Request{JobID: fmt.Sprint("j", i), Submitted: time.Unix(int64(i), 0),
 			Plan: migrate.Plan{VM: sim.VMUUID(fmt.Sprintf("vm-%04d", i)), Type: migrate.Live, DestHost: dests[i/64]}}
 	}
-	for _, d := range dests {
-		c.SetDown(d, true) // Start fails fast: only admission is measured
-	}
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
-		if err := e.Submit(ctx, reqs[i]); err != nil {
+		if err := errOf(e.Submit(ctx, reqs[i])); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "jobs/s")
+}
+
+// heldDriver's migrations never leave Start (until the engine shuts down).
+type heldDriver struct{ migrate.Driver }
+
+func (heldDriver) Start(ctx context.Context, _ migrate.Plan) (migrate.Migration, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
 }
 
 // BenchmarkConcurrent1000 runs 1,000 live migrations at once on the
@@ -120,7 +133,7 @@ func BenchmarkConcurrent1000(b *testing.B) {
 		for i := range n {
 			r := migrate.Request{JobID: fmt.Sprint("j", i), Submitted: time.Now(),
 				Plan: migrate.Plan{VM: sim.VMUUID(fmt.Sprintf("vm-%04d", i)), Type: migrate.Live, DestHost: dests[i/50]}}
-			if err := e.Submit(ctx, r); err != nil {
+			if err := errOf(e.Submit(ctx, r)); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -172,7 +185,7 @@ func TestManyConcurrent(t *testing.T) {
 	defer shutdown(t, e)
 	for i := range n {
 		r := migrate.Request{JobID: fmt.Sprint("j", i), Plan: migrate.Plan{VM: sim.VMUUID(fmt.Sprintf("vm-%04d", i)), Type: migrate.Live, DestHost: dests[i/50]}}
-		if err := e.Submit(t.Context(), r); err != nil {
+		if err := errOf(e.Submit(t.Context(), r)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -181,7 +194,7 @@ func TestManyConcurrent(t *testing.T) {
 			t.Fatalf("j%d: %+v", i, u)
 		}
 	}
-	if c.Active() != 0 || e.Running() != 0 {
-		t.Errorf("active %d, running %d", c.Active(), e.Running())
-	}
+	// The engine frees a job's slot just after its final Update (see
+	// Engine.end), so the last slot may still be taken for a moment.
+	rec.wait(t, "every slot freed", func() bool { return c.Active() == 0 && e.Running() == 0 })
 }

@@ -124,8 +124,13 @@ type Config struct {
 	// hypervisor's default.
 	Bandwidth uint64
 
-	// OnUpdate receives every job's progress and end (see Update). It is
-	// called without engine locks held and must not block for long.
+	// Store keeps the engine's jobs (Job); nil keeps them in memory
+	// (NewMemoryStore), for tests and the simulated demo. The engine does
+	// not close it: its owner does, after Shutdown.
+	Store Store
+	// OnUpdate receives every job's progress and end (see Update), once
+	// the engine has recorded it in the job. It is called without engine
+	// locks held and must not block for long.
 	OnUpdate func(Update)
 	// Logger receives the engine's logs; nil discards them.
 	Logger *slog.Logger

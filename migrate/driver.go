@@ -127,12 +127,23 @@ type Driver interface {
 	Domains(ctx context.Context) ([]Domain, error)
 	// Domain returns the VM with the given UUID; ErrNoDomain if absent.
 	Domain(ctx context.Context, uuid string) (Domain, error)
-	// Check verifies, without changing anything, that plan can be carried
-	// out against the real destination. It returns a *CheckError that says
-	// why not.
-	Check(ctx context.Context, plan Plan) error
+	// Check reports, without changing anything, what the hypervisors know
+	// that stops plan now: a job already running on the VM, the
+	// destination unreachable or the same host as this one, a VM of the
+	// same UUID or (new) name there, too little memory or too few CPUs, a
+	// CPU model it cannot run. It returns a *CheckError that says why.
+	// vm is the VM as Domain reported it a moment ago; the driver need
+	// not read again what it says. The engine's own rules (the VM's state
+	// for the migration type, the destination named as this host, the
+	// admission limits) have been applied before; Check does not repeat
+	// them.
+	Check(ctx context.Context, plan Plan, vm Domain) error
 	// Start begins plan and returns at once with a handle; the transfer goes
-	// on in the background until it ends or is aborted.
+	// on in the background until it ends or is aborted. It reads the VM's
+	// state anew and refuses, with StateAllows's error, a state that no
+	// longer allows plan (a queued job's VM may have changed). A VM paused
+	// at Start is paused on the destination when the migration completes
+	// (see StateAllows).
 	Start(ctx context.Context, plan Plan) (Migration, error)
 	// Attach returns a handle on a migration of plan that is already
 	// running in the hypervisor (after a daemon restart); ErrNoJob if the

@@ -12,10 +12,6 @@ import (
 	"github.com/google/uuid"
 )
 
-// finishedMemory is how many finished job IDs the engine remembers, so that
-// Cancel of a recently finished job says ErrFinished rather than ErrNoJob.
-const finishedMemory = 4096
-
 // cancelKind is a pending Cancel request on a job.
 type cancelKind int
 
@@ -25,7 +21,8 @@ const (
 	killRequested
 )
 
-// job is one migration the engine knows about.
+// job is one migration the engine runs or queues; its durable record is
+// a Job in the engine's Store.
 type job struct {
 	id        string
 	vm, dest  string
@@ -37,10 +34,19 @@ type job struct {
 	recovered bool
 
 	// Guarded by Engine.mu.
-	status      Status
-	mig         Migration
-	cancel      cancelKind
-	abortReason string
+	status Status
+	// stored is set once the job's record is durable; a job admission
+	// lets start before that is held until it is.
+	stored, held bool
+	mig          Migration
+	cancel       cancelKind
+	abortReason  string
+}
+
+// update returns an Update of j carrying its migration type.
+func (j *job) update(u Update) Update {
+	u.JobID, u.Type = j.id, j.plan.Type
+	return u
 }
 
 // before orders the queue: Priority, then Submitted, then arrival.
@@ -54,12 +60,16 @@ func (j *job) before(o *job) bool {
 	return j.seq < o.seq
 }
 
-// Engine runs migrations from the host of its local Driver: it admits and
-// queues requests, starts them, watches them with the policy, and reports
-// through Config.OnUpdate. It is safe for concurrent use.
+// Engine runs migrations from the host of its local Driver. It owns them
+// from request to record: Submit applies every rule and queues, the
+// engine starts, watches and ends each job, keeps it in its Store
+// (Config.Store), takes up unfinished ones after a restart (Recover),
+// and answers for the host's inventory (Host, Domains, Domain). It
+// reports through Config.OnUpdate. It is safe for concurrent use.
 type Engine struct {
 	cfg   Config
 	local Driver
+	store Store
 	clock Clock
 	log   *slog.Logger
 
@@ -69,9 +79,7 @@ type Engine struct {
 	mu       sync.Mutex
 	adm      *admission
 	jobs     map[string]*job // queued and running
-	finished map[string]Status
-	order    []string // finished IDs, oldest first
-	self     string   // local host name, once known
+	self     string          // local host name, once known
 	stopping bool
 	stopc    chan struct{} // closed when Shutdown begins
 	wg       sync.WaitGroup
@@ -91,23 +99,23 @@ func New(cfg Config, local Driver) (*Engine, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	if cfg.Store == nil {
+		cfg.Store = NewMemoryStore()
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Engine{
-		cfg:      cfg,
-		local:    local,
-		clock:    cfg.Clock,
-		log:      cfg.Logger,
-		ctx:      ctx,
-		cancel:   cancel,
-		adm:      newAdmission(cfg),
-		jobs:     make(map[string]*job),
-		finished: make(map[string]Status),
-		stopc:    make(chan struct{}),
+		cfg:    cfg,
+		local:  local,
+		store:  cfg.Store,
+		clock:  cfg.Clock,
+		log:    cfg.Logger,
+		ctx:    ctx,
+		cancel: cancel,
+		adm:    newAdmission(cfg),
+		jobs:   make(map[string]*job),
+		stopc:  make(chan struct{}),
 	}, nil
 }
-
-// Driver returns the engine's local driver.
-func (e *Engine) Driver() Driver { return e.local }
 
 // Config returns the engine's configuration.
 func (e *Engine) Config() Config { return e.cfg }
@@ -126,48 +134,47 @@ func (e *Engine) Queued() int {
 	return len(e.adm.queue)
 }
 
-// Status returns the engine-side state of a job it knows about.
-func (e *Engine) Status(jobID string) (Status, error) {
+// Migrating returns the ID of the VM's unfinished job, "" if it has none.
+func (e *Engine) Migrating(vm string) string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if j, ok := e.jobs[jobID]; ok {
-		return j.status, nil
+	if j, ok := e.adm.vms[canonicalUUID(vm)]; ok {
+		return j.id
 	}
-	if s, ok := e.finished[jobID]; ok {
-		return s, nil
-	}
-	return 0, ErrNoJob
+	return ""
 }
 
-// Check reports whether req could be carried out now, without changing
-// anything: the request's form, admission (ErrVMBusy, ErrBusy), the VM on
-// this host and its state for the migration type, and the driver's check
-// against the real destination (*CheckError).
+// Check reports whether req would be accepted now, without changing
+// anything: every rule of Submit, in the same order (see evaluate).
 func (e *Engine) Check(ctx context.Context, req Request) error {
-	plan, _, err := e.prepare(ctx, req)
-	if err != nil {
-		return err
-	}
-	e.mu.Lock()
-	err = e.adm.check(plan.VM, plan.DestHost)
-	e.mu.Unlock()
-	if err != nil {
-		return err
-	}
-	return e.local.Check(ctx, plan)
+	_, _, err := e.evaluate(ctx, req)
+	return err
 }
 
-// Submit accepts req and queues it. It makes the checks of Check except the
-// driver's destination check, which the driver repeats when it starts the
-// migration anyway. A nil error means the job is StatusQueued (no Update is
-// sent for that); everything after arrives through Config.OnUpdate.
-func (e *Engine) Submit(ctx context.Context, req Request) error {
+// Submit accepts req: it applies every rule (see evaluate), records the
+// job in the Store (StatusQueued) and queues it. A nil error means the job
+// is durable and queued (no Update is sent for that); it is returned as
+// stored. Everything after arrives through Config.OnUpdate and the job's
+// record.
+//
+// The admission decision and the queueing are one step under the engine's
+// lock, so that concurrent requests for one VM give one job and the queue
+// never outgrows its length; the reads of the hypervisors come before it,
+// the store write after it (a job admission lets start waits for that
+// write). A second request for a VM whose first is still being checked is
+// not refused for it: it is checked in its own right, and is refused as
+// "already migrating" only if the first has become a job by then.
+func (e *Engine) Submit(ctx context.Context, req Request) (*Job, error) {
 	if req.JobID == "" {
-		return &CheckError{Kind: InvalidParameter, Reason: "empty job ID"}
+		return nil, &CheckError{Kind: InvalidParameter, Reason: "empty job ID"}
 	}
-	plan, dom, err := e.prepare(ctx, req)
+	plan, dom, err := e.evaluate(ctx, req)
 	if err != nil {
-		return err
+		e.log.Debug("migration refused", "job", req.JobID, "vm", req.Plan.VM, "err", err)
+		return nil, err
+	}
+	if req.Submitted.IsZero() {
+		req.Submitted = e.clock.Now()
 	}
 	j := &job{
 		id:        req.JobID,
@@ -179,39 +186,79 @@ func (e *Engine) Submit(ctx context.Context, req Request) error {
 		opts:      PolicyFor(e.cfg, plan, dom.MemoryKiB*1024),
 		status:    StatusQueued,
 	}
+	rec := &Job{
+		ID: j.id, Plan: plan, VMName: dom.Name, Priority: j.priority, Submitted: j.submitted,
+		Status: StatusQueued, StatusLine: "Queued", Changed: j.submitted, Meta: req.Meta,
+	}
+	if err := e.enqueue(j); err != nil {
+		e.log.Debug("migration refused", "job", j.id, "vm", j.vm, "err", err)
+		return nil, err
+	}
+	if err := e.store.Create(ctx, rec); err != nil {
+		e.withdraw(j)
+		if errors.Is(err, ErrExists) {
+			return nil, &CheckError{Kind: InvalidParameter, Reason: fmt.Sprintf("job ID %q is already in use", j.id)}
+		}
+		return nil, fmt.Errorf("migrate: record job %s: %w", j.id, err)
+	}
+	e.stored(j)
+	e.log.Info("migration queued", "job", j.id, "vm", j.vm, "dest", j.dest, "type", plan.Type)
+	return rec.Clone(), nil
+}
+
+// enqueue admits j under the lock: its ID must be free, its VM without a
+// job, the queue not full. Jobs admission lets start are launched (j is
+// held until stored).
+func (e *Engine) enqueue(j *job) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.stopping {
 		return ErrShuttingDown
 	}
-	if err := e.idFreeLocked(j.id); err != nil {
-		return err
+	if _, taken := e.jobs[j.id]; taken {
+		return &CheckError{Kind: InvalidParameter, Reason: fmt.Sprintf("job ID %q is already in use", j.id)}
 	}
 	started, err := e.adm.enqueue(j)
 	if err == nil {
 		e.jobs[j.id] = j
 	}
 	e.launchLocked(started)
-	if err != nil {
-		e.log.Info("migration refused", "job", j.id, "vm", j.vm, "err", err)
-		return err
-	}
-	e.log.Info("migration queued", "job", j.id, "vm", j.vm, "dest", j.dest, "type", plan.Type,
-		"running", e.adm.running, "queued", len(e.adm.queue))
-	return nil
+	return err
 }
 
-func (e *Engine) idFreeLocked(id string) error {
-	_, running := e.jobs[id]
-	_, done := e.finished[id]
-	if running || done {
-		return &CheckError{Kind: InvalidParameter, Reason: fmt.Sprintf("job ID %q is already in use", id)}
+// withdraw takes back a job enqueue admitted whose record could not be
+// written.
+func (e *Engine) withdraw(j *job) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	delete(e.jobs, j.id)
+	if !e.adm.remove(j) { // admission had let it start
+		e.launchLocked(e.adm.finish(j))
 	}
-	return nil
 }
 
-// prepare validates req, resolves its plan and checks the VM on this host.
-func (e *Engine) prepare(ctx context.Context, req Request) (Plan, Domain, error) {
+// stored marks j's record durable and starts it if admission let it.
+func (e *Engine) stored(j *job) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	j.stored = true
+	if j.held && !j.status.Terminal() { // not cancelled meanwhile
+		j.held = false
+		e.launchLocked([]*job{j})
+	}
+}
+
+// evaluate applies every rule to req, cheapest first, and returns the
+// resolved plan and the VM as the driver described it:
+//
+//  1. the request's form (validate): the VM a UUID, a known migration type
+//     and transport, the destination host's grammar (NormalizeHost);
+//  2. the VM on this host (one Driver.Domain read) and its run state for
+//     the migration type (StateAllows);
+//  3. the destination not named as this host;
+//  4. admission: the VM has no job, and the limits or the queue have room;
+//  5. the driver's check against the hypervisors (Driver.Check).
+func (e *Engine) evaluate(ctx context.Context, req Request) (Plan, Domain, error) {
 	if err := validate(req.Plan); err != nil {
 		return Plan{}, Domain{}, err
 	}
@@ -219,12 +266,13 @@ func (e *Engine) prepare(ctx context.Context, req Request) (Plan, Domain, error)
 	plan.VM = canonicalUUID(plan.VM)
 	dom, err := e.local.Domain(ctx, plan.VM)
 	if errors.Is(err, ErrNoDomain) {
-		return Plan{}, Domain{}, &CheckError{Kind: InvalidParameter, Reason: fmt.Sprintf("no virtual machine %s on this host", plan.VM), Err: err}
+		// The driver's error says the same again: left out.
+		return Plan{}, Domain{}, &CheckError{Kind: InvalidParameter, Reason: fmt.Sprintf("no virtual machine %s on this host", plan.VM)}
 	}
 	if err != nil {
 		return Plan{}, Domain{}, fmt.Errorf("migrate: look up %s: %w", plan.VM, err)
 	}
-	if err := stateFits(dom, plan.Type); err != nil {
+	if err := StateAllows(dom, plan.Type); err != nil {
 		return Plan{}, Domain{}, err
 	}
 	self, err := e.hostName(ctx)
@@ -233,6 +281,18 @@ func (e *Engine) prepare(ctx context.Context, req Request) (Plan, Domain, error)
 	}
 	if self == plan.DestHost {
 		return Plan{}, Domain{}, &CheckError{Kind: InvalidParameter, Reason: fmt.Sprintf("destination %s is the source host", plan.DestHost)}
+	}
+	e.mu.Lock()
+	err = e.adm.check(plan.VM, plan.DestHost)
+	if e.stopping {
+		err = ErrShuttingDown
+	}
+	e.mu.Unlock()
+	if err != nil {
+		return Plan{}, Domain{}, err
+	}
+	if err := e.local.Check(ctx, plan, dom); err != nil {
+		return Plan{}, Domain{}, err
 	}
 	return plan, dom, nil
 }
@@ -282,20 +342,6 @@ func validate(p Plan) error {
 	return nil
 }
 
-// stateFits checks the VM's run state against the migration type: live
-// and resume need it running, restart running or shut off.
-func stateFits(d Domain, t Type) error {
-	ok := d.State == StateRunning || (t == Restart && d.State == StateShutoff)
-	if ok {
-		return nil
-	}
-	want := "running"
-	if t == Restart {
-		want = "running or shut off"
-	}
-	return &CheckError{Kind: InvalidState, Reason: fmt.Sprintf("virtual machine %s is %s; a %s migration needs it %s", d.Name, d.State, t, want)}
-}
-
 func canonicalUUID(s string) string {
 	if u, err := uuid.Parse(s); err == nil {
 		return u.String()
@@ -304,12 +350,17 @@ func canonicalUUID(s string) string {
 }
 
 // launchLocked starts the jobs admission let through, each in a tracked
-// goroutine. After Shutdown began nothing starts; the jobs stay queued
-// and are lost with the engine (their store still says queued).
+// goroutine; one whose record is not durable yet is held until it is.
+// After Shutdown began nothing starts; the jobs stay queued and are lost
+// with the engine (their records still say queued: Recover takes them up).
 func (e *Engine) launchLocked(jobs []*job) {
 	for _, j := range jobs {
 		if e.stopping {
 			return
+		}
+		if !j.stored {
+			j.held = true
+			continue
 		}
 		j.status = StatusStarting
 		e.wg.Add(1)
@@ -338,32 +389,40 @@ func (e *Engine) goAttach(f func()) bool {
 
 // Cancel stops a job. A queued job is removed and ends StatusCancelled (or
 // StatusKilled with kill). A running one is aborted through the driver,
-// which leaves the VM on the source; its final Update follows from the
-// monitor. A job that already ended gives ErrFinished, an unknown one
-// ErrNoJob. A migration in post-copy cannot be aborted: the driver's error
-// is returned and the job goes on.
+// which leaves the VM on the source; its record says it is stopping
+// (Job.Stopping) until its final Update follows from the monitor. A job
+// that already ended gives ErrFinished, an unknown one ErrNoJob. A job its
+// store holds unfinished but the engine does not run (Recover has not
+// taken it up) is ended in the record at once. A migration in post-copy
+// cannot be aborted: the driver's error is returned and the job goes on.
 func (e *Engine) Cancel(ctx context.Context, jobID string, kill bool) error {
-	kind, final := cancelRequested, StatusCancelled
+	kind, final, stop := cancelRequested, StatusCancelled, StopTerminate
 	if kill {
-		kind, final = killRequested, StatusKilled
+		kind, final, stop = killRequested, StatusKilled, StopKill
 	}
 	e.mu.Lock()
 	j, ok := e.jobs[jobID]
 	if !ok {
-		_, done := e.finished[jobID]
 		e.mu.Unlock()
-		if done {
+		rec, err := e.store.Get(ctx, jobID)
+		switch {
+		case err != nil:
+			return err
+		case rec.Status.Terminal():
 			return ErrFinished
 		}
-		return ErrNoJob
+		_, err = e.endRecord(ctx, jobID, final, 0, "Stopped on request before it ran")
+		return err
 	}
 	switch {
 	case j.status == StatusQueued:
-		e.adm.remove(j)
+		if !e.adm.remove(j) { // admitted to run, held until stored
+			e.launchLocked(e.adm.finish(j))
+		}
 		j.status = final
 		e.forgetLocked(j)
 		e.mu.Unlock()
-		e.emit(Update{JobID: j.id, Status: final, Reason: "cancelled before it started"})
+		e.emit(j.update(Update{Status: final, Reason: "cancelled before it started"}))
 		return nil
 	case j.status.Terminal():
 		e.mu.Unlock()
@@ -371,6 +430,7 @@ func (e *Engine) Cancel(ctx context.Context, jobID string, kill bool) error {
 	case j.mig == nil: // starting: run aborts once Start returns
 		j.cancel = kind
 		e.mu.Unlock()
+		e.noteStopping(ctx, j.id, stop)
 		return nil
 	}
 	j.cancel = kind
@@ -382,18 +442,22 @@ func (e *Engine) Cancel(ctx context.Context, jobID string, kill bool) error {
 		e.mu.Unlock()
 		return fmt.Errorf("migrate: cancel job %s: %w", jobID, err)
 	}
+	e.noteStopping(ctx, j.id, stop)
 	return nil
 }
 
-// forgetLocked moves a job from the live set to the finished memory.
+// noteStopping records an accepted cancel in the job; a failure is
+// logged, the cancel goes on.
+func (e *Engine) noteStopping(ctx context.Context, id string, stop Stop) {
+	if _, err := e.markStopping(ctx, id, stop); err != nil {
+		e.log.Warn("cannot record cancel request", "job", id, "err", err)
+	}
+	e.log.Info("job cancel requested", "job", id, "stop", stop)
+}
+
+// forgetLocked drops a job from the live set; its record remains.
 func (e *Engine) forgetLocked(j *job) {
 	delete(e.jobs, j.id)
-	e.finished[j.id] = j.status
-	e.order = append(e.order, j.id)
-	if len(e.order) > finishedMemory {
-		delete(e.finished, e.order[0])
-		e.order = e.order[1:]
-	}
 }
 
 // end records a running job's final state, reports it, then frees its
@@ -403,7 +467,7 @@ func (e *Engine) end(j *job, u Update) {
 	e.mu.Lock()
 	j.status = u.Status
 	e.mu.Unlock()
-	e.emit(u)
+	e.emit(j.update(u))
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.forgetLocked(j)
@@ -413,7 +477,9 @@ func (e *Engine) end(j *job, u Update) {
 		"running", e.adm.running, "queued", len(e.adm.queue))
 }
 
+// emit records u in its job, then reports it.
 func (e *Engine) emit(u Update) {
+	e.record(u)
 	if e.cfg.OnUpdate != nil {
 		e.cfg.OnUpdate(u)
 	}
@@ -422,17 +488,18 @@ func (e *Engine) emit(u Update) {
 // Shutdown stops the engine. In order:
 //
 //  1. Stop admission: Submit and Recover return ErrShuttingDown and no
-//     queued job starts; queued jobs are dropped (the caller's store still
-//     holds them as queued).
+//     queued job starts; queued jobs are dropped (their records still say
+//     queued).
 //  2. Stop the monitors: each returns without a final Update and without
 //     aborting. Migrations keep running in the hypervisor; after a restart
-//     the caller hands each running job to Recover, which re-attaches it or
+//     Recover finds each unfinished job in the store and re-attaches it or
 //     decides its outcome from where the VM runs.
 //  3. Cancel the context of driver calls in flight (a Start that has not
 //     returned yet).
 //  4. Wait for every goroutine the engine started, or for ctx.
 //
-// The local driver is not closed; its owner closes it.
+// Neither the local driver nor the store is closed; their owner closes
+// them.
 func (e *Engine) Shutdown(ctx context.Context) error {
 	e.mu.Lock()
 	if !e.stopping {

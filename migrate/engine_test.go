@@ -122,6 +122,9 @@ func newFixture(t *testing.T, tune func(*migrate.Config), vms ...sim.VMConfig) *
 	f := &fixture{c: c, rec: newRecorder()}
 	f.cfg = migrate.DefaultConfig()
 	f.cfg.Clock = clk
+	// One store for every engine of the fixture: a second engine is the
+	// daemon after a restart.
+	f.cfg.Store = migrate.NewMemoryStore()
 	f.cfg.OnUpdate = f.rec.record
 	if tune != nil {
 		tune(&f.cfg)
@@ -155,7 +158,7 @@ func TestSubmitCompletes(t *testing.T) {
 	f := newFixture(t, nil, vm("web", 1*gib, 10e6, 64e6))
 	r := req("j1", "web", "host-b")
 	r.Plan.NewName = "web-moved"
-	if err := f.e.Submit(t.Context(), r); err != nil {
+	if err := errOf(f.e.Submit(t.Context(), r)); err != nil {
 		t.Fatal(err)
 	}
 	u := f.rec.final(t, "j1")
@@ -187,9 +190,8 @@ func TestSubmitCompletes(t *testing.T) {
 	if err := f.e.Cancel(t.Context(), "nope", false); !errors.Is(err, migrate.ErrNoJob) {
 		t.Errorf("cancel unknown: %v", err)
 	}
-	if f.e.Running() != 0 || f.e.Queued() != 0 {
-		t.Errorf("running %d queued %d", f.e.Running(), f.e.Queued())
-	}
+	// The slot is freed just after the final Update (see Engine.end).
+	f.rec.wait(t, "the slot freed", func() bool { return f.e.Running() == 0 && f.e.Queued() == 0 })
 }
 
 func TestCheckRefusals(t *testing.T) {
@@ -240,7 +242,7 @@ func TestQueueOrderAndLimits(t *testing.T) {
 	submit := func(id, name string, prio int, at time.Duration) error {
 		r := req(id, name, "host-b")
 		r.Priority, r.Submitted = prio, base.Add(at)
-		return f.e.Submit(ctx, r)
+		return errOf(f.e.Submit(ctx, r))
 	}
 	// j1 takes the only slot; the others queue by priority, then time.
 	for _, s := range []struct {
@@ -281,7 +283,7 @@ func TestIncomingLimit(t *testing.T) {
 		vm("v1", 4*gib, 0, 0), vm("v2", gib, 0, 0), vm("v3", gib, 0, 0))
 	ctx := t.Context()
 	for _, r := range []migrate.Request{req("j1", "v1", "host-b"), req("j2", "v2", "host-b"), req("j3", "v3", "host-c")} {
-		if err := f.e.Submit(ctx, r); err != nil {
+		if err := errOf(f.e.Submit(ctx, r)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -305,7 +307,7 @@ func TestCancel(t *testing.T) {
 		vm("v1", 8*gib, 0, 0), vm("v2", gib, 0, 0), vm("v3", 8*gib, 0, 0))
 	ctx := t.Context()
 	for _, r := range []migrate.Request{req("j1", "v1", "host-b"), req("j2", "v2", "host-b")} {
-		if err := f.e.Submit(ctx, r); err != nil {
+		if err := errOf(f.e.Submit(ctx, r)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -325,7 +327,7 @@ func TestCancel(t *testing.T) {
 	if w := f.c.Where(sim.VMUUID("v1")); len(w) != 1 || w[0] != "host-a" {
 		t.Errorf("v1 on %v", w)
 	}
-	if err := f.e.Submit(ctx, req("j3", "v3", "host-b")); err != nil {
+	if err := errOf(f.e.Submit(ctx, req("j3", "v3", "host-b"))); err != nil {
 		t.Fatal(err)
 	}
 	f.rec.wait(t, "j3 running", func() bool { u, _ := f.rec.last("j3"); return u.Status == migrate.StatusRunning })
@@ -375,7 +377,7 @@ func TestPolicy(t *testing.T) {
 			if tt.fault != nil {
 				f.c.Inject(*tt.fault)
 			}
-			if err := f.e.Submit(t.Context(), req("j", tt.vm.Name, "host-b")); err != nil {
+			if err := errOf(f.e.Submit(t.Context(), req("j", tt.vm.Name, "host-b"))); err != nil {
 				t.Fatal(err)
 			}
 			u := f.rec.final(t, "j")
@@ -411,7 +413,7 @@ func TestShutdownAndRecover(t *testing.T) {
 	ctx := t.Context()
 	rBig, rSmall := req("j1", "big", "host-b"), req("j2", "small", "host-c")
 	for _, r := range []migrate.Request{rBig, rSmall} {
-		if err := f.e.Submit(ctx, r); err != nil {
+		if err := errOf(f.e.Submit(ctx, r)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -425,7 +427,7 @@ func TestShutdownAndRecover(t *testing.T) {
 	if err := f.e.Shutdown(sctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.e.Submit(ctx, req("j3", "small", "host-b")); !errors.Is(err, migrate.ErrShuttingDown) {
+	if err := errOf(f.e.Submit(ctx, req("j3", "small", "host-b"))); !errors.Is(err, migrate.ErrShuttingDown) {
 		t.Errorf("submit after shutdown: %v", err)
 	}
 	if f.c.Active() != 2 {
@@ -436,11 +438,13 @@ func TestShutdownAndRecover(t *testing.T) {
 		return len(f.c.Where(sim.VMUUID("small"))) == 1 && f.c.Where(sim.VMUUID("small"))[0] == "host-c"
 	})
 
-	e2 := f.newEngine(t)
-	if err := e2.Recover(ctx, rBig); err != nil {
-		t.Fatal(err)
+	for _, id := range []string{"j1", "j2"} {
+		if j, err := f.cfg.Store.Get(ctx, id); err != nil || j.Status != migrate.StatusRunning {
+			t.Fatalf("record of %s after shutdown: %+v, %v; want it running", id, j, err)
+		}
 	}
-	if err := e2.Recover(ctx, rSmall); err != nil {
+	e2 := f.newEngine(t)
+	if err := e2.Recover(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if u := f.rec.final(t, "j2"); u.Status != migrate.StatusCompleted || !strings.Contains(u.Reason, "while vsmigd was down") {
@@ -475,8 +479,14 @@ func TestRecoverOutcomes(t *testing.T) {
 			migrate.StatusCompleted, "", "host-b"},
 		{"queued, already moved: settled", true, map[string]migrate.DomainState{"host-b": migrate.StateRunning},
 			migrate.StatusCompleted, "while vsmigd was down", "host-b"},
+		// A Live job cannot move a shut-off VM: settled, and said so truly
+		// (issue #14: it said "still running on the source").
 		{"queued, shut off here: settled", true, map[string]migrate.DomainState{"host-a": migrate.StateShutoff},
-			migrate.StatusFailed, "still running on the source", "host-a"},
+			migrate.StatusFailed, "still on the source, shut off", "host-a"},
+		{"running, shut off here", false, map[string]migrate.DomainState{"host-a": migrate.StateShutoff},
+			migrate.StatusFailed, "still on the source, shut off", "host-a"},
+		{"running, paused here", false, map[string]migrate.DomainState{"host-a": migrate.StatePaused},
+			migrate.StatusFailed, "still on the source, paused", "host-a"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -484,19 +494,54 @@ func TestRecoverOutcomes(t *testing.T) {
 			if err := f.c.Place(sim.VMUUID("v"), tt.at); err != nil {
 				t.Fatal(err)
 			}
-			r := req("j", "v", "host-b")
-			r.Queued = tt.queued
-			if err := f.e.Recover(t.Context(), r); err != nil {
+			st := migrate.StatusRunning
+			if tt.queued {
+				st = migrate.StatusQueued
+			}
+			f.leave(t, req("j", "v", "host-b"), st)
+			if err := f.e.Recover(t.Context()); err != nil {
 				t.Fatal(err)
 			}
 			u := f.rec.final(t, "j")
 			if u.Status != tt.status || !strings.Contains(u.Reason, tt.reason) {
 				t.Errorf("got %v %q, want %v %q", u.Status, u.Reason, tt.status, tt.reason)
 			}
+			j, err := f.e.Job(t.Context(), "j")
+			if err != nil || j.Status != tt.status || !strings.Contains(j.StatusLine, tt.reason) {
+				t.Errorf("record %+v, %v; want %v saying %q", j, err, tt.status, tt.reason)
+			}
+			// Said once (issue #14: "...source: migrate: interrupted by a
+			// restart; ...source").
+			if tt.status == migrate.StatusFailed && (strings.Count(j.Error, "interrupted") != 1 || strings.Contains(j.Error, "migrate: ")) {
+				t.Errorf("error %q, want the reason said once", j.Error)
+			}
 			if w := strings.Join(f.c.Where(sim.VMUUID("v")), ","); w != tt.where {
 				t.Errorf("VM on %q, want %q", w, tt.where)
 			}
 		})
+	}
+}
+
+// TestRecoverQueuedRestart (issue #14): a queued Restart of a shut-off VM
+// interrupted by a restart is queued again, as its VM may move shut off,
+// and runs; it once ended "the VM is still running on the source".
+func TestRecoverQueuedRestart(t *testing.T) {
+	f := newFixture(t, nil, vm("off", gib, 0, 0))
+	if err := f.c.Place(sim.VMUUID("off"), map[string]migrate.DomainState{"host-a": migrate.StateShutoff}); err != nil {
+		t.Fatal(err)
+	}
+	r := req("j", "off", "host-b")
+	r.Plan.Type = migrate.Restart
+	f.leave(t, r, migrate.StatusQueued)
+	if err := f.e.Recover(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if u := f.rec.final(t, "j"); u.Status != migrate.StatusCompleted {
+		t.Fatalf("queued restart after a restart: %v %q", u.Status, u.Reason)
+	}
+	d, err := f.c.Host("host-b").Domain(t.Context(), sim.VMUUID("off"))
+	if err != nil || d.State != migrate.StateShutoff {
+		t.Errorf("VM on host-b: %+v, %v", d, err)
 	}
 }
 
@@ -510,7 +555,7 @@ func TestTypes(t *testing.T) {
 	restart := req("j2", "off", "host-c")
 	restart.Plan.Type = migrate.Restart
 	for _, r := range []migrate.Request{resume, restart} {
-		if err := f.e.Submit(t.Context(), r); err != nil {
+		if err := errOf(f.e.Submit(t.Context(), r)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -554,7 +599,7 @@ func TestNoStatistics(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer shutdown(t, e)
-	if err := e.Submit(t.Context(), req("j", "v", "host-b")); err != nil {
+	if err := errOf(e.Submit(t.Context(), req("j", "v", "host-b"))); err != nil {
 		t.Fatal(err)
 	}
 	u := f.rec.final(t, "j")
@@ -607,7 +652,7 @@ func TestFiguresKeptWithoutStatistics(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer shutdown(t, e)
-	if err := e.Submit(t.Context(), req("j", "v", "host-b")); err != nil {
+	if err := errOf(e.Submit(t.Context(), req("j", "v", "host-b"))); err != nil {
 		t.Fatal(err)
 	}
 	f.rec.final(t, "j")
@@ -631,3 +676,18 @@ func TestFiguresKeptWithoutStatistics(t *testing.T) {
 		t.Fatal("the job never showed figures")
 	}
 }
+
+// leave puts in the store the record a previous run of the daemon left of
+// r, in status st, as Submit wrote it.
+func (f *fixture) leave(t *testing.T, r migrate.Request, st migrate.Status) {
+	t.Helper()
+	p := migrate.Resolve(f.cfg, r)
+	err := f.cfg.Store.Create(t.Context(), &migrate.Job{ID: r.JobID, Plan: p, VMName: "v", Submitted: r.Submitted,
+		Status: st, StatusLine: st.String(), Changed: r.Submitted})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// errOf keeps the error of Engine.Submit.
+func errOf(_ *migrate.Job, err error) error { return err }

@@ -1,26 +1,32 @@
 package migrate
 
 import (
+	"context"
 	"errors"
 	"fmt"
 )
 
 // Sentinel errors. Callers test with errors.Is.
 var (
-	ErrNoDomain     = errors.New("migrate: no such domain")
+	ErrNoDomain = errors.New("migrate: no such domain")
+	// ErrNoJob: no job has the ID (the engine's store does not hold it, or
+	// the hypervisor runs no migration of the VM, for Driver.Attach).
 	ErrNoJob        = errors.New("migrate: no such job")
 	ErrUnsupported  = errors.New("migrate: not supported")
 	ErrBusy         = errors.New("migrate: at the concurrency limit")
 	ErrVMBusy       = errors.New("migrate: the virtual machine is already migrating")
 	ErrFinished     = errors.New("migrate: the job has already finished")
 	ErrShuttingDown = errors.New("migrate: engine is shutting down")
+	// ErrUnfinished: a job that has not ended cannot be deleted.
+	ErrUnfinished = errors.New("migrate: the job has not finished")
 	// ErrPolicyAbort wraps the reason when the engine's policy aborted a
 	// migration (completion or progress timeout).
 	ErrPolicyAbort = errors.New("migrate: aborted by policy")
 )
 
-// CheckKind classifies why a migration cannot be carried out, in the
-// terms of the DSP1081 return codes.
+// CheckKind classifies why a migration cannot be carried out, or why a
+// job failed, in the terms of the DSP1081 return codes. Its values are
+// stored with failed jobs (Job.ErrKind): never renumber them.
 type CheckKind int
 
 const (
@@ -34,6 +40,10 @@ const (
 	Incompatible
 	// NotSupported: allowed by the profile, not done by this host (1).
 	NotSupported
+	// Timeout: a deadline passed (3).
+	Timeout
+	// Failed: anything else (2).
+	Failed
 )
 
 // CheckError says why a migration cannot be carried out.
@@ -51,3 +61,30 @@ func (e *CheckError) Error() string {
 }
 
 func (e *CheckError) Unwrap() error { return e.Err }
+
+// KindOf classifies any error of the engine, its drivers or its store, in
+// one table:
+//
+//	*CheckError                       its Kind
+//	ErrBusy, ErrVMBusy, ErrShuttingDown InvalidState (may be temporary)
+//	ErrNoDomain                       InvalidParameter (a reference to nothing)
+//	ErrUnsupported                    NotSupported
+//	context.DeadlineExceeded          Timeout
+//	anything else                     Failed
+func KindOf(err error) CheckKind {
+	var ce *CheckError
+	if errors.As(err, &ce) && ce.Kind != 0 {
+		return ce.Kind
+	}
+	switch {
+	case errors.Is(err, ErrBusy), errors.Is(err, ErrVMBusy), errors.Is(err, ErrShuttingDown):
+		return InvalidState
+	case errors.Is(err, ErrNoDomain):
+		return InvalidParameter
+	case errors.Is(err, ErrUnsupported):
+		return NotSupported
+	case errors.Is(err, context.DeadlineExceeded):
+		return Timeout
+	}
+	return Failed
+}

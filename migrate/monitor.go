@@ -9,7 +9,7 @@ import (
 // run carries out one admitted job: start it through the driver, watch it,
 // report its end.
 func (e *Engine) run(j *job) {
-	e.emit(Update{JobID: j.id, Status: StatusStarting})
+	e.emit(j.update(Update{Status: StatusStarting}))
 	mig, err := e.local.Start(e.ctx, j.plan)
 	if err != nil {
 		if e.shuttingDown() {
@@ -138,7 +138,7 @@ func (m *sampler) sample() {
 	m.pct = Percent(m.pct, p)
 	m.e.log.Debug("job progress", "job", m.j.id, "percent", m.pct, "processed", p.DataProcessed,
 		"remaining", p.DataRemaining, "total", p.DataTotal, "iteration", p.Iteration, "phase", p.Phase)
-	m.e.emit(Update{JobID: m.j.id, Status: StatusRunning, Progress: p, Percent: m.pct, Reason: m.reason})
+	m.e.emit(m.j.update(Update{Status: StatusRunning, Progress: p, Percent: m.pct, Reason: m.reason}))
 }
 
 // apply carries out a policy action. A failed tuning call is logged and

@@ -64,6 +64,18 @@ func (s Status) String() string {
 	return "status(" + strconv.Itoa(int(s)) + ")"
 }
 
+func (s Stop) String() string {
+	switch s {
+	case StopNone:
+		return "none"
+	case StopTerminate:
+		return "terminate"
+	case StopKill:
+		return "kill"
+	}
+	return "stop(" + strconv.Itoa(int(s)) + ")"
+}
+
 func (l Location) String() string {
 	switch l {
 	case LocationSource:
@@ -104,6 +116,10 @@ func (k CheckKind) String() string {
 		return "incompatible"
 	case NotSupported:
 		return "not supported"
+	case Timeout:
+		return "timeout"
+	case Failed:
+		return "failed"
 	}
 	return "check(" + strconv.Itoa(int(k)) + ")"
 }

@@ -62,6 +62,43 @@ func Resolve(cfg Config, req Request) Plan {
 	return p
 }
 
+// StateAllows is the one rule on the run state a VM must be in for a
+// migration of type t; Engine.Submit and Engine.Check apply it, and the
+// drivers apply it again at Start to the state they find (a queued job's
+// VM may have changed meanwhile). A refusal is a *CheckError of kind
+// InvalidState.
+//
+//	          running                     paused                    shut off
+//	Live      moved while it runs         moved, stays paused       refused
+//	Resume    paused, moved, resumed      moved, stays paused       refused
+//	Restart   shut down, moved, started   refused                   moved, stays off
+//
+// A paused VM keeps its state, as libvirt does: nobody resumes a guest
+// its owner paused. Restart refuses it: a paused guest cannot see the ACPI
+// shutdown request, so the clean shutdown Restart promises would only run
+// into its timeout; the owner resumes it first, or moves it Live or
+// Resume. A crashed VM, or one in no known state, never moves.
+func StateAllows(d Domain, t Type) error {
+	switch {
+	case d.State == StateRunning:
+		return nil
+	case d.State == StatePaused && (t == Live || t == Resume):
+		return nil
+	case d.State == StateShutoff && t == Restart:
+		return nil
+	}
+	why := "a live or resume migration needs it running or paused"
+	switch {
+	case t == Restart && d.State == StatePaused:
+		why = "a restart migration cannot shut a paused guest down cleanly: resume it first, or migrate it live or resume, which keep it paused"
+	case t == Restart:
+		why = "a restart migration needs it running or shut off"
+	case d.State == StateShutoff:
+		why = "only a restart migration moves a shut-off virtual machine"
+	}
+	return &CheckError{Kind: InvalidState, Reason: fmt.Sprintf("virtual machine %s is %s; %s", d.Name, d.State, why)}
+}
+
 // Options is the resolved policy of one job.
 type Options struct {
 	// Downtime is the ramp: Downtime[0] is the initial limit, each later

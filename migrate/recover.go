@@ -6,17 +6,75 @@ import (
 	"fmt"
 )
 
-// Recover takes back a job that was running before the daemon restarted.
-// req is the job's original request (the caller keeps it in its store).
+// Recover takes up every job its Store holds unfinished: the jobs a
+// previous run of the daemon left queued, starting or running. Call it
+// once, after New and before taking requests. Each job is handed on as
+// recoverJob says; its record says "Recovering after a restart of vsmigd"
+// (or, for a queued one, "Queued (taken up again after a restart of
+// vsmigd)") until the engine knows more. A job whose record cannot be
+// read back into a valid plan, or that the engine cannot take up, ends in
+// StatusFailed with an Error that says so: no job stays unfinished
+// forever. Recover fails only if the Store cannot be read.
+//
+// The progress a job shows until the engine reports anew is what its
+// record last held (see Store.Update on what a crash may lose).
+func (e *Engine) Recover(ctx context.Context) error {
+	recs, err := e.store.List(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: recover jobs: %w", err)
+	}
+	for _, r := range recs {
+		if r.Status.Terminal() {
+			continue
+		}
+		if err := validate(r.Plan); err != nil {
+			e.log.ErrorContext(ctx, "interrupted job cannot be recovered", "job", r.ID, "err", err)
+			e.failRecord(ctx, r.ID, Failed, "interrupted by a restart of vsmigd; its request could not be read back, the state of the virtual system is unknown")
+			continue
+		}
+		queued := r.Status == StatusQueued
+		status := "Recovering after a restart of vsmigd"
+		if queued {
+			status = "Queued (taken up again after a restart of vsmigd)"
+		}
+		_, err := e.store.Update(ctx, r.ID, func(j *Job) error {
+			if !j.Status.Terminal() {
+				j.StatusLine = status
+			}
+			return nil
+		})
+		if err != nil {
+			e.log.WarnContext(ctx, "cannot record recovery", "job", r.ID, "err", err)
+		}
+		if err := e.recoverJob(ctx, r, queued); err != nil {
+			e.log.ErrorContext(ctx, "engine could not recover job", "job", r.ID, "err", err)
+			e.failRecord(ctx, r.ID, KindOf(err), "interrupted by a restart of vsmigd and could not be reconciled: "+err.Error())
+			continue
+		}
+		e.log.InfoContext(ctx, "interrupted job handed back to the engine", "job", r.ID, "vm", r.VMName)
+	}
+	return nil
+}
+
+// failRecord ends a job the engine does not run in StatusFailed.
+func (e *Engine) failRecord(ctx context.Context, id string, kind CheckKind, desc string) {
+	if _, err := e.endRecord(ctx, id, StatusFailed, kind, desc); err != nil {
+		e.log.Error("cannot record end of job", "job", id, "err", err)
+	}
+}
+
+// recoverJob takes back one job that was unfinished when the daemon
+// stopped.
 //
 // If the hypervisor still runs the migration (Driver.Attach), the job is
 // monitored as if nothing had happened. If not (ErrNoJob), where the VM now
 // is decides the outcome (Driver.Locate), reported through OnUpdate before
-// Recover returns:
+// recoverJob returns:
 //
 //   - destination only: StatusCompleted, "completed while vsmigd was down";
 //   - source only: StatusFailed, "interrupted by a restart; the VM is still
-//     running on the source";
+//     running on the source" (or "still on the source, shut off", or
+//     paused: as it is);
 //   - both: the copy to keep is the source's if it is running there (the
 //     destination resumes a guest only after the source has stopped it for
 //     good, so its copy never ran) and the destination's otherwise (the
@@ -25,21 +83,18 @@ import (
 //     job fails and says a person must do it;
 //   - nowhere: StatusFailed with a reason that says the VM may be lost.
 //
-// A job that had not started (req.Queued) whose VM is still active on this
-// host is queued again as Submit would (no Update; Submit's errors are
-// Recover's), in its old place: the store's "New" may be up to one
-// progress write behind, which is why the hypervisor is asked first.
+// A job that had not started (queued, as its record says) whose VM is
+// still on this host in a state its type may move (StateAllows) is
+// queued again under Submit's rules (no
+// Update; their errors are recoverJob's), in its old place: the record's
+// "queued" may be up to one write behind, which is why the hypervisor is
+// asked first.
 //
-// A recovered job counts against MaxTotal and the host limits but is never
-// refused by them: it runs already. Other errors are returned and leave no
-// trace; the caller may call Recover again.
-func (e *Engine) Recover(ctx context.Context, req Request) error {
-	if req.JobID == "" {
-		return &CheckError{Kind: InvalidParameter, Reason: "empty job ID"}
-	}
-	if err := validate(req.Plan); err != nil {
-		return err
-	}
+// A recovered running job counts against MaxTotal and the host limits but
+// is never refused by them: it runs already. Other errors are returned and
+// leave no trace in the engine.
+func (e *Engine) recoverJob(ctx context.Context, r *Job, queued bool) error {
+	req := Request{JobID: r.ID, Priority: r.Priority, Submitted: r.Submitted, Plan: r.Plan}
 	plan := Resolve(e.cfg, req)
 	plan.VM = canonicalUUID(plan.VM)
 	var memBytes uint64
@@ -50,16 +105,16 @@ func (e *Engine) Recover(ctx context.Context, req Request) error {
 		id: req.JobID, vm: plan.VM, dest: plan.DestHost,
 		priority: req.Priority, submitted: req.Submitted,
 		plan: plan, opts: PolicyFor(e.cfg, plan, memBytes),
-		status: StatusRunning,
+		status: StatusRunning, stored: true,
 	}
 	e.mu.Lock()
 	if e.stopping {
 		e.mu.Unlock()
 		return ErrShuttingDown
 	}
-	if err := e.idFreeLocked(j.id); err != nil {
+	if _, taken := e.jobs[j.id]; taken {
 		e.mu.Unlock()
-		return err
+		return &CheckError{Kind: InvalidParameter, Reason: fmt.Sprintf("job ID %q is already in use", j.id)}
 	}
 	if err := e.adm.attach(j); err != nil {
 		e.mu.Unlock()
@@ -86,10 +141,10 @@ func (e *Engine) Recover(ctx context.Context, req Request) error {
 		}
 		return nil
 	case errors.Is(err, ErrNoJob):
-		if req.Queued && e.stillHere(ctx, j.vm) {
+		if queued && e.stillHere(ctx, j.vm, j.plan.Type) {
 			e.release(j)
 			e.log.Info("queued migration queued again after a restart", "job", j.id, "vm", j.vm)
-			return e.Submit(ctx, req)
+			return e.requeue(ctx, req)
 		}
 		u, err := e.settle(ctx, j)
 		if err != nil {
@@ -104,18 +159,49 @@ func (e *Engine) Recover(ctx context.Context, req Request) error {
 	}
 }
 
-// stillHere reports whether the VM runs (or is paused) on this host.
-func (e *Engine) stillHere(ctx context.Context, vm string) bool {
-	d, err := e.local.Domain(ctx, vm)
-	return err == nil && (d.State == StateRunning || d.State == StatePaused)
+// requeue queues again, under Submit's rules, a job whose record exists.
+func (e *Engine) requeue(ctx context.Context, req Request) error {
+	plan, dom, err := e.evaluate(ctx, req)
+	if err != nil {
+		return err
+	}
+	j := &job{
+		id: req.JobID, vm: plan.VM, dest: plan.DestHost,
+		priority: req.Priority, submitted: req.Submitted,
+		plan: plan, opts: PolicyFor(e.cfg, plan, dom.MemoryKiB*1024),
+		status: StatusQueued, stored: true,
+	}
+	return e.enqueue(j)
 }
 
-// release undoes Recover's admission of j without reporting anything.
+// stillHere reports whether the VM is on this host in a state a
+// migration of type t may move (StateAllows): a queued Restart of a
+// shut-off VM is queued again like a Live one of a running VM.
+func (e *Engine) stillHere(ctx context.Context, vm string, t Type) bool {
+	d, err := e.local.Domain(ctx, vm)
+	return err == nil && StateAllows(d, t) == nil
+}
+
+// release undoes recoverJob's admission of j without reporting anything.
 func (e *Engine) release(j *job) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	delete(e.jobs, j.id)
 	e.launchLocked(e.adm.finish(j))
+}
+
+// onSource says how the VM is on the source, for a job's end: "the VM is
+// still running on the source", or "... on the source, shut off" (or
+// paused): never running when it is not.
+func (e *Engine) onSource(ctx context.Context, vm string) string {
+	d, err := e.local.Domain(ctx, vm)
+	switch {
+	case err != nil:
+		return "the VM is still on the source"
+	case d.State == StateRunning:
+		return "the VM is still running on the source"
+	}
+	return "the VM is still on the source, " + d.State.String()
 }
 
 // settle decides the outcome of a job whose hypervisor job is gone.
@@ -132,7 +218,7 @@ func (e *Engine) settle(ctx context.Context, j *job) (Update, error) {
 	case LocationDestination:
 		u.Status, u.Percent, u.Reason = StatusCompleted, 100, "completed while vsmigd was down"
 	case LocationSource:
-		failed("interrupted by a restart; the VM is still running on the source")
+		failed("interrupted by a restart; " + e.onSource(ctx, j.vm))
 	case LocationBoth:
 		keep := LocationDestination
 		if d, err := e.local.Domain(ctx, j.vm); err == nil && d.State == StateRunning {

@@ -212,15 +212,16 @@ func TestMigrationMethods(t *testing.T) {
 	job := param{"Job", "CIM_ConcreteJob", "", cim.Reference, false, false, true}
 	ok := param{"IsMigratable", "", "", cim.Boolean, false, false, true}
 	newCS := param{"NewComputerSystem", "CIM_ComputerSystem", "", cim.Reference, false, false, true}
-	// vsmig's extension: why IsMigratable is false.
+	// vsmig's extension: why IsMigratable is false, why a Migrate was
+	// refused.
 	why := param{"Error", "", "CIM_Error", cim.String, false, false, true}
 	tests := []struct {
 		method string
 		params []param
 		async  bool
 	}{
-		{"MigrateVirtualSystemToHost", []param{cs, host, msd, vssd, rasd, job}, true},
-		{"MigrateVirtualSystemToSystem", []param{cs, sys, msd, vssd, rasd, newCS, job}, true},
+		{"MigrateVirtualSystemToHost", []param{cs, host, msd, vssd, rasd, job, why}, true},
+		{"MigrateVirtualSystemToSystem", []param{cs, sys, msd, vssd, rasd, newCS, job, why}, true},
 		{"CheckVirtualSystemIsMigratableToHost", []param{cs, host, msd, vssd, rasd, ok, why}, false},
 		{"CheckVirtualSystemIsMigratableToSystem", []param{cs, sys, msd, vssd, rasd, ok, why}, false},
 	}

@@ -55,6 +55,7 @@
 //     RelatesTo, like Windows.
 //
 // Imports: the standard library, github.com/beevik/etree, golang.org/x/*,
-// github.com/google/uuid, wsman/wql and wsman/auth (the HTTP handler
-// authenticates). Never cim or migrate.
+// github.com/google/uuid, wsman/wql, wsman/xsd (xs:duration, shared with
+// cim) and wsman/auth (the HTTP handler authenticates). Never cim or
+// migrate.
 package wsman

@@ -129,9 +129,9 @@ func (env *envelope) decodeHeader() {
 					env.maxEnvelope = n
 				}
 			case "OperationTimeout":
-				d, err := parseDuration(trimmedText(h))
-				if err != nil {
-					env.setFault(NewFault(SubcodeInvalidMessageInformationHeader, DetailOperationTimeout, "The wsman:OperationTimeout value is not a valid xs:duration."))
+				d, ok := operationTimeout(trimmedText(h))
+				if !ok {
+					env.setFault(NewFault(SubcodeInvalidMessageInformationHeader, DetailOperationTimeout, "The wsman:OperationTimeout value is not a non-negative xs:duration."))
 				} else {
 					env.hasOpTimeout = true
 					req.OperationTimeout = d

@@ -39,7 +39,7 @@ func (ap *assocProvider) EnumerateInstances(ctx context.Context, ns, class strin
 		return []*cim.Instance{inst}, nil
 
 	case equalClass(class, ClassServiceAffectsElement):
-		doms, err := p.engine.Driver().Domains(ctx)
+		doms, err := p.engine.Domains(ctx)
 		if err != nil {
 			return nil, &cim.Error{Status: cim.StatusFailed, Message: "list virtual systems", Err: err}
 		}
@@ -78,20 +78,20 @@ func (ap *assocProvider) EnumerateInstances(ctx context.Context, ns, class strin
 		return out, nil
 
 	case equalClass(class, ClassAffectedJobElement), equalClass(class, ClassOwningJobElement):
-		jobs, err := p.store.List(ctx)
+		jobs, err := p.engine.Jobs(ctx)
 		if err != nil {
 			return nil, &cim.Error{Status: cim.StatusFailed, Message: "list jobs", Err: err}
 		}
 		out := make([]*cim.Instance, 0, len(jobs))
 		for _, j := range jobs {
-			jp := p.jobPath(j.InstanceID)
+			jp := p.jobPath(j.ID)
 			if equalClass(class, ClassAffectedJobElement) {
-				if j.VMUUID == "" {
+				if j.Plan.VM == "" {
 					continue
 				}
 				inst := p.newInstance(ClassAffectedJobElement, p.cfg.Namespace)
 				p.set(inst, "AffectingElement", jp)
-				p.set(inst, "AffectedElement", p.vmPath(j.VMUUID))
+				p.set(inst, "AffectedElement", p.vmPath(j.Plan.VM))
 				p.set(inst, "ElementEffects", []uint64{2}) // Exclusive Use
 				out = append(out, inst)
 				continue

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/vsmig/vsmig/cim"
@@ -20,8 +21,8 @@ func TestThroughBroker(t *testing.T) {
 	if err != nil {
 		t.Skipf("schemas.Load: %v", err)
 	}
-	f := newFixture(t, nil, func(c *Config) { c.Registry = reg })
-	f.reg = reg
+	f := newFixture(t, nil, func(f *fixture) { f.config.Registry, f.reg = reg, reg })
+	release := f.gate()
 	b := cim.NewBroker(reg, nil)
 	for _, pr := range f.p.Providers() {
 		b.Register(pr)
@@ -91,11 +92,13 @@ func TestThroughBroker(t *testing.T) {
 		t.Fatalf("CIM_ConcreteJob: %v %v", names(cj), err)
 	}
 	// Cancel and read back.
+	f.waitState(keyString(jobRef, "InstanceID"), 3)
 	ret, _, err = b.InvokeMethod(ctx, jobRef, MethodRequestStateChange, map[string]any{"RequestedState": uint64(4)})
 	if err != nil || ret != uint64(4096) {
 		t.Fatalf("RequestStateChange = %v %v", ret, err)
 	}
-	f.p.OnUpdate(migrate.Update{JobID: keyString(jobRef, "InstanceID"), Status: migrate.StatusCancelled})
+	release()
+	f.waitState(keyString(jobRef, "InstanceID"), 8)
 	ret, out, err = b.InvokeMethod(ctx, jobRef, MethodGetError, nil)
 	if err != nil || ret != uint64(0) || out["Error"] != nil {
 		t.Fatalf("GetError = %v %v %v", ret, out, err)
@@ -104,16 +107,17 @@ func TestThroughBroker(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A failed job's error through the Broker.
+	f.drv.set(func(d *testDriver) { d.startErr = errors.New("libvirt: connection reset") })
 	ret, out, err = b.InvokeMethod(ctx, svc, MethodMigrateToHost, map[string]any{
-		"ComputerSystem": vmRef(vmOther), "DestinationHost": "10.0.0.9"})
+		"ComputerSystem": vmRef(vmOther), "DestinationHost": "10.0.0.2"})
 	if err != nil || ret != uint64(4096) {
 		t.Fatalf("second Migrate = %v, %v", ret, err)
 	}
 	failed := out["Job"].(cim.ObjectPath)
-	f.p.OnUpdate(migrate.Update{JobID: keyString(failed, "InstanceID"), Status: migrate.StatusFailed, Err: errors.New("libvirt: connection reset")})
+	f.waitState(keyString(failed, "InstanceID"), 10)
 	ret, out, err = b.InvokeMethod(ctx, failed, MethodGetError, nil)
 	e, _ := out["Error"].(*cim.Instance)
-	if err != nil || ret != uint64(0) || e == nil || get(e, "Message") != "libvirt: connection reset" {
+	if msg, _ := get(e, "Message").(string); err != nil || ret != uint64(0) || e == nil || !strings.Contains(msg, "libvirt: connection reset") {
 		t.Fatalf("GetError of a failed job = %v %v %v", ret, out, err)
 	}
 	var ce *cim.Error
@@ -122,7 +126,9 @@ func TestThroughBroker(t *testing.T) {
 	}
 
 	// A Check that fails.
-	f.eng.checkErr = &migrate.CheckError{Kind: migrate.Incompatible, Reason: "no such CPU"}
+	f.drv.set(func(d *testDriver) {
+		d.checkErr = &migrate.CheckError{Kind: migrate.Incompatible, Reason: "no such CPU"}
+	})
 	ret, out, err = b.InvokeMethod(ctx, svc, MethodCheckToHost, map[string]any{
 		"ComputerSystem": vmRef(vmRunning), "DestinationHost": "host2.lab"})
 	if err != nil || ret != uint64(0) || out["IsMigratable"] != false {

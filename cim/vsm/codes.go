@@ -1,8 +1,7 @@
 package vsm
 
 import (
-	"context"
-	"errors"
+	"strings"
 
 	"github.com/vsmig/vsmig/migrate"
 )
@@ -32,7 +31,7 @@ const (
 )
 
 // refusal is why a request is refused before a job exists: a DSP1081
-// return code and a sentence for the log, the job and the CIM_Error.
+// return code and a sentence for the log, the client and the CIM_Error.
 type refusal struct {
 	Code   uint32
 	Reason string
@@ -44,46 +43,32 @@ func (r *refusal) Unwrap() error { return r.Err }
 
 func refuse(code uint32, reason string) *refusal { return &refusal{Code: code, Reason: reason} }
 
-// codeOf maps an error of the engine (or of the profile's own checks) to a
-// DSP1081 return code:
+// refusalOf is the refusal of an engine error; its reason is the error's
+// text without the package's "migrate: ", which says nothing to a client.
+func refusalOf(err error) *refusal {
+	return &refusal{Code: codeOf(migrate.KindOf(err)), Reason: strings.TrimPrefix(err.Error(), "migrate: "), Err: err}
+}
+
+// codeOf is the DSP1081 return code of a kind of refusal or failure; the
+// engine classifies every error it returns into one (migrate.KindOf):
 //
-//	*refusal                        its Code
-//	CheckError InvalidParameter     4
-//	CheckError InvalidState         5
-//	CheckError Incompatible         6
-//	CheckError NotSupported         1
-//	ErrBusy, ErrVMBusy, ShuttingDown 5 (may be temporary)
-//	ErrNoDomain                     4 (a reference to nothing)
-//	ErrUnsupported                  1
-//	context.DeadlineExceeded        3
-//	anything else                   2
-func codeOf(err error) uint32 {
-	var r *refusal
-	if errors.As(err, &r) {
-		return r.Code
-	}
-	var ce *migrate.CheckError
-	if errors.As(err, &ce) {
-		switch ce.Kind {
-		case migrate.InvalidParameter:
-			return RetInvalidParameter
-		case migrate.InvalidState:
-			return RetInvalidState
-		case migrate.Incompatible:
-			return RetIncompatible
-		case migrate.NotSupported:
-			return RetNotSupported
-		}
-		return RetFailed
-	}
-	switch {
-	case errors.Is(err, migrate.ErrBusy), errors.Is(err, migrate.ErrVMBusy), errors.Is(err, migrate.ErrShuttingDown):
-		return RetInvalidState
-	case errors.Is(err, migrate.ErrNoDomain):
+//	InvalidParameter  4   the request is formally wrong, or names nothing
+//	InvalidState      5   the VM, a host or the engine's limits say not now
+//	Incompatible      6   the destination cannot honour the settings
+//	NotSupported      1   allowed by the profile, not done here
+//	Timeout           3   a deadline passed
+//	Failed            2   anything else
+func codeOf(k migrate.CheckKind) uint32 {
+	switch k {
+	case migrate.InvalidParameter:
 		return RetInvalidParameter
-	case errors.Is(err, migrate.ErrUnsupported):
+	case migrate.InvalidState:
+		return RetInvalidState
+	case migrate.Incompatible:
+		return RetIncompatible
+	case migrate.NotSupported:
 		return RetNotSupported
-	case errors.Is(err, context.DeadlineExceeded):
+	case migrate.Timeout:
 		return RetTimeout
 	}
 	return RetFailed

@@ -10,6 +10,7 @@ import (
 
 func TestProviderInstances(t *testing.T) {
 	f := newFixture(t, nil)
+	f.gate()
 	id := f.migrate(vmRunning, "host2.lab")
 	byClass := map[string]cim.InstanceProvider{}
 	for _, pr := range f.p.Providers() {
@@ -139,9 +140,9 @@ func TestProviderInstances(t *testing.T) {
 
 func TestNewNeedsClasses(t *testing.T) {
 	reg, _ := cim.NewRegistry(&cim.Class{Name: "CIM_ManagedElement"})
-	_, err := New(Config{Registry: reg, Store: nil, Engine: newFakeEngine()})
+	_, err := New(Config{Registry: reg})
 	if err == nil {
-		t.Fatal("New without a Store succeeded")
+		t.Fatal("New without an Engine succeeded")
 	}
 	f := newFixture(t, nil)
 	cfg := f.config

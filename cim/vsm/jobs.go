@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/vsmig/vsmig/cim"
-	"github.com/vsmig/vsmig/cim/job"
 	"github.com/vsmig/vsmig/migrate"
 )
 
@@ -27,30 +26,75 @@ const (
 	requestService   = 6
 )
 
+// CIM_ConcreteJob.JobState values.
+const (
+	jobNew          = 2
+	jobStarting     = 3
+	jobRunning      = 4
+	jobShuttingDown = 6
+	jobCompleted    = 7
+	jobTerminated   = 8
+	jobKilled       = 9
+	jobException    = 10
+)
+
+// jobState is the CIM JobState of an engine job: its Status, and 6
+// Shutting Down once a Terminate or Kill has been accepted.
+func jobState(j *migrate.Job) uint64 {
+	switch j.Status {
+	case migrate.StatusQueued:
+		return jobNew
+	case migrate.StatusStarting, migrate.StatusRunning:
+		if j.Stopping != migrate.StopNone {
+			return jobShuttingDown
+		}
+		if j.Status == migrate.StatusStarting {
+			return jobStarting
+		}
+		return jobRunning
+	case migrate.StatusCompleted:
+		return jobCompleted
+	case migrate.StatusCancelled:
+		return jobTerminated
+	case migrate.StatusKilled:
+		return jobKilled
+	}
+	return jobException
+}
+
 // operationalStatus derives CIM_ConcreteJob.OperationalStatus from the
 // job state (DSP1103): New {OK, Dormant}, Starting {OK, Starting}, Running
 // {OK}, Shutting Down {OK, Stopping}, Completed {OK, Completed},
 // Terminated and Killed {OK, Stopped} (the VM stays on the source, nothing
 // is broken), Exception {Error, Completed}.
-func operationalStatus(s job.State) []uint64 {
-	switch s {
-	case job.New:
+func operationalStatus(state uint64) []uint64 {
+	switch state {
+	case jobNew:
 		return []uint64{2, 15}
-	case job.Starting:
+	case jobStarting:
 		return []uint64{2, 8}
-	case job.ShuttingDown:
+	case jobShuttingDown:
 		return []uint64{2, 9}
-	case job.Completed:
+	case jobCompleted:
 		return []uint64{2, 17}
-	case job.Terminated, job.Killed:
+	case jobTerminated, jobKilled:
 		return []uint64{2, 10}
-	case job.Exception:
+	case jobException:
 		return []uint64{6, 17}
 	}
 	return []uint64{2}
 }
 
-// jobProvider serves VSMIG_MigrationJob from the Store, its methods
+// errorCode is the CIM ErrorCode of a job: the return code of its
+// failure's kind, 0 if it has not failed.
+func errorCode(j *migrate.Job) uint32 {
+	if j.ErrKind == 0 {
+		return 0
+	}
+	return codeOf(j.ErrKind)
+}
+
+// jobProvider serves VSMIG_MigrationJob from the engine's jobs, its methods
 // RequestStateChange and GetError, DeleteInstance of finished jobs and
 // ModifyInstance of DeleteOnCompletion and TimeBeforeRemoval.
 type jobProvider struct{ p *Profile }
@@ -68,7 +112,7 @@ func (jp *jobProvider) GetInstance(ctx context.Context, path cim.ObjectPath) (*c
 }
 
 func (jp *jobProvider) EnumerateInstances(ctx context.Context, ns, class string) ([]*cim.Instance, error) {
-	jobs, err := jp.p.store.List(ctx)
+	jobs, err := jp.p.engine.Jobs(ctx)
 	if err != nil {
 		return nil, &cim.Error{Status: cim.StatusFailed, Message: "list jobs", Err: err}
 	}
@@ -80,13 +124,13 @@ func (jp *jobProvider) EnumerateInstances(ctx context.Context, ns, class string)
 }
 
 // jobAt reads the job a path names.
-func (p *Profile) jobAt(ctx context.Context, path cim.ObjectPath) (*job.Job, error) {
+func (p *Profile) jobAt(ctx context.Context, path cim.ObjectPath) (*migrate.Job, error) {
 	id := keyString(path, "InstanceID")
 	if id == "" {
 		return nil, notFound(path)
 	}
-	j, err := p.store.Get(ctx, id)
-	if errors.Is(err, job.ErrNotFound) {
+	j, err := p.engine.Job(ctx, id)
+	if errors.Is(err, migrate.ErrNoJob) {
 		return nil, notFound(path)
 	}
 	if err != nil {
@@ -95,53 +139,58 @@ func (p *Profile) jobAt(ctx context.Context, path cim.ObjectPath) (*job.Job, err
 	return j, nil
 }
 
-func (p *Profile) jobInstance(j *job.Job) *cim.Instance {
+// jobInstance builds the VSMIG_MigrationJob of an engine job as it is
+// read. Times are UTC.
+func (p *Profile) jobInstance(j *migrate.Job) *cim.Instance {
+	name := fmt.Sprintf("Migrate %s to %s", j.VMName, j.Plan.DestHost)
+	state := jobState(j)
 	inst := p.newInstance(ClassJob, p.cfg.Namespace)
-	p.set(inst, "InstanceID", j.InstanceID)
-	p.set(inst, "Name", j.Name)
-	p.set(inst, "ElementName", j.Name)
+	p.set(inst, "InstanceID", j.ID)
+	p.set(inst, "Name", name)
+	p.set(inst, "ElementName", name)
 	p.set(inst, "Caption", "Virtual system migration job")
-	p.set(inst, "Description", fmt.Sprintf("%s of virtual system %s (%s) to %s", j.Method, j.VMName, j.VMUUID, j.DestinationHost))
-	p.set(inst, "JobState", uint64(j.State))
-	p.set(inst, "OperationalStatus", operationalStatus(j.State))
-	p.set(inst, "JobStatus", j.JobStatus)
-	p.set(inst, "PercentComplete", uint64(j.PercentComplete))
-	p.set(inst, "TimeSubmitted", j.TimeSubmitted)
-	p.set(inst, "StartTime", j.StartTime)
-	if !j.StartTime.IsZero() {
-		end := j.EndTime
+	p.set(inst, "Description", fmt.Sprintf("%s of virtual system %s (%s) to %s", j.Meta.Method, j.VMName, j.Plan.VM, j.Plan.DestHost))
+	p.set(inst, "JobState", state)
+	p.set(inst, "OperationalStatus", operationalStatus(state))
+	p.set(inst, "JobStatus", j.StatusLine)
+	p.set(inst, "PercentComplete", uint64(j.Percent))
+	p.set(inst, "TimeSubmitted", j.Submitted.UTC())
+	if !j.Started.IsZero() {
+		p.set(inst, "StartTime", j.Started.UTC())
+		end := j.Ended
 		if end.IsZero() {
 			end = p.now()
 		}
-		p.set(inst, "ElapsedTime", cim.IntervalOf(max(end.Sub(j.StartTime), 0)))
+		p.set(inst, "ElapsedTime", cim.IntervalOf(max(end.Sub(j.Started), 0)))
 	}
-	p.set(inst, "TimeOfLastStateChange", j.TimeOfLastStateChange)
-	p.set(inst, "ErrorCode", uint64(j.ErrorCode))
-	if j.ErrorDescription != "" {
-		p.set(inst, "ErrorDescription", j.ErrorDescription)
+	p.set(inst, "TimeOfLastStateChange", j.Changed.UTC())
+	p.set(inst, "ErrorCode", uint64(errorCode(j)))
+	if j.Error != "" {
+		p.set(inst, "ErrorDescription", j.Error)
 	}
-	p.set(inst, "DeleteOnCompletion", j.DeleteOnCompletion)
-	p.set(inst, "TimeBeforeRemoval", cim.IntervalOf(j.TimeBeforeRemoval))
-	if j.Owner != "" {
-		p.set(inst, "Owner", j.Owner)
+	p.set(inst, "DeleteOnCompletion", j.Meta.DeleteOnCompletion)
+	p.set(inst, "TimeBeforeRemoval", cim.IntervalOf(j.Meta.TimeBeforeRemoval))
+	if j.Meta.Owner != "" {
+		p.set(inst, "Owner", j.Meta.Owner)
 	}
 	p.set(inst, "Priority", uint64(j.Priority))
 	p.set(inst, "LocalOrUtcTime", uint64(2)) // UTC
 	// Vendor statistics (VSMIG_MigrationJob).
+	pr := j.Progress
 	p.set(inst, "VirtualSystemName", j.VMName)
-	p.set(inst, "VirtualSystemIdentifier", j.VMUUID)
-	p.set(inst, "DestinationHost", j.DestinationHost)
-	p.set(inst, "MigrationType", uint64(j.MigrationType))
-	p.set(inst, "TransportType", uint64(j.TransportType))
-	p.set(inst, "DataTotal", j.DataTotal)
-	p.set(inst, "DataProcessed", j.DataProcessed)
-	p.set(inst, "DataRemaining", j.DataRemaining)
-	p.set(inst, "Iteration", j.Iteration)
-	p.set(inst, "DirtyRate", j.DirtyRate)
-	p.set(inst, "ExpectedDowntime", j.ExpectedDowntime)
-	if j.State == job.Completed {
-		p.set(inst, "Downtime", j.Downtime)
-		p.set(inst, "TotalTime", j.TotalTime)
+	p.set(inst, "VirtualSystemIdentifier", j.Plan.VM)
+	p.set(inst, "DestinationHost", j.Plan.DestHost)
+	p.set(inst, "MigrationType", uint64(j.Plan.Type))
+	p.set(inst, "TransportType", uint64(j.Plan.Transport))
+	p.set(inst, "DataTotal", pr.DataTotal)
+	p.set(inst, "DataProcessed", pr.DataProcessed)
+	p.set(inst, "DataRemaining", pr.DataRemaining)
+	p.set(inst, "Iteration", pr.Iteration)
+	p.set(inst, "DirtyRate", pr.DirtyRate)
+	p.set(inst, "ExpectedDowntime", pr.ExpectedDowntime)
+	if j.Status == migrate.StatusCompleted && j.Result != nil {
+		p.set(inst, "Downtime", j.Result.Downtime)
+		p.set(inst, "TotalTime", j.Result.TotalTime)
 	}
 	return inst
 }
@@ -158,8 +207,8 @@ func (jp *jobProvider) InvokeMethod(ctx context.Context, path cim.ObjectPath, me
 		return uint64(p.requestStateChange(ctx, j, in)), nil, nil
 	case strings.EqualFold(method, MethodGetError):
 		var e any
-		if j.State == job.Exception || j.ErrorCode != 0 {
-			e = p.errorInstance(uint32(j.ErrorCode), j.ErrorDescription, p.jobPath(j.InstanceID))
+		if j.Status == migrate.StatusFailed || errorCode(j) != 0 {
+			e = p.errorInstance(errorCode(j), j.Error, p.jobPath(j.ID))
 		}
 		return uint64(0), map[string]any{"Error": e}, nil
 	}
@@ -167,10 +216,10 @@ func (jp *jobProvider) InvokeMethod(ctx context.Context, path cim.ObjectPath, me
 }
 
 // requestStateChange cancels a job: 4 Terminate and 5 Kill go to the
-// engine (4096: the job ends Terminated/Killed soon; 0 if it already has).
-// A finished job, and 2 Start, 3 Suspend, 6 Service, give 4097; a
-// non-zero TimeoutPeriod 4098.
-func (p *Profile) requestStateChange(ctx context.Context, j *job.Job, in map[string]any) uint32 {
+// engine (4096: the job ends Terminated/Killed soon; 0 if it already has,
+// as a queued job does at once). A finished job, and 2 Start, 3 Suspend,
+// 6 Service, give 4097; a non-zero TimeoutPeriod 4098.
+func (p *Profile) requestStateChange(ctx context.Context, j *migrate.Job, in map[string]any) uint32 {
 	if tp, ok := in["TimeoutPeriod"].(cim.Datetime); ok {
 		if (tp.Interval && tp.Duration != 0) || (!tp.Interval && !tp.Time.IsZero()) {
 			return RSCTimeoutNotSupported
@@ -187,48 +236,37 @@ func (p *Profile) requestStateChange(ctx context.Context, j *job.Job, in map[str
 	default:
 		return RSCInvalidParameter
 	}
-	if j.State.Terminal() {
+	if j.Status.Terminal() {
 		return RSCInvalidTransition
 	}
 	kill := rs == requestKill
-	verb := "terminate"
-	final := job.Terminated
-	if kill {
-		verb, final = "kill", job.Killed
+	if err := p.engine.Cancel(ctx, j.ID, kill); err != nil {
+		code := rscCode(err)
+		p.log.InfoContext(ctx, "job cancel refused", "job", j.ID, "code", code, "err", err)
+		return code
 	}
-	err := p.engine.Cancel(ctx, j.InstanceID, kill)
+	if nj, err := p.engine.Job(ctx, j.ID); err == nil && nj.Status.Terminal() {
+		return RSCOK
+	}
+	return RSCStarted
+}
+
+// rscCode is the RequestStateChange code of the engine's refusal of a
+// cancel:
+//
+//	migrate.ErrFinished     4097  the job ended meanwhile
+//	migrate.ErrUnsupported  1     the driver cannot abort it now (post-copy)
+//	migrate.ErrBusy         4099
+//	anything else           4     the abort failed; the job goes on
+func rscCode(err error) uint32 {
 	switch {
-	case err == nil:
-		nj, uerr := p.store.Update(ctx, j.InstanceID, func(j *job.Job) error {
-			if !j.State.Terminal() && j.State != job.ShuttingDown {
-				j.State = job.ShuttingDown
-				j.TimeOfLastStateChange = p.now()
-				j.JobStatus = "Shutting down: " + verb + " requested"
-			}
-			return nil
-		})
-		if uerr != nil {
-			p.log.WarnContext(ctx, "cannot record cancel request", "job", j.InstanceID, "err", uerr)
-		}
-		p.log.InfoContext(ctx, "job cancel requested", "job", j.InstanceID, "kill", kill)
-		if nj != nil && nj.State.Terminal() {
-			return RSCOK
-		}
-		return RSCStarted
 	case errors.Is(err, migrate.ErrFinished):
 		return RSCInvalidTransition
-	case errors.Is(err, migrate.ErrNoJob):
-		// The engine never had it (stored, then the daemon stopped before
-		// Submit) or has forgotten it: end it here.
-		p.endJob(j.InstanceID, final, 0, "Stopped on request before it ran")
-		return RSCOK
 	case errors.Is(err, migrate.ErrUnsupported):
-		p.log.InfoContext(ctx, "job cannot be cancelled now", "job", j.InstanceID, "err", err)
 		return RSCNotSupported
 	case errors.Is(err, migrate.ErrBusy):
 		return RSCBusy
 	}
-	p.log.WarnContext(ctx, "job cancel failed", "job", j.InstanceID, "err", err)
 	return RSCFailed
 }
 
@@ -240,23 +278,24 @@ func (jp *jobProvider) DeleteInstance(ctx context.Context, path cim.ObjectPath) 
 	if err != nil {
 		return err
 	}
-	if !j.State.Terminal() {
-		return cim.Errorf(cim.StatusFailed, "job %s is in use (JobState %d); terminate it with RequestStateChange first", j.InstanceID, j.State)
+	err = p.engine.DeleteJob(ctx, j.ID)
+	switch {
+	case errors.Is(err, migrate.ErrUnfinished):
+		return cim.Errorf(cim.StatusFailed, "job %s is in use (JobState %d); terminate it with RequestStateChange first", j.ID, jobState(j))
+	case errors.Is(err, migrate.ErrNoJob):
+		return notFound(path)
+	case err != nil:
+		return &cim.Error{Status: cim.StatusFailed, Message: "delete job " + j.ID, Err: err}
 	}
-	if err := p.store.Delete(ctx, j.InstanceID); err != nil {
-		if errors.Is(err, job.ErrNotFound) {
-			return notFound(path)
-		}
-		return &cim.Error{Status: cim.StatusFailed, Message: "delete job " + j.InstanceID, Err: err}
-	}
-	p.log.InfoContext(ctx, "job deleted", "job", j.InstanceID)
+	p.log.InfoContext(ctx, "job deleted", "job", j.ID)
 	return nil
 }
 
 // ModifyInstance changes DeleteOnCompletion and TimeBeforeRemoval, the
-// two writable properties of a job. Other properties may be sent (a Put
-// carries the whole instance) but must keep their current values;
-// ElapsedTime, which changes as it is read, is ignored.
+// two writable properties of a job (kept with the engine's job as Meta).
+// Other properties may be sent (a Put carries the whole instance) but
+// must keep their current values; ElapsedTime, which changes as it is
+// read, is ignored.
 func (jp *jobProvider) ModifyInstance(ctx context.Context, inst *cim.Instance) error {
 	p := jp.p
 	path := inst.Path()
@@ -292,55 +331,21 @@ func (jp *jobProvider) ModifyInstance(ctx context.Context, inst *cim.Instance) e
 			}
 		}
 	}
-	_, err = p.store.Update(ctx, j.InstanceID, func(j *job.Job) error {
+	_, err = p.engine.UpdateMeta(ctx, j.ID, func(m *migrate.Meta) {
 		if del != nil {
-			j.DeleteOnCompletion = *del
+			m.DeleteOnCompletion = *del
 		}
 		if tbr != nil {
-			j.TimeBeforeRemoval = *tbr
+			m.TimeBeforeRemoval = *tbr
 		}
-		return nil
 	})
-	if errors.Is(err, job.ErrNotFound) {
+	if errors.Is(err, migrate.ErrNoJob) {
 		return notFound(path)
 	}
 	if err != nil {
-		return &cim.Error{Status: cim.StatusFailed, Message: "modify job " + j.InstanceID, Err: err}
+		return &cim.Error{Status: cim.StatusFailed, Message: "modify job " + j.ID, Err: err}
 	}
 	return nil
-}
-
-// failJob ends a job in Exception with a DSP1081 code and a description.
-func (p *Profile) failJob(id string, code uint32, desc string) {
-	p.endJob(id, job.Exception, code, desc)
-}
-
-// endJob writes a terminal state (unless one is already recorded) and
-// drops the job from the active index.
-func (p *Profile) endJob(id string, st job.State, code uint32, desc string) {
-	ctx, cancel := bg()
-	defer cancel()
-	now := p.now()
-	j, err := p.store.Update(ctx, id, func(j *job.Job) error {
-		if j.State.Terminal() {
-			return nil
-		}
-		j.State = st
-		j.TimeOfLastStateChange, j.EndTime = now, now
-		j.ErrorCode = uint16(code)
-		if st == job.Exception {
-			j.ErrorDescription = desc
-			j.JobStatus = "Failed: " + desc
-		} else {
-			j.JobStatus = desc
-		}
-		return nil
-	})
-	if err != nil {
-		p.log.Error("cannot record end of job", "job", id, "state", st, "err", err)
-		return
-	}
-	p.jobEnded(j)
 }
 
 // errorInstance builds the CIM_Error for a failed job or check.

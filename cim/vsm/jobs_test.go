@@ -4,15 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vsmig/vsmig/cim"
-	"github.com/vsmig/vsmig/cim/job"
-	"github.com/vsmig/vsmig/cim/job/jobtest"
 	"github.com/vsmig/vsmig/migrate"
+	"github.com/vsmig/vsmig/migrate/boltstore"
 )
 
 func opStatus(inst *cim.Instance) string { return fmt.Sprint(get(inst, "OperationalStatus")) }
@@ -27,74 +25,145 @@ func (f *fixture) vmOperatingStatus(uuid string) any {
 	return get(inst, "OperatingStatus")
 }
 
+var t0 = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+
+// TestJobInstance: the CIM job built from each state of an engine job
+// (the engine's tests hold how Updates change the job; these, what a
+// client reads of it).
+func TestJobInstance(t *testing.T) {
+	f := newFixture(t, nil)
+	f.p.now = func() time.Time { return t0.Add(10 * time.Second) }
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	base := func(st migrate.Status) *migrate.Job {
+		return &migrate.Job{ID: "vsmig:j", VMName: "web1", Priority: 7, Submitted: t0, Status: st, Changed: at(1),
+			Plan: migrate.Plan{VM: vmRunning, Type: migrate.Resume, DestHost: "host2.lab", Transport: migrate.TLS},
+			Meta: migrate.Meta{Owner: "operator", Method: MethodMigrateToHost, DeleteOnCompletion: true, TimeBeforeRemoval: 5 * time.Minute}}
+	}
+	queued := base(migrate.StatusQueued)
+	queued.StatusLine = "Queued"
+	running := base(migrate.StatusRunning)
+	running.Started, running.Percent, running.StatusLine = at(2), 40, "Running: 40%, precopy, iteration 2"
+	running.Progress = migrate.Progress{DataTotal: 1000, DataProcessed: 400, DataRemaining: 600, Iteration: 2, DirtyRate: 5, ExpectedDowntime: 30 * time.Millisecond}
+	stopping := running.Clone()
+	stopping.Stopping, stopping.StatusLine = migrate.StopKill, "Shutting down: kill requested"
+	starting := base(migrate.StatusStarting)
+	starting.Started = at(2)
+	completed := running.Clone()
+	completed.Status, completed.Percent, completed.Ended, completed.StatusLine = migrate.StatusCompleted, 100, at(6), "Completed"
+	completed.Result = &migrate.Result{TotalTime: 5 * time.Second, Downtime: 120 * time.Millisecond}
+	failed := running.Clone()
+	failed.Status, failed.Ended, failed.ErrKind = migrate.StatusFailed, at(4), migrate.Incompatible
+	failed.Error = "did not converge"
+	failed.StatusLine = "Failed: did not converge"
+	failed.Result = &migrate.Result{TotalTime: time.Second}
+	cancelled := running.Clone()
+	cancelled.Status, cancelled.Ended = migrate.StatusCancelled, at(3)
+	killed := queued.Clone()
+	killed.Status, killed.Ended, killed.Started = migrate.StatusKilled, at(1), t0
+
+	tests := []struct {
+		name    string
+		j       *migrate.Job
+		state   uint64
+		op      string
+		elapsed any // nil: no ElapsedTime
+		code    uint64
+	}{
+		{"queued", queued, 2, "[2 15]", nil, 0},
+		{"starting", starting, 3, "[2 8]", cim.IntervalOf(8 * time.Second), 0},
+		{"running", running, 4, "[2]", cim.IntervalOf(8 * time.Second), 0},
+		{"stopping", stopping, 6, "[2 9]", cim.IntervalOf(8 * time.Second), 0},
+		{"completed", completed, 7, "[2 17]", cim.IntervalOf(4 * time.Second), 0},
+		{"failed", failed, 10, "[6 17]", cim.IntervalOf(2 * time.Second), 6},
+		{"cancelled", cancelled, 8, "[2 10]", cim.IntervalOf(time.Second), 0},
+		{"killed before it started", killed, 9, "[2 10]", cim.IntervalOf(time.Second), 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			inst := f.p.jobInstance(tt.j)
+			if get(inst, "JobState") != tt.state || opStatus(inst) != tt.op || get(inst, "ErrorCode") != tt.code {
+				t.Errorf("state %v %v, ErrorCode %v", get(inst, "JobState"), opStatus(inst), get(inst, "ErrorCode"))
+			}
+			if el := get(inst, "ElapsedTime"); fmt.Sprint(el) != fmt.Sprint(tt.elapsed) {
+				t.Errorf("ElapsedTime %v, want %v", el, tt.elapsed)
+			}
+			if get(inst, "JobStatus") != tt.j.StatusLine || get(inst, "PercentComplete") != uint64(tt.j.Percent) {
+				t.Errorf("JobStatus %v, PercentComplete %v", get(inst, "JobStatus"), get(inst, "PercentComplete"))
+			}
+			if get(inst, "Name") != "Migrate web1 to host2.lab" || get(inst, "Owner") != "operator" || get(inst, "Priority") != uint64(7) ||
+				get(inst, "DeleteOnCompletion") != true || !get(inst, "TimeBeforeRemoval").(cim.Datetime).Equal(cim.IntervalOf(5*time.Minute)) ||
+				get(inst, "MigrationType") != uint64(3) || get(inst, "TransportType") != uint64(3) || get(inst, "VirtualSystemIdentifier") != vmRunning ||
+				get(inst, "Description") != "MigrateVirtualSystemToHost of virtual system web1 ("+vmRunning+") to host2.lab" ||
+				!get(inst, "TimeSubmitted").(cim.Datetime).Equal(cim.Timestamp(t0)) ||
+				!get(inst, "TimeOfLastStateChange").(cim.Datetime).Equal(cim.Timestamp(at(1))) {
+				t.Errorf("job %v", inst)
+			}
+			if tt.j.Progress.DataTotal != 0 && (get(inst, "DataProcessed") != uint64(400) || get(inst, "Iteration") != uint64(2) ||
+				get(inst, "ExpectedDowntime") != uint64(30)) {
+				t.Errorf("figures %v", inst)
+			}
+			// Final statistics only once completed.
+			if (get(inst, "Downtime") != nil) != (tt.state == 7) || (get(inst, "TotalTime") != nil) != (tt.state == 7) {
+				t.Errorf("Downtime %v, TotalTime %v", get(inst, "Downtime"), get(inst, "TotalTime"))
+			}
+			if tt.state == 7 && (get(inst, "Downtime") != uint64(120) || fmt.Sprint(get(inst, "TotalTime")) != fmt.Sprint(cim.IntervalOf(5*time.Second))) {
+				t.Errorf("Downtime %v, TotalTime %v", get(inst, "Downtime"), get(inst, "TotalTime"))
+			}
+			if d, _ := get(inst, "ErrorDescription").(string); d != tt.j.Error {
+				t.Errorf("ErrorDescription %q", d)
+			}
+		})
+	}
+}
+
+// TestJobLifecycleCompleted follows a real migration (engine, simulator):
+// the job while it waits and runs, and once it has completed.
 func TestJobLifecycleCompleted(t *testing.T) {
 	f := newFixture(t, nil)
+	release := f.gate()
 	id := f.migrate(vmRunning, "host2.lab")
-	j := f.job(id)
-	if get(j, "Name") != "Migrate web1 to host2.lab" || get(j, "Owner") != "operator" || opStatus(j) != "[2 15]" ||
-		get(j, "DeleteOnCompletion") != true || !get(j, "TimeBeforeRemoval").(cim.Datetime).Equal(cim.IntervalOf(5*time.Minute)) {
+	j := f.waitState(id, 3)
+	if get(j, "Name") != "Migrate web1 to host2.lab" || get(j, "Owner") != "operator" || opStatus(j) != "[2 8]" ||
+		get(j, "DeleteOnCompletion") != true || !get(j, "TimeBeforeRemoval").(cim.Datetime).Equal(cim.IntervalOf(5*time.Minute)) ||
+		get(j, "StartTime") == nil || get(j, "ElapsedTime") == nil {
 		t.Fatalf("new job %v", j)
 	}
 	if f.vmOperatingStatus(vmRunning) != uint64(operatingEmigrating) {
 		t.Error("VM not Emigrating while its job runs")
 	}
-	f.clock.Add(time.Second)
-	f.p.OnUpdate(migrate.Update{JobID: id, Status: migrate.StatusStarting})
-	f.clock.Add(time.Second)
-	f.p.OnUpdate(migrate.Update{JobID: id, Status: migrate.StatusRunning, Percent: 40,
-		Progress: migrate.Progress{DataTotal: 1000, DataProcessed: 400, DataRemaining: 600, Iteration: 2, Phase: "precopy"}})
-	j = f.job(id)
-	if get(j, "JobState") != uint64(4) || get(j, "PercentComplete") != uint64(40) || get(j, "DataProcessed") != uint64(400) ||
-		get(j, "Iteration") != uint64(2) || opStatus(j) != "[2]" || get(j, "JobStatus") != "Running: 40%, precopy, iteration 2" {
-		t.Fatalf("running job %v", j)
-	}
-	if get(j, "StartTime") == nil || get(j, "ElapsedTime") == nil {
-		t.Error("StartTime/ElapsedTime unset while running")
-	}
-	// Percent never goes down.
-	f.p.OnUpdate(migrate.Update{JobID: id, Status: migrate.StatusRunning, Percent: 30})
-	if get(f.job(id), "PercentComplete") != uint64(40) {
-		t.Error("PercentComplete went down")
-	}
-	f.clock.Add(3 * time.Second)
-	f.p.OnUpdate(migrate.Update{JobID: id, Status: migrate.StatusCompleted, Percent: 100,
-		Result: &migrate.Result{TotalTime: 5 * time.Second, Downtime: 120 * time.Millisecond, DataTransferred: 1200, Iterations: 3}})
-	j = f.job(id)
+	release()
+	j = f.waitState(id, 7, 8, 9, 10)
 	if get(j, "JobState") != uint64(7) || get(j, "PercentComplete") != uint64(100) || opStatus(j) != "[2 17]" ||
-		get(j, "ErrorCode") != uint64(0) || get(j, "Downtime") != uint64(120) || get(j, "JobStatus") != "Completed" {
+		get(j, "ErrorCode") != uint64(0) || get(j, "Downtime") == nil || get(j, "TotalTime") == nil ||
+		!strings.HasPrefix(get(j, "JobStatus").(string), "Completed") || get(j, "DataProcessed").(uint64) < 1<<30 {
 		t.Fatalf("completed job %v", j)
 	}
-	if el := get(j, "ElapsedTime").(cim.Datetime); el.Duration != 4*time.Second {
-		t.Errorf("ElapsedTime %v, want 4s (Starting to Completed)", el)
-	}
-	if f.vmOperatingStatus(vmRunning) != uint64(operatingInService) {
-		t.Error("VM still Emigrating after its job ended")
-	}
-	// A late update changes nothing; GetError has nothing to say.
-	f.p.OnUpdate(migrate.Update{JobID: id, Status: migrate.StatusFailed, Err: errors.New("late")})
-	if get(f.job(id), "JobState") != uint64(7) {
-		t.Error("terminal state rewritten")
-	}
+	// GetError has nothing to say.
 	_, out, err := f.jobs.InvokeMethod(f.ctx, f.p.jobPath(id), MethodGetError, nil)
 	if err != nil || out["Error"] != nil {
 		t.Errorf("GetError of a completed job: %v %v", out, err)
 	}
-	// The VM can be migrated again.
-	f.migrate(vmRunning, "host3.lab")
+	// The VM has left this host.
+	if _, err := (&systemProvider{f.p}).GetInstance(f.ctx, vmRef(vmRunning)); err == nil {
+		t.Error("the VM is still served by the source after its migration")
+	}
+	if rc, _ := f.invoke(MethodMigrateToHost, map[string]any{"ComputerSystem": vmRef(vmRunning), "DestinationHost": "host3.lab"}); rc != 4 {
+		t.Errorf("migrating a VM that has left: %d, want 4", rc)
+	}
 }
 
 func TestJobFailureAndGetError(t *testing.T) {
 	f := newFixture(t, nil)
+	f.drv.set(func(d *testDriver) {
+		d.startErr = &migrate.CheckError{Kind: migrate.Incompatible, Reason: "dirty rate above bandwidth"}
+	})
 	id := f.migrate(vmRunning, "host2.lab")
-	f.p.OnUpdate(migrate.Update{JobID: id, Status: migrate.StatusRunning, Percent: 10})
-	f.p.OnUpdate(migrate.Update{JobID: id, Status: migrate.StatusFailed, Reason: "did not converge",
-		Err: &migrate.CheckError{Kind: migrate.Incompatible, Reason: "dirty rate above bandwidth"}})
-	j := f.job(id)
-	if get(j, "JobState") != uint64(10) || get(j, "ErrorCode") != uint64(6) || opStatus(j) != "[6 17]" {
+	j := f.waitState(id, 10)
+	if get(j, "ErrorCode") != uint64(6) || opStatus(j) != "[6 17]" {
 		t.Fatalf("failed job %v", j)
 	}
 	desc, _ := get(j, "ErrorDescription").(string)
-	if desc != "did not converge: migrate: dirty rate above bandwidth" {
+	if !strings.Contains(desc, "dirty rate above bandwidth") || !strings.Contains(desc, "the VM runs on the source") {
 		t.Errorf("ErrorDescription %q", desc)
 	}
 	ret, out, err := f.jobs.InvokeMethod(f.ctx, f.p.jobPath(id), MethodGetError, nil)
@@ -109,43 +178,36 @@ func TestJobFailureAndGetError(t *testing.T) {
 		get(e, "CIMStatusCode") != uint64(4) || get(e, "PerceivedSeverity") != uint64(5) {
 		t.Errorf("CIM_Error %v", e)
 	}
-	if f.p.activeJob(vmRunning) != "" {
+	if f.eng.Migrating(vmRunning) != "" || f.vmOperatingStatus(vmRunning) != uint64(operatingInService) {
 		t.Error("failed job still active")
 	}
 }
 
+// TestRequestStateChange: the return codes of RequestStateChange, on a
+// job held in Start (JobState 3).
 func TestRequestStateChange(t *testing.T) {
 	tests := []struct {
 		name      string
 		in        map[string]any
-		cancelErr error
-		finished  bool // the job has completed before the request
 		want      uint64
 		wantState uint64
 	}{
-		{"terminate", map[string]any{"RequestedState": uint64(4)}, nil, false, 4096, 6},
-		{"kill", map[string]any{"RequestedState": uint64(5)}, nil, false, 4096, 6},
-		{"zero timeout is fine", map[string]any{"RequestedState": uint64(4), "TimeoutPeriod": cim.IntervalOf(0)}, nil, false, 4096, 6},
-		{"timeout not supported", map[string]any{"RequestedState": uint64(4), "TimeoutPeriod": cim.IntervalOf(time.Minute)}, nil, false, 4098, 2},
-		{"start", map[string]any{"RequestedState": uint64(2)}, nil, false, 4097, 2},
-		{"suspend", map[string]any{"RequestedState": uint64(3)}, nil, false, 4097, 2},
-		{"service", map[string]any{"RequestedState": uint64(6)}, nil, false, 4097, 2},
-		{"reserved value", map[string]any{"RequestedState": uint64(7)}, nil, false, 5, 2},
-		{"missing state", map[string]any{}, nil, false, 5, 2},
-		{"finished job", map[string]any{"RequestedState": uint64(4)}, nil, true, 4097, 7},
-		{"engine says finished", map[string]any{"RequestedState": uint64(4)}, migrate.ErrFinished, false, 4097, 2},
-		{"engine does not know it", map[string]any{"RequestedState": uint64(5)}, migrate.ErrNoJob, false, 0, 9},
-		{"post-copy cannot abort", map[string]any{"RequestedState": uint64(4)}, migrate.ErrUnsupported, false, 1, 2},
-		{"abort failed", map[string]any{"RequestedState": uint64(4)}, errors.New("libvirt: broken"), false, 4, 2},
+		{"terminate", map[string]any{"RequestedState": uint64(4)}, 4096, 6},
+		{"kill", map[string]any{"RequestedState": uint64(5)}, 4096, 6},
+		{"zero timeout is fine", map[string]any{"RequestedState": uint64(4), "TimeoutPeriod": cim.IntervalOf(0)}, 4096, 6},
+		{"timeout not supported", map[string]any{"RequestedState": uint64(4), "TimeoutPeriod": cim.IntervalOf(time.Minute)}, 4098, 3},
+		{"start", map[string]any{"RequestedState": uint64(2)}, 4097, 3},
+		{"suspend", map[string]any{"RequestedState": uint64(3)}, 4097, 3},
+		{"service", map[string]any{"RequestedState": uint64(6)}, 4097, 3},
+		{"reserved value", map[string]any{"RequestedState": uint64(7)}, 5, 3},
+		{"missing state", map[string]any{}, 5, 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t, nil)
+			f.gate()
 			id := f.migrate(vmRunning, "host2.lab")
-			if tt.finished {
-				f.p.OnUpdate(migrate.Update{JobID: id, Status: migrate.StatusCompleted, Percent: 100})
-			}
-			f.eng.cancelErr = tt.cancelErr
+			f.waitState(id, 3)
 			if rc := f.rsc(id, tt.in); rc != tt.want {
 				t.Fatalf("RequestStateChange = %d, want %d", rc, tt.want)
 			}
@@ -156,37 +218,102 @@ func TestRequestStateChange(t *testing.T) {
 	}
 }
 
+// TestRequestStateChangeOutcomes: a finished job, a job the engine does
+// not run, and aborts the driver refuses.
+func TestRequestStateChangeOutcomes(t *testing.T) {
+	terminate := map[string]any{"RequestedState": uint64(4)}
+	t.Run("finished job", func(t *testing.T) {
+		f := newFixture(t, nil)
+		id := f.migrate(vmRunning, "host2.lab")
+		f.waitState(id, 7)
+		if rc := f.rsc(id, terminate); rc != 4097 {
+			t.Errorf("Terminate of a completed job = %d, want 4097", rc)
+		}
+	})
+	t.Run("a job the engine does not run is ended here", func(t *testing.T) {
+		f := newFixture(t, nil)
+		err := f.store.Create(f.ctx, &migrate.Job{ID: "vsmig:orphan", Status: migrate.StatusRunning, Submitted: t0, VMName: "web1",
+			Plan: migrate.Plan{VM: vmRunning, Type: migrate.Live, DestHost: "host2.lab"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rc := f.rsc("vsmig:orphan", map[string]any{"RequestedState": uint64(5)}); rc != 0 {
+			t.Fatalf("Kill = %d, want 0", rc)
+		}
+		if st := get(f.job("vsmig:orphan"), "JobState"); st != uint64(9) {
+			t.Errorf("JobState %v, want 9", st)
+		}
+	})
+	for _, tt := range []struct {
+		name string
+		err  error
+		want uint64
+	}{
+		{"post-copy cannot abort", fmt.Errorf("sim: %w: a migration in post-copy cannot be aborted", migrate.ErrUnsupported), 1},
+		{"abort failed", errors.New("libvirt: broken"), 4},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, nil)
+			id := f.migrateSlowly(vmRunning, "host2.lab")
+			f.waitState(id, 4)
+			f.drv.set(func(d *testDriver) { d.abortErr = tt.err })
+			if rc := f.rsc(id, terminate); rc != tt.want {
+				t.Fatalf("Terminate = %d, want %d", rc, tt.want)
+			}
+			if st := get(f.job(id), "JobState"); st != uint64(4) {
+				t.Errorf("JobState %v, want 4: the job goes on", st)
+			}
+		})
+	}
+}
+
+// TestRSCCode is the table of RequestStateChange codes for the engine's
+// answers to a cancel.
+func TestRSCCode(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		want uint32
+	}{
+		{migrate.ErrFinished, RSCInvalidTransition},
+		{fmt.Errorf("migrate: cancel job j: %w", migrate.ErrUnsupported), RSCNotSupported},
+		{migrate.ErrBusy, RSCBusy},
+		{errors.New("libvirt: broken"), RSCFailed},
+	} {
+		if got := rscCode(tt.err); got != tt.want {
+			t.Errorf("rscCode(%v) = %d, want %d", tt.err, got, tt.want)
+		}
+	}
+}
+
 func TestCancelLifecycle(t *testing.T) {
 	f := newFixture(t, nil)
+	release := f.gate()
 	id := f.migrate(vmRunning, "host2.lab")
-	f.p.OnUpdate(migrate.Update{JobID: id, Status: migrate.StatusRunning, Percent: 20})
+	f.waitState(id, 3)
 	if rc := f.rsc(id, map[string]any{"RequestedState": uint64(4)}); rc != 4096 {
 		t.Fatalf("Terminate = %d", rc)
 	}
-	if !slices.Equal(f.eng.cancelled, []string{id}) {
-		t.Fatalf("engine cancels %v", f.eng.cancelled)
-	}
-	// A progress sample still in flight does not make it look Running.
-	f.p.OnUpdate(migrate.Update{JobID: id, Status: migrate.StatusRunning, Percent: 25})
-	if st := get(f.job(id), "JobState"); st != uint64(6) {
-		t.Fatalf("JobState %v after cancel request, want 6", st)
-	}
-	f.p.OnUpdate(migrate.Update{JobID: id, Status: migrate.StatusCancelled, Reason: "aborted; the VM runs on the source"})
 	j := f.job(id)
-	if get(j, "JobState") != uint64(8) || opStatus(j) != "[2 10]" || get(j, "ErrorCode") != uint64(0) {
+	if get(j, "JobState") != uint64(6) || get(j, "JobStatus") != "Shutting down: terminate requested" {
+		t.Fatalf("JobState %v (%v) after cancel request, want 6", get(j, "JobState"), get(j, "JobStatus"))
+	}
+	release()
+	j = f.waitState(id, 8)
+	if opStatus(j) != "[2 10]" || get(j, "ErrorCode") != uint64(0) {
 		t.Fatalf("cancelled job %v", j)
 	}
 	if rc := f.rsc(id, map[string]any{"RequestedState": uint64(5)}); rc != 4097 {
 		t.Errorf("Kill of a terminated job = %d, want 4097", rc)
 	}
+	if w := f.c.Where(vmRunning); len(w) != 1 || w[0] != testHost {
+		t.Errorf("VM on %v after the cancel", w)
+	}
 }
 
 func TestCancelQueuedEndsAtOnce(t *testing.T) {
-	f := newFixture(t, nil)
+	f := newFixture(t, nil, queued)
+	f.occupy()
 	id := f.migrate(vmRunning, "host2.lab")
-	f.eng.onCancel = func(id string, kill bool) {
-		f.p.OnUpdate(migrate.Update{JobID: id, Status: migrate.StatusKilled, Reason: "cancelled before it started"})
-	}
 	if rc := f.rsc(id, map[string]any{"RequestedState": uint64(5)}); rc != 0 {
 		t.Fatalf("Kill of a queued job = %d, want 0 (done)", rc)
 	}
@@ -195,22 +322,27 @@ func TestCancelQueuedEndsAtOnce(t *testing.T) {
 	}
 }
 
-func TestSubmitFailureMarksException(t *testing.T) {
+// TestRefusedJobLeavesNothing: a Migrate the engine refuses (here at the
+// destination check, a VM of the same name there) creates no job.
+func TestRefusedJobLeavesNothing(t *testing.T) {
 	f := newFixture(t, nil)
-	f.eng.submitErr = &migrate.CheckError{Kind: migrate.Incompatible, Reason: "a domain named web1 exists on host2.lab"}
+	f.drv.set(func(d *testDriver) {
+		d.checkErr = &migrate.CheckError{Kind: migrate.Incompatible, Reason: "a domain named web1 exists on host2.lab"}
+	})
 	rc, out := f.invoke(MethodMigrateToHost, map[string]any{"ComputerSystem": vmRef(vmRunning), "DestinationHost": "host2.lab"})
-	if rc != 6 {
-		t.Fatalf("return %d, want 6", rc)
+	if rc != 6 || out["Job"] != nil {
+		t.Fatalf("return %d, %v; want 6 and no job", rc, out)
 	}
-	j := f.job(keyString(out["Job"].(cim.ObjectPath), "InstanceID"))
-	if get(j, "JobState") != uint64(10) || get(j, "ErrorCode") != uint64(6) {
-		t.Fatalf("job after refused Submit %v", j)
+	if jobs, _ := f.eng.Jobs(f.ctx); len(jobs) != 0 || f.eng.Migrating(vmRunning) != "" {
+		t.Fatalf("jobs after a refusal: %v", jobs)
 	}
 }
 
 func TestDeleteAndModifyJob(t *testing.T) {
 	f := newFixture(t, nil)
+	release := f.gate()
 	id := f.migrate(vmRunning, "host2.lab")
+	f.waitState(id, 3)
 	path := f.p.jobPath(id)
 	var ce *cim.Error
 	if err := f.jobs.DeleteInstance(f.ctx, path); !errors.As(err, &ce) || ce.Status != cim.StatusFailed {
@@ -236,7 +368,11 @@ func TestDeleteAndModifyJob(t *testing.T) {
 		t.Fatalf("Modify of JobState: %v", err)
 	}
 
-	f.p.OnUpdate(migrate.Update{JobID: id, Status: migrate.StatusCompleted})
+	release()
+	f.waitState(id, 7)
+	if get(f.job(id), "DeleteOnCompletion") != false {
+		t.Error("the engine's updates undid the Put")
+	}
 	if err := f.jobs.DeleteInstance(f.ctx, path); err != nil {
 		t.Fatal(err)
 	}
@@ -248,109 +384,61 @@ func TestDeleteAndModifyJob(t *testing.T) {
 	}
 }
 
-func TestExpiredJobsSwept(t *testing.T) {
-	f := newFixture(t, nil, func(c *Config) { c.SweepInterval = time.Millisecond })
-	done := f.migrate(vmRunning, "host2.lab")
-	kept := f.migrate(vmOther, "host2.lab")
-	f.p.OnUpdate(migrate.Update{JobID: done, Status: migrate.StatusCompleted})
-	f.p.OnUpdate(migrate.Update{JobID: kept, Status: migrate.StatusRunning})
-	f.clock.Add(DefaultTimeBeforeRemoval + time.Second)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		_, err := f.store.Get(f.ctx, done)
-		if errors.Is(err, job.ErrNotFound) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("expired job not removed")
-		}
-		time.Sleep(5 * time.Millisecond)
+// TestRestart: the daemon stops with one job held in Start and one queued
+// behind it; a new engine over the same job store (bbolt) takes both up,
+// and the profile serves what became of them.
+func TestRestart(t *testing.T) {
+	path := t.TempDir() + "/jobs.db"
+	store, err := boltstore.Open(path, boltstore.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := f.store.Get(f.ctx, kept); err != nil {
-		t.Fatalf("running job removed: %v", err)
-	}
-}
-
-func TestRecoverAfterRestart(t *testing.T) {
-	store, path := jobtest.NewTempStorePath(t)
-	f := newFixture(t, store)
-	running := f.migrate(vmRunning, "host2.lab")
-	queued := f.migrate(vmOther, "10.0.0.2")
+	f := newFixture(t, store, queued)
 	finished := f.migrate(vmPaused, "host2.lab")
-	f.p.OnUpdate(migrate.Update{JobID: running, Status: migrate.StatusRunning, Percent: 50})
-	f.p.OnUpdate(migrate.Update{JobID: finished, Status: migrate.StatusCompleted})
-	// Corrupt the request of a fourth job.
-	broken := job.NewInstanceID("vsmig")
-	store.Create(f.ctx, &job.Job{InstanceID: broken, State: job.Running, VMUUID: vmShutoff, Request: []byte("{")})
-
-	// Restart: close everything, reopen the store and a new Profile.
+	f.waitState(finished, 7)
+	f.gate()
+	starting := f.migrate(vmRunning, "host2.lab")
+	f.waitState(starting, 3)
+	queuedJob := f.migrate(vmOther, "10.0.0.2")
+	if err := f.store.Create(f.ctx, &migrate.Job{ID: "vsmig:broken", Status: migrate.StatusRunning, Plan: migrate.Plan{VM: vmShutoff}}); err != nil {
+		t.Fatal(err)
+	}
+	// The stop: the engine stops watching, the store closes.
+	ctx, cancel := context.WithTimeout(f.ctx, 10*time.Second)
+	defer cancel()
+	if err := f.eng.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
 	f.p.Close()
 	store.Close()
-	store2, err := job.Open(path, job.DefaultConfig())
+
+	store2, err := boltstore.Open(path, boltstore.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer store2.Close()
-	f.eng = newFakeEngine()
-	f.config.Store, f.config.Engine, f.store = store2, f.eng, store2
+	f.store, f.engCfg.Store = store2, store2
+	f.drv.set(func(d *testDriver) { d.gate = nil })
 	f.open()
-	if f.vmOperatingStatus(vmRunning) != uint64(operatingEmigrating) {
-		t.Error("after restart the running job's VM is not Emigrating")
+	if get(f.job(queuedJob), "JobState") != uint64(2) {
+		t.Errorf("queued job before recovery: %v", f.job(queuedJob))
 	}
-	if err := f.p.Recover(f.ctx); err != nil {
+	if err := f.eng.Recover(f.ctx); err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	for _, r := range f.eng.recovered {
-		got = append(got, r.JobID)
-		if r.JobID == queued && (r.Plan.VM != vmOther || r.Plan.DestHost != "10.0.0.2" || !r.Queued) {
-			t.Errorf("recovered request %+v, want it marked queued", r)
-		}
-		if r.JobID == running && r.Queued {
-			t.Errorf("the running job was recovered as queued: %+v", r)
-		}
+	// Held in Start, it never reached the hypervisor: the VM is still here.
+	j := f.waitState(starting, 10)
+	if d, _ := get(j, "ErrorDescription").(string); !strings.Contains(d, "restart") {
+		t.Errorf("job interrupted at start: %v", j)
 	}
-	slices.Sort(got)
-	want := []string{running, queued}
-	slices.Sort(want)
-	if !slices.Equal(got, want) {
-		t.Fatalf("recovered %v, want %v", got, want)
+	// Queued, its VM still here: queued again, then it runs.
+	if j := f.waitState(queuedJob, 7); !strings.HasPrefix(get(j, "JobStatus").(string), "Completed") {
+		t.Errorf("queued job after the restart: %v", j)
 	}
-	if j := f.job(running); get(j, "JobState") != uint64(4) || get(j, "PercentComplete") != uint64(50) {
-		t.Errorf("running job after restart %v", j)
-	}
-	if j := f.job(queued); get(j, "JobState") != uint64(2) || !strings.HasPrefix(get(j, "JobStatus").(string), "Queued") {
-		t.Errorf("queued job after restart %v", j)
-	}
-	if j := f.job(broken); get(j, "JobState") != uint64(10) || get(j, "ErrorCode") != uint64(2) {
-		t.Errorf("unreadable job after restart %v", j)
+	if j := f.job("vsmig:broken"); get(j, "JobState") != uint64(10) || get(j, "ErrorCode") != uint64(2) {
+		t.Errorf("unreadable job after restart: %v", j)
 	}
 	if j := f.job(finished); get(j, "JobState") != uint64(7) {
-		t.Errorf("finished job after restart %v", j)
-	}
-	// The engine's outcome arrives later as an Update.
-	f.p.OnUpdate(migrate.Update{JobID: running, Status: migrate.StatusCompleted, Reason: "found on the destination"})
-	if get(f.job(running), "JobState") != uint64(7) {
-		t.Error("recovered job did not complete")
-	}
-}
-
-func TestRecoverEngineRefuses(t *testing.T) {
-	f := newFixture(t, nil)
-	id := f.migrate(vmRunning, "host2.lab")
-	f.p.OnUpdate(migrate.Update{JobID: id, Status: migrate.StatusRunning})
-	f.eng.recErr = errors.New("hypervisor unreachable")
-	if err := f.p.Recover(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	j := f.job(id)
-	if get(j, "JobState") != uint64(10) {
-		t.Fatalf("job the engine could not take: %v", j)
-	}
-	if d, _ := get(j, "ErrorDescription").(string); d == "" {
-		t.Error("no ErrorDescription")
-	}
-	if f.p.activeJob(vmRunning) != "" {
-		t.Error("VM still marked migrating")
+		t.Errorf("finished job after restart: %v", j)
 	}
 }

@@ -2,15 +2,12 @@ package vsm
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/google/uuid"
 
 	"github.com/vsmig/vsmig/cim"
-	"github.com/vsmig/vsmig/cim/job"
 	"github.com/vsmig/vsmig/migrate"
 )
 
@@ -39,27 +36,41 @@ func (sp *serviceProvider) InvokeMethod(ctx context.Context, path cim.ObjectPath
 	return nil, nil, cim.Errorf(cim.StatusMethodNotFound, "%s has no method %s", ClassService, method)
 }
 
-// call is a migration request that passed the profile's own checks.
-type call struct {
-	method string
-	vm     migrate.Domain
-	req    migrate.Request
-	prio   uint16
+// RefuseArgs answers the arguments the Broker found formally invalid (a
+// parameter of the wrong type, an embedded instance that does not parse):
+// rc, 4, and for the Migrate methods the reason in their OUT Error, as for
+// any refusal; the Check methods answer rc alone (no IsMigratable, as
+// DSP1081 says).
+func (sp *serviceProvider) RefuseArgs(ctx context.Context, path cim.ObjectPath, method string, rc any, problems string) (any, map[string]any, error) {
+	out := map[string]any{}
+	if strings.EqualFold(method, MethodMigrateToHost) || strings.EqualFold(method, MethodMigrateToSystem) {
+		code, _ := rc.(uint64)
+		sp.p.setError(method, out, sp.p.errorInstance(uint32(code), problems, cim.ObjectPath{}))
+	}
+	return rc, out, nil
 }
 
-// prepare checks the IN parameters of the four methods and builds the
-// engine request; everything but the destination check (engine.Check).
+// call is a migration request whose CIM form is right: what the engine is
+// to be asked.
+type call struct {
+	method string
+	req    migrate.Request
+}
+
+// prepare reads the IN parameters of the four methods into an engine
+// request, checking their CIM form only: the references and embedded
+// instances of the right classes, the value maps, the units. Whether the
+// VM exists, may move in its state, to a destination that is not this
+// host and that can take it, is the engine's to say (migrate.Engine.Check
+// and Submit apply every rule once).
 func (p *Profile) prepare(ctx context.Context, method string, in map[string]any, toSystem bool) (*call, *refusal) {
-	vm, r := p.sourceSystem(ctx, in["ComputerSystem"])
+	vm, r := p.sourceSystem(in["ComputerSystem"])
 	if r != nil {
 		return nil, r
 	}
 	dest, r := p.destination(in, toSystem)
 	if r != nil {
 		return nil, r
-	}
-	if strings.EqualFold(dest, p.host) {
-		return nil, refuse(RetInvalidParameter, "the destination "+dest+" is this host")
 	}
 	msd, r := embedded(in, "MigrationSettingData")
 	if r != nil {
@@ -84,21 +95,17 @@ func (p *Profile) prepare(ctx context.Context, method string, in map[string]any,
 	if r := p.parseResourceSettingData(rasds, &ch); r != nil {
 		return nil, r
 	}
-	if r := stateAllows(vm, s.Type); r != nil {
-		return nil, r
-	}
-	if id := p.activeJob(vm.UUID); id != "" {
-		return nil, refuse(RetInvalidState, fmt.Sprintf("virtual system %s is already migrating (job %s)", vm.Name, id))
+	owner := ""
+	if p.cfg.OwnerOf != nil {
+		owner = p.cfg.OwnerOf(ctx)
 	}
 	return &call{
 		method: method,
-		vm:     vm,
-		prio:   s.Priority,
 		req: migrate.Request{
 			Priority:  int(s.Priority),
 			Submitted: p.now(),
 			Plan: migrate.Plan{
-				VM:           vm.UUID,
+				VM:           vm,
 				Type:         s.Type,
 				DestHost:     dest,
 				Transport:    s.Transport,
@@ -107,51 +114,53 @@ func (p *Profile) prepare(ctx context.Context, method string, in map[string]any,
 				NewMemoryKiB: ch.NewMemoryKiB,
 				NewVCPUs:     ch.NewVCPUs,
 			},
+			Meta: migrate.Meta{
+				Owner:              owner,
+				Method:             method,
+				DeleteOnCompletion: !p.cfg.KeepJobs,
+				TimeBeforeRemoval:  p.cfg.TimeBeforeRemoval,
+			},
 		},
 	}, nil
 }
 
-// sourceSystem resolves the ComputerSystem parameter to a virtual system
-// of this host.
-func (p *Profile) sourceSystem(ctx context.Context, v any) (migrate.Domain, *refusal) {
+// sourceSystem reads the ComputerSystem parameter: a reference to a
+// CIM_ComputerSystem other than the host, whose Name is the VM's UUID.
+func (p *Profile) sourceSystem(v any) (string, *refusal) {
 	ref, ok := v.(cim.ObjectPath)
 	if !ok {
-		return migrate.Domain{}, refuse(RetInvalidParameter, "ComputerSystem must be a reference to a virtual system")
+		return "", refuse(RetInvalidParameter, "ComputerSystem must be a reference to a virtual system")
 	}
 	if !p.reg.IsA(ref.ClassName, ClassComputerSystem) {
-		return migrate.Domain{}, refuse(RetInvalidParameter, fmt.Sprintf("ComputerSystem refers to class %q, not a CIM_ComputerSystem", ref.ClassName))
+		return "", refuse(RetInvalidParameter, fmt.Sprintf("ComputerSystem refers to class %q, not a CIM_ComputerSystem", ref.ClassName))
 	}
 	name := keyString(ref, "Name")
 	if name == "" {
-		return migrate.Domain{}, refuse(RetInvalidParameter, "ComputerSystem reference has no Name key")
+		return "", refuse(RetInvalidParameter, "ComputerSystem reference has no Name key")
 	}
 	if name == p.host {
-		return migrate.Domain{}, refuse(RetInvalidParameter, "ComputerSystem refers to the host "+name+", not a virtual system")
+		return "", refuse(RetInvalidParameter, "ComputerSystem refers to the host "+name+", not a virtual system")
 	}
-	id, err := uuid.Parse(name)
-	if err != nil {
-		return migrate.Domain{}, refuse(RetInvalidParameter, fmt.Sprintf("ComputerSystem Name %q is not a virtual system UUID", name))
+	if u, err := uuid.Parse(name); err == nil {
+		name = u.String() // the engine's spelling, for paths and LastCheck
 	}
-	d, err := p.engine.Driver().Domain(ctx, id.String())
-	if errors.Is(err, migrate.ErrNoDomain) {
-		return migrate.Domain{}, refuse(RetInvalidParameter, fmt.Sprintf("ComputerSystem refers to no virtual system on this host (Name %s)", name))
-	}
-	if err != nil {
-		return migrate.Domain{}, &refusal{Code: codeOf(err), Reason: "cannot read virtual system " + name + ": " + err.Error(), Err: err}
-	}
-	return d, nil
+	return name, nil
 }
 
 // destination returns the destination host of a ToHost (DestinationHost)
 // or ToSystem (DestinationSystem: a host CIM_ComputerSystem EPR whose Name
-// key is the host name) call.
+// key is the host name) call, as given; its grammar is the engine's
+// (migrate.NormalizeHost).
 func (p *Profile) destination(in map[string]any, toSystem bool) (string, *refusal) {
 	if !toSystem {
 		s, ok := in["DestinationHost"].(string)
 		if !ok && in["DestinationHost"] != nil {
 			return "", refuse(RetInvalidParameter, "DestinationHost must be a string")
 		}
-		return checkDestHost(s)
+		if s == "" {
+			return "", refuse(RetInvalidParameter, "DestinationHost is missing")
+		}
+		return s, nil
 	}
 	ref, ok := in["DestinationSystem"].(cim.ObjectPath)
 	if !ok {
@@ -164,11 +173,7 @@ func (p *Profile) destination(in map[string]any, toSystem bool) (string, *refusa
 	if name == "" {
 		return "", refuse(RetInvalidParameter, "DestinationSystem does not contain a valid object path: no Name key")
 	}
-	h, r := checkDestHost(name)
-	if r != nil {
-		return "", refuse(RetInvalidParameter, "DestinationSystem does not contain a valid object path: "+r.Reason)
-	}
-	return h, nil
+	return name, nil
 }
 
 // embedded returns an optional embedded-instance parameter.
@@ -195,166 +200,94 @@ func embeddedArray(in map[string]any, name string) ([]*cim.Instance, *refusal) {
 	return nil, refuse(RetInvalidParameter, name+" must be an array of embedded instances")
 }
 
-// stateAllows checks the VM's run state against the migration type:
-// Live and Resume move a running (or paused) VM; Restart shuts a running
-// VM down, or moves a shut-off one, and starts it on the destination.
-func stateAllows(vm migrate.Domain, t migrate.Type) *refusal {
-	ok := false
-	switch t {
-	case migrate.Live, migrate.Resume:
-		ok = vm.State == migrate.StateRunning || vm.State == migrate.StatePaused
-	case migrate.Restart:
-		ok = vm.State == migrate.StateRunning || vm.State == migrate.StateShutoff
-	}
-	if !ok {
-		return refuse(RetInvalidState, fmt.Sprintf("virtual system %s is %s; a %s migration needs it %s",
-			vm.Name, stateName(vm.State), strings.ToLower(engineTypeName(t)), neededState(t)))
-	}
-	return nil
-}
-
-func stateName(s migrate.DomainState) string {
-	switch s {
-	case migrate.StateRunning:
-		return "running"
-	case migrate.StatePaused:
-		return "paused"
-	case migrate.StateShutoff:
-		return "shut off"
-	case migrate.StateCrashed:
-		return "crashed"
-	}
-	return "in an unknown state"
-}
-
-func neededState(t migrate.Type) string {
-	if t == migrate.Restart {
-		return "running or shut off"
-	}
-	return "running"
-}
-
-// migrate runs MigrateVirtualSystemToHost/ToSystem: all checks, then the
-// job is stored (state New) and submitted; 4096 and the Job reference.
+// migrate runs MigrateVirtualSystemToHost/ToSystem: the CIM form, then
+// the engine's Submit, which applies every rule and records the job
+// (state New) before it answers; 4096 and the Job reference.
 func (p *Profile) migrate(ctx context.Context, method string, in map[string]any, toSystem bool) (any, map[string]any, error) {
 	c, r := p.prepare(ctx, method, in, toSystem)
 	if r != nil {
-		return p.refused(ctx, method, r)
+		return p.refused(ctx, method, in, r)
 	}
-	vm := c.vm.UUID
-	// Claim the VM so that a concurrent call for it is refused with 5.
-	p.mu.Lock()
-	if p.admitting[vm] || p.active[vm] != "" {
-		p.mu.Unlock()
-		return p.refused(ctx, method, refuse(RetInvalidState, "virtual system "+c.vm.Name+" is already migrating"))
-	}
-	p.admitting[vm] = true
-	p.mu.Unlock()
-	defer func() {
-		p.mu.Lock()
-		delete(p.admitting, vm)
-		p.mu.Unlock()
-	}()
-
-	if err := p.engine.Check(ctx, c.req); err != nil {
-		return p.refused(ctx, method, &refusal{Code: codeOf(err), Reason: err.Error(), Err: err})
-	}
-	j, err := p.createJob(ctx, c)
+	c.req.JobID = p.cfg.OrgID + ":" + uuid.NewString()
+	j, err := p.engine.Submit(ctx, c.req)
 	if err != nil {
-		p.log.ErrorContext(ctx, "cannot record migration job", "method", method, "vm", vm, "err", err)
-		return uint64(RetFailed), nil, nil
+		return p.refused(ctx, method, in, refusalOf(err))
 	}
-	out := map[string]any{"Job": p.jobPath(j.InstanceID)}
+	out := map[string]any{"Job": p.jobPath(j.ID)}
 	if toSystem {
 		// The VM keeps its UUID: on the destination's vsmigd it is the
 		// CIM_ComputerSystem with this Name once the job has completed.
-		out["NewComputerSystem"] = p.vmPath(vm)
+		out["NewComputerSystem"] = p.vmPath(j.Plan.VM)
 	}
-	if err := p.engine.Submit(ctx, c.req); err != nil {
-		code := codeOf(err)
-		p.log.InfoContext(ctx, "migration refused by the engine", "job", j.InstanceID, "vm", vm, "code", code, "err", err)
-		p.failJob(j.InstanceID, code, "not started: "+err.Error())
-		return uint64(code), out, nil
-	}
-	p.log.InfoContext(ctx, "migration accepted", "job", j.InstanceID, "method", method, "vm", c.vm.Name,
-		"uuid", vm, "dest", c.req.Plan.DestHost, "type", engineTypeName(c.req.Plan.Type))
+	p.log.InfoContext(ctx, "migration accepted", "job", j.ID, "method", method, "vm", j.VMName,
+		"uuid", j.Plan.VM, "dest", j.Plan.DestHost, "type", engineTypeName(j.Plan.Type))
 	return uint64(RetJobStarted), out, nil
 }
 
-// refused logs a refusal and answers its return code.
-func (p *Profile) refused(ctx context.Context, method string, r *refusal) (any, map[string]any, error) {
-	p.log.InfoContext(ctx, "migration refused", "method", method, "code", r.Code, "reason", r.Reason)
-	return uint64(r.Code), nil, nil
+// refused logs a refusal of a Migrate method and answers its return code
+// and, in the OUT Error the schema declares (a vsmig extension), why.
+func (p *Profile) refused(ctx context.Context, method string, in map[string]any, r *refusal) (any, map[string]any, error) {
+	p.rate.info(ctx, "migration refused", method, r.Code, "reason", r.Reason)
+	out := map[string]any{}
+	p.setError(method, out, p.errorInstance(r.Code, r.Reason, sourceOf(in)))
+	return uint64(r.Code), out, nil
 }
 
-// createJob stores the job of an accepted call, in state New, and marks
-// its VM as migrating.
-func (p *Profile) createJob(ctx context.Context, c *call) (*job.Job, error) {
-	now := c.req.Submitted
-	id := job.NewInstanceID(p.cfg.OrgID)
-	c.req.JobID = id
-	reqBytes, err := json.Marshal(c.req)
-	if err != nil {
-		return nil, fmt.Errorf("vsm: encode request: %w", err)
+// sourceOf is the ComputerSystem reference of a call, for a CIM_Error's
+// ErrorSource; the zero path if there is none.
+func sourceOf(in map[string]any) cim.ObjectPath {
+	ref, _ := in["ComputerSystem"].(cim.ObjectPath)
+	if u, err := uuid.Parse(keyString(ref, "Name")); err == nil {
+		for i, k := range ref.Keys {
+			if strings.EqualFold(k.Name, "Name") {
+				ref.Keys = append([]cim.KeyBinding(nil), ref.Keys...)
+				ref.Keys[i].Value = u.String()
+			}
+		}
 	}
-	owner := ""
-	if p.cfg.OwnerOf != nil {
-		owner = p.cfg.OwnerOf(ctx)
-	}
-	j := &job.Job{
-		InstanceID:            id,
-		Name:                  fmt.Sprintf("Migrate %s to %s", c.vm.Name, c.req.Plan.DestHost),
-		Owner:                 owner,
-		State:                 job.New,
-		JobStatus:             "Queued",
-		TimeSubmitted:         now,
-		TimeOfLastStateChange: now,
-		DeleteOnCompletion:    !p.cfg.KeepJobs,
-		TimeBeforeRemoval:     p.cfg.TimeBeforeRemoval,
-		Method:                c.method,
-		VMUUID:                c.vm.UUID,
-		VMName:                c.vm.Name,
-		DestinationHost:       c.req.Plan.DestHost,
-		MigrationType:         uint16(c.req.Plan.Type),
-		TransportType:         uint16(c.req.Plan.Transport),
-		Priority:              c.prio,
-		Request:               reqBytes,
-	}
-	if err := p.store.Create(ctx, j); err != nil {
-		return nil, err
-	}
-	p.mu.Lock()
-	p.active[j.VMUUID] = id
-	p.mu.Unlock()
-	return j, nil
+	return ref
 }
 
-// check runs CheckVirtualSystemIsMigratableToHost/ToSystem: the checks of
-// migrate, without a job. See the package doc for the answers.
+// setError puts e in out as the OUT parameter Error, if method declares
+// one (vsmig's schema does, for all four methods; a trimmed schema may
+// not).
+func (p *Profile) setError(method string, out map[string]any, e *cim.Instance) {
+	if cls, ok := p.reg.Class(ClassService); ok {
+		if m := cls.Method(method); m != nil {
+			if prm := m.Param("Error"); prm != nil && prm.Out {
+				out[prm.Name] = e
+			}
+		}
+	}
+}
+
+// check runs CheckVirtualSystemIsMigratableToHost/ToSystem: the CIM form,
+// then the engine's Check (Submit's rules, without a job). See the
+// package doc for the answers.
 func (p *Profile) check(ctx context.Context, method string, in map[string]any, toSystem bool) (any, map[string]any, error) {
 	c, r := p.prepare(ctx, method, in, toSystem)
 	if r == nil {
 		if err := p.engine.Check(ctx, c.req); err != nil {
-			r = &refusal{Code: codeOf(err), Reason: err.Error(), Err: err}
+			r = refusalOf(err)
 		}
 	}
 	if r == nil {
 		p.mu.Lock()
-		delete(p.lastCheck, c.vm.UUID)
+		delete(p.lastCheck, strings.ToLower(c.req.Plan.VM))
 		p.mu.Unlock()
-		p.log.InfoContext(ctx, "migration check passed", "method", method, "vm", c.vm.Name, "dest", c.req.Plan.DestHost)
+		p.rate.info(ctx, "migration check passed", method, RetOK, "vm", c.req.Plan.VM, "dest", c.req.Plan.DestHost)
 		return uint64(RetOK), map[string]any{"IsMigratable": true}, nil
 	}
 	switch r.Code {
 	case RetInvalidParameter, RetFailed, RetTimeout:
 		// The question could not be asked: no IsMigratable (DSP1081).
-		p.log.InfoContext(ctx, "migration check refused", "method", method, "code", r.Code, "reason", r.Reason)
+		p.rate.info(ctx, "migration check refused", method, r.Code, "reason", r.Reason)
 		return uint64(r.Code), nil, nil
 	}
-	p.log.InfoContext(ctx, "migration check failed", "method", method, "code", r.Code, "reason", r.Reason)
+	p.rate.info(ctx, "migration check failed", method, r.Code, "reason", r.Reason)
 	src := cim.ObjectPath{}
 	if c != nil {
-		src = p.vmPath(c.vm.UUID)
+		src = p.vmPath(c.req.Plan.VM)
 	} else if ref, ok := in["ComputerSystem"].(cim.ObjectPath); ok {
 		src = ref
 	}
@@ -365,12 +298,6 @@ func (p *Profile) check(ctx context.Context, method string, in map[string]any, t
 		p.mu.Unlock()
 	}
 	out := map[string]any{"IsMigratable": false}
-	if cls, ok := p.reg.Class(ClassService); ok {
-		if m := cls.Method(method); m != nil {
-			if prm := m.Param("Error"); prm != nil && prm.Out {
-				out[prm.Name] = e
-			}
-		}
-	}
+	p.setError(method, out, e)
 	return uint64(RetOK), out, nil
 }

@@ -1,12 +1,17 @@
 package vsm
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/vsmig/vsmig/cim"
 	"github.com/vsmig/vsmig/migrate"
+	"github.com/vsmig/vsmig/migrate/sim"
 )
 
 func TestMigrateReturnCodes(t *testing.T) {
@@ -101,22 +106,39 @@ func TestMigrateReturnCodes(t *testing.T) {
 		{name: "Restart of a shut-off VM", want: 4096, in: func(f *fixture) map[string]any {
 			return map[string]any{"ComputerSystem": vmRef(vmShutoff), "DestinationHost": "host2.lab", "MigrationSettingData": msd(f, map[string]any{"MigrationType": 4})}
 		}},
+		// The paused-VM rule (migrate.StateAllows), through the engine.
 		{name: "Restart of a paused VM", want: 5, in: func(f *fixture) map[string]any {
 			return map[string]any{"ComputerSystem": vmRef(vmPaused), "DestinationHost": "host2.lab", "MigrationSettingData": msd(f, map[string]any{"MigrationType": 4})}
 		}},
+		{name: "Live of a paused VM", want: 4096, in: func(f *fixture) map[string]any {
+			return map[string]any{"ComputerSystem": vmRef(vmPaused), "DestinationHost": "host2.lab"}
+		}},
+		{name: "Resume of a paused VM", want: 4096, in: func(f *fixture) map[string]any {
+			return map[string]any{"ComputerSystem": vmRef(vmPaused), "DestinationHost": "host2.lab", "MigrationSettingData": msd(f, map[string]any{"MigrationType": 3})}
+		}},
 		{name: "already migrating", want: 5, setup: func(f *fixture) { f.migrate(vmRunning, "host3.lab") }},
-		{name: "engine: destination unreachable", want: 5, setup: func(f *fixture) {
-			f.eng.checkErr = &migrate.CheckError{Kind: migrate.InvalidState, Reason: "cannot connect to host2.lab"}
+		{name: "destination unreachable", want: 5, in: dest("host9.lab")},
+		{name: "driver: destination unreachable", want: 5, setup: func(f *fixture) {
+			f.drv.set(func(d *testDriver) {
+				d.checkErr = &migrate.CheckError{Kind: migrate.InvalidState, Reason: "cannot connect to host2.lab"}
+			})
 		}},
-		{name: "engine: incompatible CPU", want: 6, setup: func(f *fixture) {
-			f.eng.checkErr = &migrate.CheckError{Kind: migrate.Incompatible, Reason: "CPU model"}
+		{name: "driver: incompatible CPU", want: 6, setup: func(f *fixture) {
+			f.drv.set(func(d *testDriver) { d.checkErr = &migrate.CheckError{Kind: migrate.Incompatible, Reason: "CPU model"} })
 		}},
-		{name: "engine: not supported", want: 1, setup: func(f *fixture) {
-			f.eng.checkErr = &migrate.CheckError{Kind: migrate.NotSupported, Reason: "post-copy"}
+		{name: "driver: not supported", want: 1, setup: func(f *fixture) {
+			f.drv.set(func(d *testDriver) { d.checkErr = &migrate.CheckError{Kind: migrate.NotSupported, Reason: "post-copy"} })
 		}},
-		{name: "engine: busy", want: 5, setup: func(f *fixture) { f.eng.checkErr = migrate.ErrBusy }},
-		{name: "engine: unknown failure", want: 2, setup: func(f *fixture) { f.eng.checkErr = errors.New("boom") }},
-		{name: "submit refused", want: 5, setup: func(f *fixture) { f.eng.submitErr = migrate.ErrBusy }},
+		{name: "driver: busy", want: 5, setup: func(f *fixture) { f.drv.set(func(d *testDriver) { d.checkErr = migrate.ErrBusy }) }},
+		{name: "driver: unknown failure", want: 2, setup: func(f *fixture) { f.drv.set(func(d *testDriver) { d.checkErr = errors.New("boom") }) }},
+		{name: "driver: timeout", want: 3, setup: func(f *fixture) {
+			f.drv.set(func(d *testDriver) { d.checkErr = fmt.Errorf("check destination: %w", context.DeadlineExceeded) })
+		}},
+		{name: "name taken on the destination", want: 6, setup: func(f *fixture) {
+			if err := f.c.AddVM(sim.VMConfig{Name: "web1", Host: "host2.lab", MemoryKiB: gib}); err != nil {
+				f.t.Fatal(err)
+			}
+		}},
 		{name: "new name", want: 4096, in: func(f *fixture) map[string]any {
 			return map[string]any{"ComputerSystem": vmRef(vmRunning), "DestinationHost": "host2.lab",
 				"NewSystemSettingData": f.embed(ClassSystemSettingData, map[string]any{"ElementName": "web1-moved"})}
@@ -167,7 +189,10 @@ func TestMigrateReturnCodes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t, nil)
+			// Jobs wait queued behind one that holds the only slot: a new
+			// job is in JobState 2 when it is read.
+			f := newFixture(t, nil, queued)
+			f.occupy()
 			if tt.setup != nil {
 				tt.setup(f)
 			}
@@ -179,19 +204,20 @@ func TestMigrateReturnCodes(t *testing.T) {
 			if method == "" {
 				method = MethodMigrateToHost
 			}
-			before := len(f.eng.submitted)
+			before, _ := f.eng.Jobs(f.ctx)
 			rc, out := f.invoke(method, in)
 			if rc != tt.want {
 				t.Fatalf("return %d, want %d", rc, tt.want)
 			}
-			jobs, _ := f.store.List(f.ctx)
+			jobs, _ := f.eng.Jobs(f.ctx)
 			switch {
 			case rc == 4096:
 				ref, ok := out["Job"].(cim.ObjectPath)
 				if !ok || ref.ClassName != ClassJob {
 					t.Fatalf("Job out parameter %v", out["Job"])
 				}
-				j := f.job(keyString(ref, "InstanceID"))
+				id := keyString(ref, "InstanceID")
+				j := f.job(id)
 				if get(j, "JobState") != uint64(2) {
 					t.Errorf("new job JobState %v", get(j, "JobState"))
 				}
@@ -201,26 +227,31 @@ func TestMigrateReturnCodes(t *testing.T) {
 						t.Errorf("NewComputerSystem %v", out["NewComputerSystem"])
 					}
 				}
-				if len(f.eng.submitted) != before+1 {
+				if len(jobs) != len(before)+1 {
 					t.Fatal("nothing submitted")
 				}
 				if tt.checkPlan != nil {
-					tt.checkPlan(t, f.eng.submitted[len(f.eng.submitted)-1].Plan)
-				}
-			case tt.name == "submit refused":
-				if len(jobs) != 1 || jobs[0].State != 10 || jobs[0].ErrorCode != 5 {
-					t.Fatalf("refused submit left %+v", jobs)
-				}
-				if f.p.activeJob(vmRunning) != "" {
-					t.Error("VM still marked migrating")
+					rec, err := f.eng.Job(f.ctx, id)
+					if err != nil {
+						t.Fatal(err)
+					}
+					tt.checkPlan(t, rec.Plan)
 				}
 			default:
-				if len(jobs) != before {
+				if len(jobs) != len(before) {
 					t.Errorf("a refused call created a job: %d jobs", len(jobs))
+				}
+				if vm := keyString(asRef(in["ComputerSystem"]), "Name"); vm != "" && vm != blockerVM && f.eng.Migrating(vm) != "" && tt.name != "already migrating" {
+					t.Error("VM marked migrating after a refusal")
 				}
 			}
 		})
 	}
+}
+
+func asRef(v any) cim.ObjectPath {
+	r, _ := v.(cim.ObjectPath)
+	return r
 }
 
 func dest(h string) func(f *fixture) map[string]any {
@@ -252,13 +283,14 @@ func TestCheckMethods(t *testing.T) {
 		{"unreachable destination", MethodCheckToHost, map[string]any{"ComputerSystem": vmRef(vmRunning), "DestinationHost": "host2.lab"},
 			&migrate.CheckError{Kind: migrate.InvalidState, Reason: "connection refused"}, 0, false},
 		{"wrong VM state", MethodCheckToHost, map[string]any{"ComputerSystem": vmRef(vmShutoff), "DestinationHost": "host2.lab"}, nil, 0, false},
+		{"paused VM live", MethodCheckToHost, map[string]any{"ComputerSystem": vmRef(vmPaused), "DestinationHost": "host2.lab"}, nil, 0, true},
 		{"reference to nothing", MethodCheckToHost, map[string]any{"ComputerSystem": vmRef(vmRef("x").ClassName), "DestinationHost": "host2.lab"}, nil, 4, nil},
 		{"malformed destination", MethodCheckToHost, map[string]any{"ComputerSystem": vmRef(vmRunning), "DestinationHost": "a..b"}, nil, 4, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t, nil)
-			f.eng.checkErr = tt.checkErr
+			f.drv.set(func(d *testDriver) { d.checkErr = tt.checkErr })
 			rc, out := f.invoke(tt.method, tt.in)
 			if rc != tt.want {
 				t.Fatalf("return %d, want %d", rc, tt.want)
@@ -266,7 +298,7 @@ func TestCheckMethods(t *testing.T) {
 			if got := out["IsMigratable"]; got != tt.migratable {
 				t.Fatalf("IsMigratable %v, want %v", got, tt.migratable)
 			}
-			if jobs, _ := f.store.List(f.ctx); len(jobs) != 0 {
+			if jobs, _ := f.eng.Jobs(f.ctx); len(jobs) != 0 {
 				t.Error("a Check created a job")
 			}
 			if tt.migratable == false {
@@ -311,5 +343,52 @@ func TestConcurrentMigrateOneVM(t *testing.T) {
 	}
 	if started != 1 {
 		t.Fatalf("%d migrations of one VM started, want 1", started)
+	}
+}
+
+// TestConcurrentMigrateWhileChecking (issue #14): two Migrates of one VM,
+// the first still being checked against a destination that will refuse
+// it. No job ever exists, so neither may answer "already migrating": both
+// get the destination's answer, 6. (At e7b7390 the second got 5: the
+// profile refused any request for a VM whose first request was still
+// being checked.)
+func TestConcurrentMigrateWhileChecking(t *testing.T) {
+	f := newFixture(t, nil)
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	f.drv.set(func(d *testDriver) {
+		d.checkErr = &migrate.CheckError{Kind: migrate.Incompatible, Reason: "a VM named web1 exists on host2.lab"}
+		d.onCheck = func() {
+			first := false
+			once.Do(func() { first = true })
+			if first {
+				close(entered)
+				<-release
+			}
+		}
+	})
+	in := map[string]any{"ComputerSystem": vmRef(vmRunning), "DestinationHost": "host2.lab"}
+	first := make(chan uint64, 1)
+	go func() { rc, _ := f.invoke(MethodMigrateToHost, in); first <- rc }()
+	<-entered
+	second := make(chan uint64, 1)
+	go func() { rc, _ := f.invoke(MethodMigrateToHost, in); second <- rc }()
+	var rc2 uint64
+	got2 := false
+	select {
+	case rc2 = <-second: // answered while the first is being checked
+		got2 = true
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(release)
+	rc1 := <-first
+	if !got2 {
+		rc2 = <-second
+	}
+	if rc1 != 6 || rc2 != 6 {
+		t.Fatalf("return codes %d and %d; want 6 and 6 (no job exists, the destination refuses both)", rc1, rc2)
+	}
+	if jobs, _ := f.eng.Jobs(f.ctx); len(jobs) != 0 {
+		t.Errorf("jobs %v", jobs)
 	}
 }

@@ -3,7 +3,6 @@ package vsm
 import (
 	"fmt"
 	"math"
-	"net/netip"
 	"strconv"
 	"strings"
 
@@ -11,94 +10,20 @@ import (
 	"github.com/vsmig/vsmig/migrate"
 )
 
-// checkDestHost validates a DestinationHost in one of the formats the
-// capabilities advertise (DestinationHostFormatsSupported 2, 3, 4) and
-// returns it as the engine wants it: a DNS name (RFC 1035 labels, digits
-// allowed first as RFC 1123 permits, without a trailing dot), IPv4 dotted
-// decimal, or IPv6 text (brackets are tolerated and removed; zones are
-// refused, a migration URI cannot carry them portably).
-func checkDestHost(s string) (string, *refusal) {
-	if s == "" {
-		return "", refuse(RetInvalidParameter, "DestinationHost is missing")
-	}
-	h := s
-	if strings.HasPrefix(h, "[") && strings.HasSuffix(h, "]") {
-		h = h[1 : len(h)-1]
-	}
-	if strings.ContainsAny(h, ":") || isDottedNumbers(h) {
-		a, err := netip.ParseAddr(h)
-		if err != nil {
-			return "", refuse(RetInvalidParameter, fmt.Sprintf("DestinationHost %q is neither a DNS name nor an IPv4 or IPv6 address", s))
-		}
-		if a.Zone() != "" {
-			return "", refuse(RetInvalidParameter, fmt.Sprintf("DestinationHost %q: IPv6 zones are not supported", s))
-		}
-		if a.IsUnspecified() || a.IsMulticast() {
-			return "", refuse(RetInvalidParameter, fmt.Sprintf("DestinationHost %q is not a host address", s))
-		}
-		return a.String(), nil
-	}
-	if h != s {
-		return "", refuse(RetInvalidParameter, fmt.Sprintf("DestinationHost %q: only IPv6 addresses may be bracketed", s))
-	}
-	if err := checkDNSName(h); err != nil {
-		return "", refuse(RetInvalidParameter, fmt.Sprintf("DestinationHost %q is not a valid DNS name: %v", s, err))
-	}
-	return strings.ToLower(strings.TrimSuffix(h, ".")), nil
-}
-
-// isDottedNumbers reports whether s is made only of digits and dots, the
-// shape of an IPv4 address (which must then parse as one: "1.2.3" is not a
-// host name either).
-func isDottedNumbers(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if (s[i] < '0' || s[i] > '9') && s[i] != '.' {
-			return false
-		}
-	}
-	return true
-}
-
-// checkDNSName applies the RFC 1035 (2.3.1) preferred name syntax, with
-// RFC 1123's leading digits: labels of 1 to 63 letters, digits and
-// hyphens, not beginning or ending with a hyphen, 253 octets in all.
-func checkDNSName(s string) error {
-	s = strings.TrimSuffix(s, ".")
-	if len(s) == 0 || len(s) > 253 {
-		return fmt.Errorf("length %d is not within 1..253", len(s))
-	}
-	for _, label := range strings.Split(s, ".") {
-		if len(label) == 0 || len(label) > 63 {
-			return fmt.Errorf("label %q is not 1..63 characters long", label)
-		}
-		if label[0] == '-' || label[len(label)-1] == '-' {
-			return fmt.Errorf("label %q begins or ends with a hyphen", label)
-		}
-		for i := 0; i < len(label); i++ {
-			c := label[i]
-			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
-				return fmt.Errorf("label %q contains %q", label, c)
-			}
-		}
-	}
-	return nil
-}
-
-// settings are the MigrationSettingData of a request, resolved.
+// settings are the MigrationSettingData of a request.
 type settings struct {
-	Type      migrate.Type
+	Type migrate.Type
+	// Transport is 0 when the request names none: the engine's default
+	// applies (migrate.Config.DefaultTransport, resolved once, there).
 	Transport migrate.Transport
 	Priority  uint16
 	Bandwidth uint64 // bytes per second, 0 = engine default
 }
 
-// parseSettingData resolves a MigrationSettingData (nil = the defaults
-// the capabilities advertise).
+// parseSettingData reads a MigrationSettingData (nil = the defaults the
+// capabilities advertise).
 func (p *Profile) parseSettingData(msd *cim.Instance) (settings, *refusal) {
-	s := settings{Type: p.cfg.DefaultType, Transport: p.cfg.DefaultTransport}
+	s := settings{Type: p.cfg.DefaultType}
 	if msd == nil {
 		return s, nil
 	}

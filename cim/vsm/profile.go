@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/vsmig/vsmig/cim"
-	"github.com/vsmig/vsmig/cim/job"
 	"github.com/vsmig/vsmig/migrate"
 )
 
@@ -50,35 +49,30 @@ var requiredClasses = []string{
 }
 
 // Profile is the DSP1081 implementation: it serves the profile's instances
-// and methods and keeps the migration jobs.
+// and methods over the engine, which runs the migrations and keeps their
+// jobs.
 type Profile struct {
 	cfg    Config
 	reg    cim.Registry
-	store  job.Store
-	engine Engine
+	engine *migrate.Engine
 	log    *slog.Logger
 	now    func() time.Time
 	host   string
 
 	mu sync.Mutex
-	// active maps a virtual system's UUID to its unfinished job; it makes
-	// "already migrating" and OperatingStatus cheap for 10 000 VMs.
-	active map[string]string
-	// admitting holds the VMs whose Migrate call is between its checks
-	// and the stored job, so that two concurrent calls cannot both pass.
-	admitting map[string]bool
 	// lastCheck is the CIM_Error of the last failed Check of each VM.
 	lastCheck map[string]*cim.Instance
 
 	warned  sync.Map // "Class.Property" -> struct{}: schema gaps logged once
-	sweeper *job.Sweeper
+	rate    *rateLog // per-request outcomes, summarised
+	sweeper *Sweeper
 }
 
 // New builds a Profile. It fails if a required class is missing from the
 // Registry or the host name cannot be found.
 func New(cfg Config) (*Profile, error) {
-	if cfg.Registry == nil || cfg.Store == nil || cfg.Engine == nil {
-		return nil, errors.New("vsm: Config needs a Registry, a Store and an Engine")
+	if cfg.Registry == nil || cfg.Engine == nil {
+		return nil, errors.New("vsm: Config needs a Registry and an Engine")
 	}
 	cfg.fill()
 	var missing []string
@@ -93,35 +87,24 @@ func New(cfg Config) (*Profile, error) {
 	p := &Profile{
 		cfg:       cfg,
 		reg:       cfg.Registry,
-		store:     cfg.Store,
 		engine:    cfg.Engine,
 		log:       cfg.Logger,
 		now:       func() time.Time { return cfg.Clock().UTC() },
 		host:      cfg.HostName,
-		active:    make(map[string]string),
-		admitting: make(map[string]bool),
 		lastCheck: make(map[string]*cim.Instance),
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), defaultCallTimeout)
-	defer cancel()
+	p.rate = newRateLog(p.log, p.now)
 	if p.host == "" {
-		h, err := cfg.Engine.Driver().Host(ctx)
+		ctx, cancel := context.WithTimeout(context.Background(), defaultCallTimeout)
+		defer cancel()
+		h, err := cfg.Engine.Host(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("vsm: host name: %w", err)
 		}
 		p.host = h.Name
 	}
-	jobs, err := p.store.List(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("vsm: load jobs: %w", err)
-	}
-	for _, j := range jobs {
-		if !j.State.Terminal() && j.VMUUID != "" {
-			p.active[j.VMUUID] = j.InstanceID
-		}
-	}
 	if cfg.SweepInterval >= 0 {
-		p.sweeper = job.NewSweeper(p.store, job.SweeperConfig{
+		p.sweeper = NewSweeper(p.engine, SweeperConfig{
 			Interval: cfg.SweepInterval,
 			Now:      p.now,
 			Logger:   p.log,
@@ -130,8 +113,8 @@ func New(cfg Config) (*Profile, error) {
 	return p, nil
 }
 
-// Close stops the expiry sweeper. It closes neither the Store nor the
-// Engine, which the caller owns.
+// Close stops the expiry sweeper. It closes neither the Engine nor its
+// store, which the caller owns.
 func (p *Profile) Close() error {
 	if p.sweeper != nil {
 		return p.sweeper.Close()
@@ -160,22 +143,6 @@ func (p *Profile) LastCheck(vmUUID string) *cim.Instance {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.lastCheck[strings.ToLower(vmUUID)].Clone()
-}
-
-// activeJob returns the unfinished job of a VM, "" if none.
-func (p *Profile) activeJob(vm string) string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.active[vm]
-}
-
-// jobEnded drops a finished job from the active index.
-func (p *Profile) jobEnded(j *job.Job) {
-	p.mu.Lock()
-	if p.active[j.VMUUID] == j.InstanceID {
-		delete(p.active, j.VMUUID)
-	}
-	p.mu.Unlock()
 }
 
 // newInstance returns an empty instance of class in ns; New checked that
@@ -303,11 +270,6 @@ func findByPath(insts []*cim.Instance, path cim.ObjectPath) (*cim.Instance, erro
 		}
 	}
 	return nil, notFound(path)
-}
-
-// bg returns a context for store writes made outside a request.
-func bg() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), defaultCallTimeout)
 }
 
 // engineTypeName names a migration type for InstanceIDs and job names.

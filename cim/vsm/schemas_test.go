@@ -10,6 +10,7 @@ import (
 
 	"github.com/vsmig/vsmig/cim"
 	"github.com/vsmig/vsmig/migrate"
+	"github.com/vsmig/vsmig/migrate/sim"
 	"github.com/vsmig/vsmig/schemas"
 )
 
@@ -42,24 +43,25 @@ func TestWithSchemas(t *testing.T) {
 		t.Skipf("schemas.Load: %v", err)
 	}
 	var warns []string
-	f := newFixture(t, nil, func(c *Config) {
-		c.Registry = reg
-		c.Logger = slog.New(&warnRecorder{msgs: &warns})
+	f := newFixture(t, nil, func(f *fixture) {
+		f.config.Registry, f.reg = reg, reg
+		f.config.Logger = slog.New(&warnRecorder{msgs: &warns})
 	})
-	f.reg = reg
 	ctx := context.Background()
-	id := f.migrate(vmRunning, "host2.lab")
-	f.clock.Add(time.Second)
-	f.p.OnUpdate(migrate.Update{JobID: id, Status: migrate.StatusRunning, Percent: 50,
-		Progress: migrate.Progress{DataTotal: 10, DataProcessed: 5, DataRemaining: 5, Iteration: 1, ExpectedDowntime: time.Millisecond}})
-	f.p.OnUpdate(migrate.Update{JobID: id, Status: migrate.StatusFailed, Err: &migrate.CheckError{Kind: migrate.InvalidState, Reason: "lost the destination"}})
-	_, out, err := f.jobs.InvokeMethod(ctx, f.p.jobPath(id), MethodGetError, nil)
+	// A job that failed while running (figures, an error: its destination
+	// died) and one that completed (final statistics).
+	f.c.Inject(sim.Fault{Kind: sim.DestinationDies, Dest: "host2.lab", At: 2 * time.Second})
+	failed := f.migrateSlowly(vmRunning, "host2.lab")
+	if j := f.waitState(failed, 10); get(j, "DataTotal") == uint64(0) {
+		t.Errorf("failed job without figures: %v", j)
+	}
+	_, out, err := f.jobs.InvokeMethod(ctx, f.p.jobPath(failed), MethodGetError, nil)
 	if err != nil || out["Error"] == nil {
 		t.Fatalf("GetError: %v %v", out, err)
 	}
-	id2 := f.migrate(vmOther, "host2.lab")
-	f.p.OnUpdate(migrate.Update{JobID: id2, Status: migrate.StatusCompleted, Percent: 100,
-		Result: &migrate.Result{TotalTime: time.Second, Downtime: time.Millisecond}})
+	f.c.SetDown("host2.lab", false)
+	id2 := f.migrate(vmOther, "host3.lab")
+	f.waitState(id2, 7)
 
 	// Embedded instances of the real classes reach the checks.
 	rc, _ := f.invoke(MethodCheckToHost, map[string]any{"ComputerSystem": vmRef(vmRunning), "DestinationHost": "host2.lab",
@@ -70,7 +72,7 @@ func TestWithSchemas(t *testing.T) {
 	if rc != 0 {
 		t.Fatalf("Check over the real schema = %d", rc)
 	}
-	f.eng.checkErr = &migrate.CheckError{Kind: migrate.Incompatible, Reason: "CPU"}
+	f.drv.set(func(d *testDriver) { d.checkErr = &migrate.CheckError{Kind: migrate.Incompatible, Reason: "CPU"} })
 	f.invoke(MethodCheckToSystem, map[string]any{"ComputerSystem": vmRef(vmRunning), "DestinationSystem": vmRef("host2.lab")})
 
 	for _, pr := range f.p.Providers() {

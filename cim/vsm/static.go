@@ -58,7 +58,7 @@ func (p *Profile) settingDataInstance(t migrate.Type) *cim.Instance {
 	p.set(inst, "ElementName", engineTypeName(t)+" migration")
 	p.set(inst, "Caption", engineTypeName(t)+" migration defaults")
 	p.set(inst, "MigrationType", uint64(t))
-	p.set(inst, "TransportType", uint64(p.cfg.DefaultTransport))
+	p.set(inst, "TransportType", uint64(p.engine.Config().DefaultTransport))
 	p.set(inst, "Priority", uint64(0))
 	p.set(inst, "Bandwidth", uint64(0))
 	p.set(inst, "BandwidthUnit", DefaultBandwidthUnit)

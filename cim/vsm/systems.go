@@ -28,7 +28,7 @@ const (
 )
 
 // systemProvider serves CIM_ComputerSystem: the host, and one instance per
-// virtual system of the engine's driver (Name = the libvirt UUID).
+// virtual system the engine reports on its host (Name = the libvirt UUID).
 type systemProvider struct{ p *Profile }
 
 func (sp *systemProvider) Classes() []cim.ClassRef {
@@ -51,32 +51,26 @@ func (sp *systemProvider) GetInstance(ctx context.Context, path cim.ObjectPath) 
 	if err != nil {
 		return nil, notFound(path)
 	}
-	d, err := p.engine.Driver().Domain(ctx, id.String())
+	d, err := p.engine.Domain(ctx, id.String())
 	if errors.Is(err, migrate.ErrNoDomain) {
 		return nil, notFound(path)
 	}
 	if err != nil {
 		return nil, &cim.Error{Status: cim.StatusFailed, Message: "read virtual system " + name, Err: err}
 	}
-	return p.vmInstance(d, p.activeJob(d.UUID) != ""), nil
+	return p.vmInstance(d, p.engine.Migrating(d.UUID) != ""), nil
 }
 
 func (sp *systemProvider) EnumerateInstances(ctx context.Context, ns, class string) ([]*cim.Instance, error) {
 	p := sp.p
-	doms, err := p.engine.Driver().Domains(ctx)
+	doms, err := p.engine.Domains(ctx)
 	if err != nil {
 		return nil, &cim.Error{Status: cim.StatusFailed, Message: "list virtual systems", Err: err}
 	}
-	p.mu.Lock()
-	migrating := make(map[string]bool, len(p.active))
-	for vm := range p.active {
-		migrating[vm] = true
-	}
-	p.mu.Unlock()
 	out := make([]*cim.Instance, 0, len(doms)+1)
 	out = append(out, p.hostInstance())
 	for _, d := range doms {
-		out = append(out, p.vmInstance(d, migrating[d.UUID]))
+		out = append(out, p.vmInstance(d, p.engine.Migrating(d.UUID) != ""))
 	}
 	return out, nil
 }

@@ -5,13 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/beevik/etree"
 
 	"github.com/vsmig/vsmig/cim"
+	"github.com/vsmig/vsmig/cim/wscim"
 	"github.com/vsmig/vsmig/wsman"
 )
 
@@ -143,7 +142,9 @@ func (r *binding) scalarArgument(p *cim.Parameter, pv wsman.ParamValue, ns strin
 
 // parseDatetimeArg reads a datetime argument: CIM text form, xs:dateTime
 // or (for intervals) xs:duration, bare or wrapped in a WS-CIM element
-// (cim:Datetime, cim:Interval, cim:CIM_DateTime).
+// (cim:Datetime, cim:Interval, cim:CIM_DateTime), by the rules WS-CIM
+// instances are read with (wscim.ParseDatetime): a TimeoutPeriod in an
+// Invoke and a TimeBeforeRemoval in a Put mean the same.
 func parseDatetimeArg(pv wsman.ParamValue) (any, error) {
 	s := pv.Text
 	if pv.Element != nil {
@@ -151,61 +152,7 @@ func parseDatetimeArg(pv wsman.ParamValue) (any, error) {
 			s = c[0].Text()
 		}
 	}
-	s = strings.TrimSpace(s)
-	if d, err := cim.ParseValue(cim.DatetimeType, s); err == nil {
-		return d, nil
-	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return cim.Timestamp(t), nil
-	}
-	if d, ok := parseXSDuration(s); ok {
-		return cim.IntervalOf(d), nil
-	}
-	return nil, fmt.Errorf("%q is not a datetime", s)
-}
-
-// parseXSDuration reads an xs:duration without years and months
-// (PnDTnHnMn.nS), the form WS-CIM uses for intervals.
-func parseXSDuration(s string) (time.Duration, bool) {
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	if !strings.HasPrefix(s, "P") || len(s) < 3 {
-		return 0, false
-	}
-	s = s[1:]
-	var d time.Duration
-	inTime := false
-	units := map[bool]map[byte]time.Duration{
-		false: {'D': 24 * time.Hour},
-		true:  {'H': time.Hour, 'M': time.Minute, 'S': time.Second},
-	}
-	for s != "" {
-		if s[0] == 'T' {
-			if inTime || len(s) == 1 {
-				return 0, false
-			}
-			inTime, s = true, s[1:]
-			continue
-		}
-		i := strings.IndexFunc(s, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
-		if i <= 0 {
-			return 0, false
-		}
-		unit, ok := units[inTime][s[i]]
-		if !ok {
-			return 0, false
-		}
-		f, err := strconv.ParseFloat(s[:i], 64)
-		if err != nil || f*float64(unit) > float64(1<<62) {
-			return 0, false
-		}
-		d += time.Duration(f * float64(unit))
-		s = s[i+1:]
-	}
-	if neg {
-		d = -d
-	}
-	return d, true
+	return wscim.ParseDatetime(s)
 }
 
 // argError records a value that did not convert. The text is kept for
@@ -282,39 +229,11 @@ func (r *binding) writeValue(el *etree.Element, v any, ns string) {
 		el.SetText(encodeEmbedded(v))
 	case cim.Datetime:
 		if v.Interval {
-			el.CreateElement("cim:Interval").SetText(xsDuration(v.Duration))
+			el.CreateElement("cim:Interval").SetText(wscim.FormatDatetime(v))
 		} else {
-			el.CreateElement("cim:Datetime").SetText(v.Time.Format("2006-01-02T15:04:05.999999Z07:00"))
+			el.CreateElement("cim:Datetime").SetText(wscim.FormatDatetime(v))
 		}
 	default:
 		el.SetText(cim.FormatValue(v))
 	}
-}
-
-// xsDuration writes d as an xs:duration (PnDTnHnMn.nS).
-func xsDuration(d time.Duration) string {
-	var b strings.Builder
-	if d < 0 {
-		b.WriteByte('-')
-		d = -d
-	}
-	b.WriteByte('P')
-	days := d / (24 * time.Hour)
-	d -= days * 24 * time.Hour
-	if days > 0 {
-		b.WriteString(strconv.FormatInt(int64(days), 10))
-		b.WriteByte('D')
-	}
-	b.WriteByte('T')
-	h, mnt := d/time.Hour, (d%time.Hour)/time.Minute
-	if h > 0 {
-		b.WriteString(strconv.FormatInt(int64(h), 10) + "H")
-	}
-	if mnt > 0 {
-		b.WriteString(strconv.FormatInt(int64(mnt), 10) + "M")
-	}
-	s := d % time.Minute
-	b.WriteString(strconv.FormatFloat(s.Seconds(), 'f', -1, 64))
-	b.WriteByte('S')
-	return b.String()
 }

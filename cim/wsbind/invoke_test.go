@@ -136,8 +136,11 @@ func xmlEscape(s string) string {
 }
 
 func TestParseXSDurationViaInvoke(t *testing.T) {
-	// Bad durations are bad arguments: code 5 for RequestStateChange.
-	for _, d := range []string{"P", "PT", "P1Y", "PT1D", "P1H", "PTS", "P1DT", "PT1.2.3S", "PT99999999999999H"} {
+	// Bad durations are bad arguments: code 5 for RequestStateChange. They
+	// are those a Put's interval refuses too (wscim.ParseInterval): a
+	// negative one (accepted here before issue #10), years or months, one
+	// beyond time.Duration.
+	for _, d := range []string{"P", "PT", "P1Y", "PT1D", "P1H", "PTS", "P1DT", "PT1.2.3S", "PT99999999999999H", "-PT1S", "-P1D", "PT-1S", "P1M"} {
 		m := newModel(t, 1)
 		body := `<p:RequestStateChange_INPUT xmlns:p="` + uriCS + `"><p:TimeoutPeriod><cim:Interval xmlns:cim="http://schemas.dmtf.org/wbem/wscim/1/common">` +
 			d + `</cim:Interval></p:TimeoutPeriod></p:RequestStateChange_INPUT>`

@@ -9,6 +9,7 @@ import (
 
 	"github.com/vsmig/vsmig/cim"
 	"github.com/vsmig/vsmig/cim/internal/xmlcim"
+	"github.com/vsmig/vsmig/wsman/xsd"
 )
 
 // Errors of DecodeInstance, wrapped with the position in the document.
@@ -251,16 +252,16 @@ func decodeDatetimeElement(el *etree.Element) (any, error) {
 	)
 	switch el.Tag {
 	case "Datetime":
-		t, e := parseDateTime(text)
+		t, e := xsd.ParseDateTime(text)
 		d, err = cim.Timestamp(t), e
 	case "Interval":
-		dur, e := parseDuration(text)
+		dur, e := ParseInterval(text)
 		d, err = cim.IntervalOf(dur), e
 	case "Date":
-		t, e := parseDate(text)
+		t, e := xsd.ParseDate(text)
 		d, err = cim.Timestamp(t), e
 	case "Time":
-		t, e := parseTime(text)
+		t, e := xsd.ParseTime(text)
 		d, err = cim.Timestamp(t), e
 	case "CIM_DateTime":
 		d, err = cim.ParseDatetime(text)

@@ -13,6 +13,7 @@
 // Encoder remembers the per-class names between instances, for
 // enumerations of many instances; EncodeInstance shares one.
 //
-// Imports: the standard library, github.com/beevik/etree, cim and
-// cim/internal/xmlcim (what this package shares with the other XML encoding).
+// Imports: the standard library, github.com/beevik/etree, cim,
+// cim/internal/xmlcim (what this package shares with the other XML
+// encoding) and wsman/xsd (the XML Schema simple types, shared with wsman).
 package wscim

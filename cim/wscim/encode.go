@@ -277,9 +277,9 @@ func (e *encoder) value(pe *etree.Element, p *cim.Property, v any, depth int) {
 		EncodeEPR(pe, v)
 	case cim.Datetime:
 		if v.Interval {
-			pe.CreateElement("cim:Interval").SetText(formatDuration(v.Duration))
+			pe.CreateElement("cim:Interval").SetText(FormatDatetime(v))
 		} else {
-			pe.CreateElement("cim:Datetime").SetText(formatDateTime(v.Time))
+			pe.CreateElement("cim:Datetime").SetText(FormatDatetime(v))
 		}
 	case *cim.Instance:
 		if v == nil || depth >= maxEmbedDepth {

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/beevik/etree"
 
@@ -248,20 +249,35 @@ func TestEPR(t *testing.T) {
 	}
 }
 
+// TestDuration: intervals follow package xsd's rules (its tests hold the
+// grammar), are never negative, and are written in the same canonical
+// form.
 func TestDuration(t *testing.T) {
 	for _, s := range []string{"PT0S", "P1D", "P1DT2H3M4.000005S", "PT59M", "P106751DT23H47M16.854775S"} {
-		d, err := parseDuration(s)
+		d, err := ParseInterval(s)
 		if err != nil {
-			t.Errorf("parseDuration(%q): %v", s, err)
+			t.Errorf("ParseInterval(%q): %v", s, err)
 			continue
 		}
-		if got := formatDuration(d); got != s {
-			t.Errorf("formatDuration(parseDuration(%q)) = %q", s, got)
+		if got := FormatDatetime(cim.IntervalOf(d)); got != s {
+			t.Errorf("FormatDatetime(ParseInterval(%q)) = %q", s, got)
 		}
 	}
-	for _, s := range []string{"", "P", "PT", "1D", "-P1D", "P1H", "PT1D", "P1.5D", "PTT1S", "P1D1D", "P99999999999999999999D", "P106751DT23H47M16.854776S"} {
-		if d, err := parseDuration(s); err == nil {
-			t.Errorf("parseDuration(%q) = %v, want error", s, d)
+	for _, s := range []string{"", "P", "PT", "1D", "-P1D", "-PT1S", "P1H", "PT1D", "P1.5D", "PTT1S", "P1D1D", "P99999999999999999999D", "P106751DT23H47M16.854776S", "P1Y", "P1M"} {
+		if d, err := ParseInterval(s); err == nil {
+			t.Errorf("ParseInterval(%q) = %v, want error", s, d)
+		}
+	}
+	if d, err := ParseInterval("P0Y1D"); err != nil || d != 24*time.Hour {
+		t.Errorf("ParseInterval(P0Y1D) = %v, %v", d, err)
+	}
+	if got := FormatDatetime(cim.IntervalOf(-time.Second)); got != "PT0S" {
+		t.Errorf("a negative interval is written as %q", got)
+	}
+	// Text read by ParseDatetime, as an Invoke argument is: the same rules.
+	for _, s := range []string{"-PT1S", "P1Y", "PT-1S"} {
+		if d, err := ParseDatetime(s); err == nil {
+			t.Errorf("ParseDatetime(%q) = %v, want error", s, d)
 		}
 	}
 }

@@ -4,202 +4,62 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/vsmig/vsmig/cim"
 	"github.com/vsmig/vsmig/cim/internal/xmlcim"
+	"github.com/vsmig/vsmig/wsman/xsd"
 )
 
-// xsDateTimeLayout writes xs:dateTime with microseconds (the precision of
-// a CIM datetime), trailing zeros dropped.
-const xsDateTimeLayout = "2006-01-02T15:04:05.999999Z07:00"
+// The XML Schema simple types are read and written by package wsman/xsd,
+// the one implementation vsmig has, so that an interval in a WS-CIM
+// instance follows the same rules as a wsman:OperationTimeout or an
+// Invoke argument.
 
-// formatDateTime returns t as xs:dateTime.
-func formatDateTime(t time.Time) string { return t.Format(xsDateTimeLayout) }
+// errNegativeInterval refuses a negative xs:duration as a CIM interval.
+var errNegativeInterval = errors.New("a CIM interval cannot be negative")
 
-// parseDateTime parses xs:dateTime; a value without a zone is taken as UTC.
-func parseDateTime(s string) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t, nil
+// ParseInterval reads an xs:duration as a CIM interval: xsd.ParseDuration,
+// and not negative (DSP0004 intervals have no sign).
+func ParseInterval(s string) (time.Duration, error) {
+	d, err := xsd.ParseDuration(s)
+	if err != nil {
+		return 0, err
 	}
-	if t, err := time.Parse("2006-01-02T15:04:05.999999999", s); err == nil {
-		return t, nil
-	}
-	return time.Time{}, fmt.Errorf("%q is not an xs:dateTime", s)
-}
-
-// parseDate parses xs:date (cim:Date), optionally with a zone.
-func parseDate(s string) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	for _, layout := range []string{"2006-01-02Z07:00", "2006-01-02"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("%q is not an xs:date", s)
-}
-
-// parseTime parses xs:time (cim:Time) as a time on 0000-01-01.
-func parseTime(s string) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	for _, layout := range []string{"15:04:05.999999999Z07:00", "15:04:05.999999999"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("%q is not an xs:time", s)
-}
-
-// formatDuration returns d as xs:duration with days as the largest unit
-// (months and years have no fixed length): P1DT2H3M4.5S, PT0S for zero.
-func formatDuration(d time.Duration) string {
 	if d < 0 {
-		d = 0
+		return 0, fmt.Errorf("%q: %w", s, errNegativeInterval)
 	}
-	d = d.Truncate(time.Microsecond)
-	var b strings.Builder
-	b.WriteByte('P')
-	day := 24 * time.Hour
-	if days := d / day; days > 0 {
-		b.WriteString(strconv.FormatInt(int64(days), 10))
-		b.WriteByte('D')
-		d -= days * day
-	}
-	if d == 0 {
-		if b.Len() == 1 {
-			return "PT0S"
-		}
-		return b.String()
-	}
-	b.WriteByte('T')
-	if h := d / time.Hour; h > 0 {
-		b.WriteString(strconv.FormatInt(int64(h), 10))
-		b.WriteByte('H')
-		d -= h * time.Hour
-	}
-	if m := d / time.Minute; m > 0 {
-		b.WriteString(strconv.FormatInt(int64(m), 10))
-		b.WriteByte('M')
-		d -= m * time.Minute
-	}
-	if d > 0 {
-		sec := d / time.Second
-		b.WriteString(strconv.FormatInt(int64(sec), 10))
-		if frac := d - sec*time.Second; frac > 0 {
-			f := fmt.Sprintf("%06d", frac/time.Microsecond)
-			b.WriteByte('.')
-			b.WriteString(strings.TrimRight(f, "0"))
-		}
-		b.WriteByte('S')
-	}
-	return b.String()
+	return d, nil
 }
 
-var errDuration = errors.New("not a non-negative xs:duration")
-
-// parseDuration parses xs:duration. Years and months are accepted only
-// when zero, since CIM intervals have no calendar units; negative
-// durations are rejected.
-func parseDuration(s string) (time.Duration, error) {
-	orig := s
-	s = strings.TrimSpace(s)
-	if !strings.HasPrefix(s, "P") || len(s) < 2 || strings.HasSuffix(s, "T") {
-		return 0, fmt.Errorf("%q is %w", orig, errDuration)
+// FormatDatetime writes d as WS-CIM writes a datetime: an interval as an
+// xs:duration (a negative one, which CIM cannot hold, as zero), a
+// timestamp as an xs:dateTime.
+func FormatDatetime(d cim.Datetime) string {
+	if d.Interval {
+		return xsd.FormatDuration(max(d.Duration, 0))
 	}
-	s = s[1:]
-	var total time.Duration
-	inTime := false
-	seen := ""
-	for s != "" {
-		if s[0] == 'T' {
-			if inTime {
-				return 0, fmt.Errorf("%q is %w", orig, errDuration)
-			}
-			inTime = true
-			s = s[1:]
-			continue
-		}
-		i := 0
-		for i < len(s) && (s[i] >= '0' && s[i] <= '9' || s[i] == '.') {
-			i++
-		}
-		if i == 0 || i == len(s) {
-			return 0, fmt.Errorf("%q is %w", orig, errDuration)
-		}
-		num, unit := s[:i], s[i]
-		s = s[i+1:]
-		key := string(unit)
-		if inTime {
-			key = "T" + key
-		}
-		if strings.Contains(seen, key+",") {
-			return 0, fmt.Errorf("%q is %w", orig, errDuration)
-		}
-		seen += key + ","
-		var scale time.Duration
-		switch key {
-		case "Y", "M":
-			if f, err := strconv.ParseFloat(num, 64); err != nil || f != 0 {
-				return 0, fmt.Errorf("%q: years and months cannot be a CIM interval", orig)
-			}
-			continue
-		case "D":
-			scale = 24 * time.Hour
-		case "TH":
-			scale = time.Hour
-		case "TM":
-			scale = time.Minute
-		case "TS":
-			scale = time.Second
-		default:
-			return 0, fmt.Errorf("%q is %w", orig, errDuration)
-		}
-		if strings.Contains(num, ".") && key != "TS" {
-			return 0, fmt.Errorf("%q is %w", orig, errDuration)
-		}
-		f, err := strconv.ParseFloat(num, 64)
-		if err != nil {
-			return 0, fmt.Errorf("%q is %w", orig, errDuration)
-		}
-		add := f * float64(scale)
-		if add > math.MaxInt64 || float64(total)+add > math.MaxInt64 {
-			return 0, fmt.Errorf("%q: interval too long", orig)
-		}
-		if key == "TS" {
-			// seconds: parse the fraction exactly to the microsecond
-			whole, frac, _ := strings.Cut(num, ".")
-			w, _ := strconv.ParseInt(whole, 10, 64)
-			us := int64(0)
-			if frac != "" {
-				frac = (frac + "000000")[:6]
-				us, _ = strconv.ParseInt(frac, 10, 64)
-			}
-			total += time.Duration(w)*time.Second + time.Duration(us)*time.Microsecond
-		} else {
-			total += time.Duration(add)
-		}
-		if total < 0 {
-			return 0, fmt.Errorf("%q: interval too long", orig)
-		}
-	}
-	return total, nil
+	return xsd.FormatDateTime(d.Time)
 }
 
-// parseDatetimeText parses a datetime written as plain text: the CIM form
-// first, then xs:dateTime, then xs:duration.
-func parseDatetimeText(s string) (cim.Datetime, error) {
+// ParseDatetime reads a datetime written as plain text: the CIM form
+// first, then xs:dateTime (a timestamp), then xs:duration (an interval,
+// see ParseInterval). cim/wsbind reads datetime Invoke arguments with it.
+func ParseDatetime(s string) (cim.Datetime, error) {
 	s = strings.TrimSpace(s)
 	if d, err := cim.ParseDatetime(s); err == nil {
 		return d, nil
 	}
-	if t, err := parseDateTime(s); err == nil {
+	if t, err := xsd.ParseDateTime(s); err == nil {
 		return cim.Timestamp(t), nil
 	}
-	if d, err := parseDuration(s); err == nil {
+	d, err := ParseInterval(s)
+	if err == nil {
 		return cim.IntervalOf(d), nil
+	}
+	if errors.Is(err, errNegativeInterval) || errors.Is(err, xsd.ErrRange) || errors.Is(err, xsd.ErrCalendar) {
+		return cim.Datetime{}, err
 	}
 	return cim.Datetime{}, fmt.Errorf("%q is neither a CIM datetime, an xs:dateTime nor an xs:duration", s)
 }
@@ -217,7 +77,7 @@ func parseScalar(t cim.Type, s string) (any, error) {
 		}
 	}
 	if t == cim.DatetimeType {
-		return parseDatetimeText(s)
+		return ParseDatetime(s)
 	}
 	return cim.ParseValue(t, s)
 }

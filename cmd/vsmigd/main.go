@@ -39,11 +39,13 @@ func main() {
 const (
 	exitOK      = 0
 	exitFailure = 1
-	exitUsage   = 2 // bad usage or configuration
+	exitUsage   = 2 // bad usage or configuration, or state the operator must repair first
 )
 
 // cli runs one vsmigd command and returns the process exit code: 0 success
-// (the help included), 1 failure, 2 bad usage or configuration.
+// (the help included), 1 failure, 2 bad usage or configuration, or state
+// the operator must repair first (a damaged job store, an unsafe state
+// directory; see exitCode).
 func cli(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
 	cmd := "serve"
 	if len(args) > 0 && isCommand(args[0]) {
@@ -91,7 +93,7 @@ func cli(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	if err := run(ctx, cfg, stdout, stderr); err != nil {
 		fmt.Fprintln(stderr, "vsmigd:", err)
-		return exitFailure
+		return exitCode(err)
 	}
 	return exitOK
 }

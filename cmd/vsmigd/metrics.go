@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vsmig/vsmig/cim/job"
 	"github.com/vsmig/vsmig/migrate"
 	"github.com/vsmig/vsmig/wsman"
 
@@ -152,12 +151,13 @@ func typeLabel(t migrate.Type) string {
 	return "other"
 }
 
-// observeUpdate counts finished migrations and their statistics.
-// typ is the migration type's label (see typeLabel).
-func (m *metrics) observeUpdate(u migrate.Update, typ string) {
+// observeUpdate counts finished migrations and their statistics, by the
+// migration type the Update carries.
+func (m *metrics) observeUpdate(u migrate.Update) {
 	if !u.Status.Terminal() {
 		return
 	}
+	typ := typeLabel(u.Type)
 	var outcome string
 	switch u.Status {
 	case migrate.StatusCompleted:
@@ -177,11 +177,14 @@ func (m *metrics) observeUpdate(u migrate.Update, typ string) {
 	}
 }
 
-// observeJobs exports the stored jobs by state, read at scrape time.
-func (m *metrics) observeJobs(store job.Store) {
-	states := map[string]job.State{"new": job.New, "starting": job.Starting, "running": job.Running,
-		"completed": job.Completed, "terminated": job.Terminated, "killed": job.Killed, "exception": job.Exception}
-	m.reg.MustRegister(&jobCollector{store: store, states: states, desc: prometheus.NewDesc(
+// observeJobs exports the engine's jobs by state, read at scrape time.
+// The labels are the CIM JobState names the README documents; a job
+// being cancelled counts as running until it ends.
+func (m *metrics) observeJobs(e *migrate.Engine) {
+	states := map[string]migrate.Status{"new": migrate.StatusQueued, "starting": migrate.StatusStarting,
+		"running": migrate.StatusRunning, "completed": migrate.StatusCompleted, "terminated": migrate.StatusCancelled,
+		"killed": migrate.StatusKilled, "exception": migrate.StatusFailed}
+	m.reg.MustRegister(&jobCollector{jobs: e, states: states, desc: prometheus.NewDesc(
 		"vsmig_jobs", "Stored CIM_ConcreteJob instances by JobState.", []string{"state"}, nil)})
 }
 
@@ -191,10 +194,12 @@ func (m *metrics) observeEngine(e *migrate.Engine) {
 	m.gaugeFunc("vsmig_migration_queue_depth", "Migrations waiting for an admission slot.", func() float64 { return float64(e.Queued()) })
 }
 
-// jobCollector reads job counts from the store at scrape time.
+// jobCollector reads job counts from the engine at scrape time.
 type jobCollector struct {
-	store  job.Store
-	states map[string]job.State
+	jobs interface {
+		Jobs(context.Context) ([]*migrate.Job, error)
+	}
+	states map[string]migrate.Status
 	desc   *prometheus.Desc
 }
 
@@ -203,14 +208,14 @@ func (c *jobCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 func (c *jobCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	jobs, err := c.store.List(ctx)
+	jobs, err := c.jobs.Jobs(ctx)
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(c.desc, err)
 		return
 	}
-	counts := map[job.State]int{}
+	counts := map[migrate.Status]int{}
 	for _, j := range jobs {
-		counts[j.State]++
+		counts[j.Status]++
 	}
 	for name, st := range c.states {
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(counts[st]), name)

@@ -13,8 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/vsmig/vsmig/cim/job"
 	"github.com/vsmig/vsmig/migrate"
+	"github.com/vsmig/vsmig/migrate/boltstore"
 	"github.com/vsmig/vsmig/wsman/auth"
 	"github.com/vsmig/vsmig/wsman/server"
 )
@@ -41,6 +41,9 @@ func run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return fmt.Errorf("state directory: %w", err)
 	}
+	if err := checkStateDir(cfg.StateDir, logger); err != nil {
+		return err
+	}
 
 	drv, host, err := openDriver(ctx, cfg, logger)
 	if err != nil {
@@ -57,7 +60,7 @@ func run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 
 	var ready atomic.Bool
 	if cfg.MetricsAddr != "" {
-		stop, err := serveMetrics(cfg.MetricsAddr, m, readiness(&ready, st, drv), logger)
+		stop, err := serveMetrics(cfg.MetricsAddr, m, readiness(&ready, st), logger)
 		if err != nil {
 			return err
 		}
@@ -180,17 +183,17 @@ const readyProbeTimeout = 2 * time.Second
 
 // readiness reports the daemon ready when it serves WS-Man, its job store
 // answers and its hypervisor driver is reachable.
-func readiness(serving *atomic.Bool, st *stack, drv migrate.Driver) func(context.Context) error {
+func readiness(serving *atomic.Bool, st *stack) func(context.Context) error {
 	return func(ctx context.Context) error {
 		if !serving.Load() {
 			return errors.New("not serving WS-Management yet")
 		}
 		ctx, cancel := context.WithTimeout(ctx, readyProbeTimeout)
 		defer cancel()
-		if _, err := st.store.Get(ctx, "readiness-probe"); err != nil && !errors.Is(err, job.ErrNotFound) {
+		if _, err := st.store.Get(ctx, "readiness-probe"); err != nil && !errors.Is(err, migrate.ErrNoJob) {
 			return fmt.Errorf("job store: %w", err)
 		}
-		if _, err := drv.Host(ctx); err != nil {
+		if _, err := st.eng.Host(ctx); err != nil {
 			return fmt.Errorf("driver: %w", err)
 		}
 		return nil
@@ -242,4 +245,44 @@ func securityProfiles(cfg Config) []string {
 		p = append(p, base+"http/basic")
 	}
 	return p
+}
+
+// errUnsafeStateDir refuses a state directory others may write to.
+var errUnsafeStateDir = errors.New("unsafe state directory")
+
+// checkStateDir looks at the state directory's permissions: it holds the
+// job store, the users file and the TLS key. One that group or others may
+// write to is refused (anyone could replace the users file or the key,
+// or the job store); one they may read or enter is used, with a warning,
+// since the files vsmigd makes in it are private (0600) anyway. vsmigd
+// creates it 0700.
+func checkStateDir(dir string, logger *slog.Logger) error {
+	info, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("state directory: %w", err)
+	}
+	mode := info.Mode().Perm()
+	shown := uint32(mode)
+	if info.Mode()&os.ModeSticky != 0 {
+		shown |= 0o1000
+	}
+	switch {
+	case mode&0o022 != 0:
+		return fmt.Errorf("%w: %s has mode %04o: group or others may write to it and could replace the users file, the TLS key or the job store; make it private (chmod 700 %s)",
+			errUnsafeStateDir, dir, shown, dir)
+	case mode&0o077 != 0:
+		logger.Warn("the state directory may be read by group or others; make it private (chmod 700 "+dir+")",
+			"state_dir", dir, "mode", fmt.Sprintf("%04o", mode))
+	}
+	return nil
+}
+
+// exitCode is vsmigd's exit code for an error of run: 2 for what the
+// operator must fix before starting again (a damaged job store, an unsafe
+// state directory), 1 for anything else.
+func exitCode(err error) int {
+	if errors.Is(err, boltstore.ErrDamaged) || errors.Is(err, errUnsafeStateDir) {
+		return exitUsage
+	}
+	return exitFailure
 }

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vsmig/vsmig/cim/job"
 	"github.com/vsmig/vsmig/migrate"
 	"github.com/vsmig/vsmig/migrate/sim"
 )
@@ -110,7 +109,7 @@ func scaleOnce(b *testing.B) {
 	}
 	completed := 0
 	for _, j := range jobs {
-		if j.State == job.Completed {
+		if j.Status == migrate.StatusCompleted {
 			completed++
 		}
 	}

@@ -7,27 +7,26 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
-	"sync/atomic"
 
 	"github.com/vsmig/vsmig/cim"
-	"github.com/vsmig/vsmig/cim/job"
 	"github.com/vsmig/vsmig/cim/vsm"
 	"github.com/vsmig/vsmig/cim/wsbind"
 	"github.com/vsmig/vsmig/migrate"
+	"github.com/vsmig/vsmig/migrate/boltstore"
 	"github.com/vsmig/vsmig/schemas"
 	"github.com/vsmig/vsmig/wsman"
 )
 
 // stack is the daemon's serving stack without its listeners: the class
-// registry, the job store, the engine, the DSP1081 providers behind a CIM
-// broker, and the WS-Management service with its authenticated HTTP
+// registry, the engine with its job store, the DSP1081 providers behind a
+// CIM broker, and the WS-Management service with its authenticated HTTP
 // handler. run serves it; the benchmarks drive the same stack over a real
 // listener.
 type stack struct {
 	handler http.Handler // the authenticated WS-Man endpoint
 	svc     *wsman.Service
 	eng     *migrate.Engine
-	store   job.Store
+	store   migrate.Store
 	profile *vsm.Profile
 	metrics *metrics
 
@@ -36,8 +35,10 @@ type stack struct {
 
 // newStack builds the stack on drv, the local host known to others as
 // host. engCfg is the engine's configuration (engineConfig(cfg) in the
-// daemon); newStack sets its OnUpdate to feed the profile and the metrics,
-// and then calls the OnUpdate engCfg had, if any (a test's observer).
+// daemon); newStack gives it the job store and sets its OnUpdate to feed
+// the metrics, then to call the OnUpdate engCfg had, if any (a test's
+// observer). The engine takes up the jobs a previous run left unfinished
+// (Engine.Recover) before newStack returns.
 //
 // The engine is started but not stopped by Close: the caller shuts it down
 // first (eng.Shutdown), so that migrations in flight stop being monitored
@@ -54,7 +55,7 @@ func newStack(ctx context.Context, cfg Config, drv migrate.Driver, host string, 
 	if err != nil {
 		return nil, fmt.Errorf("loading the class schemas: %w", err)
 	}
-	store, err := job.Open(filepath.Join(cfg.StateDir, "jobs.db"), job.DefaultConfig())
+	store, err := boltstore.Open(filepath.Join(cfg.StateDir, "jobs.db"), boltstore.DefaultConfig())
 	if err != nil {
 		return nil, fmt.Errorf("opening the job store: %w", err)
 	}
@@ -63,19 +64,10 @@ func newStack(ctx context.Context, cfg Config, drv migrate.Driver, host string, 
 
 	m := newMetrics()
 	s.metrics = m
-	var profile atomic.Pointer[vsm.Profile]
 	observe := engCfg.OnUpdate
+	engCfg.Store = store
 	engCfg.OnUpdate = func(u migrate.Update) {
-		if p := profile.Load(); p != nil {
-			p.OnUpdate(u)
-		}
-		if u.Status.Terminal() {
-			typ := "other"
-			if j, err := store.Get(context.Background(), u.JobID); err == nil {
-				typ = typeLabel(migrate.Type(j.MigrationType))
-			}
-			m.observeUpdate(u, typ)
-		}
+		m.observeUpdate(u)
 		if observe != nil {
 			observe(u)
 		}
@@ -86,28 +78,25 @@ func newStack(ctx context.Context, cfg Config, drv migrate.Driver, host string, 
 	}
 	s.eng = eng
 	p, err := vsm.New(vsm.Config{
-		Registry:         reg,
-		Store:            store,
-		Engine:           eng,
-		HostName:         host,
-		OwnerOf:          cim.UserFrom,
-		DefaultTransport: migrate.Transport(transportType(cfg.DefaultTransport)),
-		Logger:           logger,
+		Registry: reg,
+		Engine:   eng,
+		HostName: host,
+		OwnerOf:  cim.UserFrom,
+		Logger:   logger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("profile: %w", err)
 	}
-	profile.Store(p)
 	s.profile = p
 	s.closers = append(s.closers, p.Close)
-	m.observeJobs(store)
+	m.observeJobs(eng)
 	m.observeEngine(eng)
 
 	broker := cim.NewBroker(reg, logger)
 	for _, prov := range p.Providers() {
 		broker.Register(prov)
 	}
-	if err := p.Recover(ctx); err != nil {
+	if err := eng.Recover(ctx); err != nil {
 		logger.Error("reconciling interrupted jobs", "err", err)
 	}
 

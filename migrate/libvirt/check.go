@@ -10,12 +10,15 @@ import (
 	"github.com/vsmig/vsmig/migrate"
 )
 
-// Check verifies, without changing anything, that plan can be carried
-// out: the VM exists here in a fitting state with no job running, the
-// destination answers, is another host, has neither the VM's UUID nor its
-// (new) name defined, has the memory, and (for KVM guests with a CPU
-// model) a compatible CPU. Failures are *migrate.CheckError.
-func (d *Driver) Check(ctx context.Context, plan migrate.Plan) error {
+// Check reports, without changing anything, what the two libvirtds know
+// that stops plan (see migrate.Driver): a libvirt job already running on
+// the VM; the destination unreachable, or the same host (same host UUID);
+// the VM's UUID or (new) name already defined there; too little memory in
+// all or free, too few CPUs; for KVM guests with a CPU model, a CPU the
+// destination cannot run. vm supplies what Domain read (state, memory,
+// vCPUs), so the source is asked only for the job, the definition and,
+// once per driver, its host UUID. Failures are *migrate.CheckError.
+func (d *Driver) Check(ctx context.Context, plan migrate.Plan, vm migrate.Domain) error {
 	if err := checkPlan(plan); err != nil {
 		return err
 	}
@@ -23,15 +26,16 @@ func (d *Driver) Check(ctx context.Context, plan migrate.Plan) error {
 	if err != nil {
 		return &migrate.CheckError{Kind: migrate.InvalidParameter, Reason: "no such VM " + plan.VM, Err: err}
 	}
-	src, err := d.sourceFacts(ctx, u)
+	src, err := d.sourceFacts(ctx, u, vm)
 	if err != nil {
 		if errors.Is(err, migrate.ErrNoDomain) {
 			return &migrate.CheckError{Kind: migrate.InvalidParameter, Reason: "no such VM " + plan.VM, Err: err}
 		}
 		return &migrate.CheckError{Kind: migrate.InvalidState, Reason: "source host not answering", Err: err}
 	}
-	if err := checkSourceState(plan, src); err != nil {
-		return err
+	if src.JobType != golibvirt.DomainJobNone {
+		return &migrate.CheckError{Kind: migrate.InvalidState,
+			Reason: "the VM already has a job running in libvirt", Err: migrate.ErrVMBusy}
 	}
 
 	dc, err := d.destConn(plan)
@@ -73,7 +77,7 @@ func checkPlan(p migrate.Plan) error {
 	return nil
 }
 
-// srcFacts is what Check learns about the VM on the source.
+// srcFacts is what Check knows about the VM on the source.
 type srcFacts struct {
 	Dom      golibvirt.Domain
 	State    migrate.DomainState
@@ -84,19 +88,17 @@ type srcFacts struct {
 	HostUUID string
 }
 
-func (d *Driver) sourceFacts(ctx context.Context, u golibvirt.UUID) (srcFacts, error) {
-	return call(ctx, d.main, "check source", func(h hypervisor) (srcFacts, error) {
-		var f srcFacts
+// sourceFacts adds to vm what only libvirt can tell: the domain's job,
+// its definition, and the host's UUID (cached: it never changes).
+func (d *Driver) sourceFacts(ctx context.Context, u golibvirt.UUID, vm migrate.Domain) (srcFacts, error) {
+	hostUUID := d.cachedHostUUID()
+	f, err := call(ctx, d.main, "check source", func(h hypervisor) (srcFacts, error) {
+		f := srcFacts{State: vm.State, MaxKiB: vm.MemoryKiB, VCPUs: vm.VCPUs, HostUUID: hostUUID}
 		dom, err := h.DomainLookupByUUID(u)
 		if err != nil {
 			return f, err
 		}
 		f.Dom = dom
-		state, maxMem, _, vcpus, _, err := h.DomainGetInfo(dom)
-		if err != nil {
-			return f, err
-		}
-		f.State, f.MaxKiB, f.VCPUs = domainState(golibvirt.DomainState(state)), maxMem, int(vcpus)
 		if f.State == migrate.StateRunning || f.State == migrate.StatePaused {
 			typ, _, err := h.DomainGetJobStats(dom, 0)
 			if err != nil && !isNotRunning(err) {
@@ -111,35 +113,23 @@ func (d *Driver) sourceFacts(ctx context.Context, u golibvirt.UUID) (srcFacts, e
 		if f.Facts, err = parseDomainFacts(xml); err != nil {
 			return f, err
 		}
-		caps, err := h.ConnectGetCapabilities()
-		if err != nil {
-			return f, err
+		if f.HostUUID == "" {
+			caps, err := h.ConnectGetCapabilities()
+			if err != nil {
+				return f, err
+			}
+			c, err := parseCaps(caps)
+			if err != nil {
+				return f, err
+			}
+			f.HostUUID = c.UUID
 		}
-		c, err := parseCaps(caps)
-		f.HostUUID = c.UUID
-		return f, err
+		return f, nil
 	})
-}
-
-func checkSourceState(p migrate.Plan, f srcFacts) error {
-	state := func(reason string) error {
-		return &migrate.CheckError{Kind: migrate.InvalidState, Reason: reason}
+	if err == nil {
+		d.cacheHostUUID(f.HostUUID)
 	}
-	if f.JobType != golibvirt.DomainJobNone {
-		return &migrate.CheckError{Kind: migrate.InvalidState,
-			Reason: "the VM already has a job running in libvirt", Err: migrate.ErrVMBusy}
-	}
-	switch p.Type {
-	case migrate.Live, migrate.Resume:
-		if f.State != migrate.StateRunning && f.State != migrate.StatePaused {
-			return state("the VM is not running; only a Restart migration moves a stopped VM")
-		}
-	case migrate.Restart:
-		if f.State == migrate.StateCrashed || f.State == migrate.StateUnknown {
-			return state("the VM is in no state to be shut down and moved")
-		}
-	}
-	return nil
+	return f, err
 }
 
 // dstFacts is what Check learns about the destination.

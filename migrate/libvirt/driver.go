@@ -55,9 +55,22 @@ type Driver struct {
 	openEvents func(jobCompletedHook) opener
 	main       *conn // inventory, job statistics, abort, tuning
 
-	mu     sync.Mutex
-	closed bool
-	active map[*migration]struct{}
+	mu       sync.Mutex
+	closed   bool
+	active   map[*migration]struct{}
+	hostUUID string // this host's UUID, once read
+}
+
+func (d *Driver) cachedHostUUID() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.hostUUID
+}
+
+func (d *Driver) cacheHostUUID(u string) {
+	d.mu.Lock()
+	d.hostUUID = u
+	d.mu.Unlock()
 }
 
 var _ migrate.Driver = (*Driver)(nil)
@@ -121,7 +134,11 @@ func (d *Driver) URI() string { return d.cfg.URI }
 
 // Host returns facts about this host.
 func (d *Driver) Host(ctx context.Context) (migrate.Host, error) {
-	return hostOf(ctx, d.main, d.cfg.HostName)
+	h, err := hostOf(ctx, d.main, d.cfg.HostName)
+	if err == nil && h.UUID != "" {
+		d.cacheHostUUID(h.UUID)
+	}
+	return h, err
 }
 
 func hostOf(ctx context.Context, c *conn, name string) (migrate.Host, error) {

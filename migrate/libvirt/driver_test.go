@@ -101,8 +101,16 @@ func TestCheckFake(t *testing.T) {
 		{name: "more than free", plan: func(p *migrate.Plan) { p.NewMemoryKiB = 7 << 20 }, want: migrate.Incompatible, in: "free"},
 		{name: "more than the host", plan: func(p *migrate.Plan) { p.NewMemoryKiB = 9 << 20 }, want: migrate.Incompatible, in: "in all"},
 		{name: "too many vcpus", plan: func(p *migrate.Plan) { p.NewVCPUs = 64 }, want: migrate.Incompatible, in: "vCPUs"},
-		{name: "not running", setup: func(src, _ *fakeHost) { src.doms[golibvirt.UUID(mustUUID(vmID))].state = golibvirt.DomainShutoff },
-			want: migrate.InvalidState, in: "not running"},
+		// The VM's run state is the engine's rule (migrate.StateAllows):
+		// Check does not repeat it, but does not ask a stopped VM for a job.
+		{name: "shut off: the engine's rule, not Check's", setup: func(src, _ *fakeHost) {
+			src.doms[golibvirt.UUID(mustUUID(vmID))].state = golibvirt.DomainShutoff
+			src.job[golibvirt.UUID(mustUUID(vmID))] = jobStats{Type: golibvirt.DomainJobUnbounded}
+		}},
+		{name: "paused and busy", setup: func(src, _ *fakeHost) {
+			src.doms[golibvirt.UUID(mustUUID(vmID))].state = golibvirt.DomainPaused
+			src.job[golibvirt.UUID(mustUUID(vmID))] = jobStats{Type: golibvirt.DomainJobUnbounded}
+		}, want: migrate.InvalidState, in: "job"},
 		{name: "busy", setup: func(src, _ *fakeHost) {
 			src.job[golibvirt.UUID(mustUUID(vmID))] = jobStats{Type: golibvirt.DomainJobUnbounded}
 		}, want: migrate.InvalidState, in: "job"},
@@ -119,7 +127,7 @@ func TestCheckFake(t *testing.T) {
 			if tt.plan != nil {
 				tt.plan(&p)
 			}
-			err := d.Check(context.Background(), p)
+			err := checkAsEngine(context.Background(), d, p)
 			if kindOf(err) != tt.want || tt.want == 0 && err != nil {
 				t.Fatalf("Check = %v, want kind %d", err, tt.want)
 			}
@@ -182,7 +190,7 @@ func TestStartSucceeds(t *testing.T) {
 	if kept == 0 {
 		t.Error("reading the final statistics made the destination forget them (virsh domjobinfo --completed)")
 	}
-	if gotFlags != migrateFlags(p) || len(gotParams) == 0 {
+	if gotFlags != migrateFlags(p, migrate.StateRunning) || len(gotParams) == 0 {
 		t.Errorf("perform flags %#x params %v", gotFlags, gotParams)
 	}
 	if loc, err := d.Locate(context.Background(), p); loc != migrate.LocationDestination || err != nil {

@@ -7,6 +7,8 @@ import (
 
 	golibvirt "github.com/digitalocean/go-libvirt"
 	"github.com/google/uuid"
+
+	"github.com/vsmig/vsmig/migrate"
 )
 
 // fakeHost is a hypervisor in memory, for unit tests of the driver's
@@ -324,4 +326,11 @@ func (n fakeNet) open(_ context.Context, uri string) (*session, error) {
 		return nil, fmt.Errorf("connect to %s: connection refused", uri)
 	}
 	return &session{h: h, kill: func() { h.mu.Lock(); h.kills++; h.mu.Unlock() }}, nil
+}
+
+// checkAsEngine checks p as the engine does: the VM as Domain reads it,
+// then Check (a missing VM is Check's to refuse).
+func checkAsEngine(ctx context.Context, d *Driver, p migrate.Plan) error {
+	dom, _ := d.Domain(ctx, p.VM)
+	return d.Check(ctx, p, dom)
 }

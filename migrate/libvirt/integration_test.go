@@ -296,7 +296,7 @@ func TestCheckRefusals(t *testing.T) {
 	ctx := context.Background()
 	a, _, dom := guestOnA(t)
 	good := plan(dom.UUID, hostB, uriB)
-	if err := a.Check(ctx, good); err != nil {
+	if err := checkAsEngine(ctx, a, good); err != nil {
 		t.Fatalf("Check(good plan) = %v", err)
 	}
 
@@ -324,7 +324,7 @@ func TestCheckRefusals(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			start := time.Now()
-			err := a.Check(ctx, tt.plan)
+			err := checkAsEngine(ctx, a, tt.plan)
 			var ce *migrate.CheckError
 			if !errors.As(err, &ce) {
 				t.Fatalf("Check = %v, want *CheckError", err)
@@ -336,7 +336,7 @@ func TestCheckRefusals(t *testing.T) {
 		})
 	}
 	// Renamed, the same plan passes: the decoy only blocks the name.
-	if err := a.Check(ctx, renamed); err != nil {
+	if err := checkAsEngine(ctx, a, renamed); err != nil {
 		t.Errorf("Check(renamed) = %v", err)
 	}
 }
@@ -579,7 +579,7 @@ func TestResumeRenamedThereAndBack(t *testing.T) {
 	p.Type = migrate.Resume
 	p.NewName = guest + "-moved"
 	p.NewMemoryKiB = 320 * 1024
-	if err := a.Check(context.Background(), p); err != nil {
+	if err := checkAsEngine(context.Background(), a, p); err != nil {
 		t.Fatalf("Check: %v", err)
 	}
 	res := migrateAndWait(t, a, p, nil)

@@ -98,6 +98,9 @@ func (d *Driver) Start(ctx context.Context, plan migrate.Plan) (migrate.Migratio
 	if err != nil {
 		return nil, err
 	}
+	if err := migrate.StateAllows(migrate.Domain{Name: s.dom.Name, State: s.state}, plan.Type); err != nil {
+		return nil, err
+	}
 	params, err := migrateParams(plan, s.xml, s.dom.Name)
 	if err != nil {
 		return nil, fmt.Errorf("libvirt: destination definition: %w", err)
@@ -112,7 +115,7 @@ func (d *Driver) Start(ctx context.Context, plan migrate.Plan) (migrate.Migratio
 		return nil, migrate.ErrShuttingDown
 	}
 	d.log.Info("migration starting", "vm", plan.VM, "name", s.dom.Name, "dest", plan.DestURI,
-		"type", int(plan.Type), "flags", uint32(migrateFlags(plan)), "params", len(params))
+		"type", int(plan.Type), "flags", uint32(migrateFlags(plan, s.state)), "params", len(params))
 	m.perform = perform
 	go m.run(perform, params, s.state)
 	return m, nil
@@ -155,7 +158,7 @@ func (m *migration) run(perform *conn, params []golibvirt.TypedParam, was migrat
 	defer perform.close()
 	bg := context.Background()
 	p := m.plan
-	if p.Type == migrate.Restart && (was == migrate.StateRunning || was == migrate.StatePaused) {
+	if p.Type == migrate.Restart && (was == migrate.StateRunning) {
 		if err := m.shutdown(bg); err != nil {
 			m.finish(migrate.Result{}, err)
 			return
@@ -178,7 +181,7 @@ func (m *migration) run(perform *conn, params []golibvirt.TypedParam, was migrat
 	m.listen()
 	go m.poll(&conn{uri: m.d.cfg.URI, open: m.d.open})
 	begin := time.Now()
-	_, err = s.h.DomainMigratePerform3Params(m.dom, golibvirt.OptString{p.DestURI}, params, nil, migrateFlags(p))
+	_, err = s.h.DomainMigratePerform3Params(m.dom, golibvirt.OptString{p.DestURI}, params, nil, migrateFlags(p, was))
 	total := time.Since(begin)
 	if err != nil && lostConnection(err) && !m.isAborted() && !m.d.isClosed() {
 		// The call's connection broke, not the migration: a peer-to-peer
@@ -202,7 +205,7 @@ func (m *migration) run(perform *conn, params []golibvirt.TypedParam, was migrat
 	if p.Type == migrate.Restart {
 		// The VM was unavailable from the shutdown to the boot on the
 		// destination: all of it is the migration's time.
-		if was == migrate.StateRunning || was == migrate.StatePaused {
+		if was == migrate.StateRunning {
 			if err := m.startOnDest(bg); err != nil {
 				m.finish(migrate.Result{TotalTime: time.Since(m.started)}, err)
 				return

@@ -10,10 +10,13 @@ import (
 
 const mib = 1 << 20
 
-// migrateFlags returns the libvirt flags that carry out plan: always
-// peer-to-peer, persistent on the destination and undefined on the
-// source, so the VM is defined on exactly one host when it succeeds.
-func migrateFlags(p migrate.Plan) golibvirt.DomainMigrateFlags {
+// migrateFlags returns the libvirt flags that carry out plan for a VM
+// found in state was: always peer-to-peer, persistent on the destination
+// and undefined on the source, so the VM is defined on exactly one host
+// when it succeeds. A VM that was paused stays paused on the destination
+// (migrate.StateAllows): libvirt does so by itself for a paused domain,
+// and PAUSED says it rather than rely on it.
+func migrateFlags(p migrate.Plan, was migrate.DomainState) golibvirt.DomainMigrateFlags {
 	f := golibvirt.MigratePeer2peer | golibvirt.MigratePersistDest | golibvirt.MigrateUndefineSource
 	switch p.Type {
 	case migrate.Live:
@@ -23,6 +26,9 @@ func migrateFlags(p migrate.Plan) golibvirt.DomainMigrateFlags {
 		// PAUSED it is resumed on the destination.
 	case migrate.Restart:
 		return f | golibvirt.MigrateOffline
+	}
+	if was == migrate.StatePaused {
+		f |= golibvirt.MigratePaused
 	}
 	if p.AutoConverge {
 		f |= golibvirt.MigrateAutoConverge

@@ -261,17 +261,22 @@ func TestMigrateFlags(t *testing.T) {
 	base := golibvirt.MigratePeer2peer | golibvirt.MigratePersistDest | golibvirt.MigrateUndefineSource
 	tests := []struct {
 		plan migrate.Plan
+		was  migrate.DomainState
 		want golibvirt.DomainMigrateFlags
 	}{
-		{migrate.Plan{Type: migrate.Live}, base | golibvirt.MigrateLive},
-		{migrate.Plan{Type: migrate.Live, AutoConverge: true, PostCopy: true}, base | golibvirt.MigrateLive | golibvirt.MigrateAutoConverge | golibvirt.MigratePostcopy},
-		{migrate.Plan{Type: migrate.Live, Transport: migrate.TLSStrict}, base | golibvirt.MigrateLive | golibvirt.MigrateTLS},
-		{migrate.Plan{Type: migrate.Resume}, base},
-		{migrate.Plan{Type: migrate.Restart, AutoConverge: true}, base | golibvirt.MigrateOffline},
+		{migrate.Plan{Type: migrate.Live}, migrate.StateRunning, base | golibvirt.MigrateLive},
+		{migrate.Plan{Type: migrate.Live, AutoConverge: true, PostCopy: true}, migrate.StateRunning, base | golibvirt.MigrateLive | golibvirt.MigrateAutoConverge | golibvirt.MigratePostcopy},
+		{migrate.Plan{Type: migrate.Live, Transport: migrate.TLSStrict}, migrate.StateRunning, base | golibvirt.MigrateLive | golibvirt.MigrateTLS},
+		{migrate.Plan{Type: migrate.Resume}, migrate.StateRunning, base},
+		{migrate.Plan{Type: migrate.Restart, AutoConverge: true}, migrate.StateRunning, base | golibvirt.MigrateOffline},
+		{migrate.Plan{Type: migrate.Restart}, migrate.StateShutoff, base | golibvirt.MigrateOffline},
+		// A paused VM stays paused on the destination (migrate.StateAllows).
+		{migrate.Plan{Type: migrate.Live}, migrate.StatePaused, base | golibvirt.MigrateLive | golibvirt.MigratePaused},
+		{migrate.Plan{Type: migrate.Resume}, migrate.StatePaused, base | golibvirt.MigratePaused},
 	}
 	for _, tt := range tests {
-		if got := migrateFlags(tt.plan); got != tt.want {
-			t.Errorf("migrateFlags(%+v) = %#x, want %#x", tt.plan, got, tt.want)
+		if got := migrateFlags(tt.plan, tt.was); got != tt.want {
+			t.Errorf("migrateFlags(%+v, %v) = %#x, want %#x", tt.plan, tt.was, got, tt.want)
 		}
 	}
 }

@@ -57,6 +57,13 @@ func TestRecoverRepairsTwoRunningCopies(t *testing.T) {
 	var mu sync.Mutex
 	var updates []migrate.Update
 	cfg := migrate.DefaultConfig()
+	// The record a daemon stopped mid-migration left in its store.
+	cfg.Store = migrate.NewMemoryStore()
+	err = cfg.Store.Create(context.Background(), &migrate.Job{ID: "repair-1", Plan: p, VMName: name,
+		Submitted: time.Now(), Status: migrate.StatusRunning})
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg.OnUpdate = func(u migrate.Update) {
 		mu.Lock()
 		updates = append(updates, u)
@@ -69,8 +76,7 @@ func TestRecoverRepairsTwoRunningCopies(t *testing.T) {
 	defer e.Shutdown(context.Background())
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	req := migrate.Request{JobID: "repair-1", Submitted: time.Now(), Plan: p}
-	if err := e.Recover(ctx, req); err != nil {
+	if err := e.Recover(ctx); err != nil {
 		t.Fatalf("Recover: %v", err)
 	}
 	mu.Lock()
@@ -82,6 +88,9 @@ func TestRecoverRepairsTwoRunningCopies(t *testing.T) {
 	t.Logf("job ended: status %d, %s", u.Status, u.Reason)
 	if u.Status != migrate.StatusFailed || !strings.Contains(u.Reason, "was removed") {
 		t.Errorf("job update %+v, want failed with the removed copy named", u)
+	}
+	if j, err := e.Job(ctx, "repair-1"); err != nil || j.Status != migrate.StatusFailed || !strings.Contains(j.Error, "was removed") {
+		t.Errorf("job record %+v, %v", j, err)
 	}
 	offset := fileSize(t, serialLog(name))
 	assertOnlyOnA(t, a, b, dom.UUID)

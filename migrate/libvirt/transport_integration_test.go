@@ -220,7 +220,7 @@ func TestTLSTransport(t *testing.T) {
 
 	vm := guestUUID(t, a, name)
 	toB := migrate.Plan{VM: vm, Type: migrate.Live, DestHost: hostB, Transport: migrate.TLS, DestURI: tlsURIB}
-	if err := a.Check(checkCtx(t), toB); err != nil {
+	if err := checkAsEngine(checkCtx(t), a, toB); err != nil {
 		t.Fatalf("Check over TLS: %v", err)
 	}
 	toA := migrate.Plan{VM: vm, Type: migrate.Live, DestHost: hostA, Transport: migrate.TLS, DestURI: tlsURIA}
@@ -251,11 +251,11 @@ func TestSSHTransport(t *testing.T) {
 	vm := guestUUID(t, a, name)
 	// Check's own connection to the destination goes over SSH.
 	overSSH := migrate.Plan{VM: vm, Type: migrate.Live, DestHost: hostB, Transport: migrate.SSH, DestURI: sshURIB}
-	if err := a.Check(checkCtx(t), overSSH); err != nil {
+	if err := checkAsEngine(checkCtx(t), a, overSSH); err != nil {
 		t.Fatalf("Check with an SSH destination: %v", err)
 	}
 	toB, toA := plan(vm, hostB, uriB), plan(vm, hostA, uriA)
-	if err := a.Check(checkCtx(t), toB); err != nil {
+	if err := checkAsEngine(checkCtx(t), a, toB); err != nil {
 		t.Fatalf("Check: %v", err)
 	}
 	migrateLegs(t, name, leg{"A to B", a, toB, b, nil}, leg{"B to A", b, toA, a, nil})
@@ -378,7 +378,7 @@ func TestTLSStrictPeerToPeer(t *testing.T) {
 		return migrate.Plan{VM: vm, Type: migrate.Live, DestHost: host, Transport: migrate.TLSStrict, DestURI: uri}
 	}
 	toB, toA := strict(hostB, tlsURIB), strict(hostA, tlsURIA)
-	if err := a.Check(checkCtx(t), toB); err != nil {
+	if err := checkAsEngine(checkCtx(t), a, toB); err != nil {
 		t.Fatalf("Check: %v", err)
 	}
 	streamTLS := func(src, dest string) func(t *testing.T) {

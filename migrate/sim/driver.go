@@ -63,16 +63,20 @@ func (d *driver) Domain(ctx context.Context, id string) (migrate.Domain, error) 
 	return domainOf(v), nil
 }
 
-func (d *driver) Check(ctx context.Context, plan migrate.Plan) error {
+// Check makes the refusals real hypervisors would (see check). It reads
+// the VM itself, as it is cheap here, rather than trust vm.
+func (d *driver) Check(ctx context.Context, plan migrate.Plan, _ migrate.Domain) error {
 	d.c.mu.Lock()
 	defer d.c.mu.Unlock()
 	_, _, err := d.check(plan)
 	return err
 }
 
-// check makes the refusals a real destination would: unknown or
-// unreachable host, the VM missing or in the wrong state, its UUID or name
-// already there, too little free memory, a CPU model the destination lacks.
+// check makes the refusals real hypervisors would: the VM missing or
+// already migrating, the destination unknown, unreachable or the source
+// itself, its UUID or name already there, too little memory, a CPU model
+// the destination lacks. The VM's run state is the engine's rule
+// (migrate.StateAllows), applied again by Start.
 func (d *driver) check(plan migrate.Plan) (*vm, *host, error) {
 	refuse := func(k migrate.CheckKind, format string, args ...any) (*vm, *host, error) {
 		return nil, nil, &migrate.CheckError{Kind: k, Reason: fmt.Sprintf(format, args...)}
@@ -94,11 +98,6 @@ func (d *driver) check(plan migrate.Plan) (*vm, *host, error) {
 	}
 	if dst.down {
 		return refuse(migrate.InvalidState, "cannot connect to %s: connection refused", dst.cfg.Name)
-	}
-	switch {
-	case plan.Type == migrate.Restart && (v.state == migrate.StateRunning || v.state == migrate.StateShutoff):
-	case v.state != migrate.StateRunning:
-		return refuse(migrate.InvalidState, "virtual machine %s is %s; a %s migration needs it running", v.cfg.Name, v.state, plan.Type)
 	}
 	if o, ok := dst.vms[plan.VM]; ok {
 		return refuse(migrate.Incompatible, "a domain with UUID %s already exists on %s (%s)", plan.VM, dst.cfg.Name, o.cfg.Name)
@@ -122,7 +121,7 @@ func (d *driver) check(plan migrate.Plan) (*vm, *host, error) {
 	if mem > dst.cfg.MemoryKiB {
 		return refuse(migrate.Incompatible, "%d MiB of memory is more than %s has (%d MiB)", mem/1024, dst.cfg.Name, dst.cfg.MemoryKiB/1024)
 	}
-	if v.state == migrate.StateRunning {
+	if v.state == migrate.StateRunning || v.state == migrate.StatePaused {
 		if free := d.c.freeKiB(dst); mem > free {
 			return refuse(migrate.Incompatible, "not enough free memory on %s: %d MiB needed, %d MiB free", dst.cfg.Name, mem/1024, free/1024)
 		}
@@ -140,6 +139,9 @@ func (d *driver) Start(ctx context.Context, plan migrate.Plan) (migrate.Migratio
 	defer d.c.mu.Unlock()
 	v, dst, err := d.check(plan)
 	if err != nil {
+		return nil, err
+	}
+	if err := migrate.StateAllows(domainOf(v), plan.Type); err != nil {
 		return nil, err
 	}
 	f := d.c.takeFault(dst.cfg.Name)
@@ -167,7 +169,9 @@ func (d *driver) Start(ctx context.Context, plan migrate.Plan) (migrate.Migratio
 		setup:      d.c.cfg.SetupTime,
 		switchover: d.c.cfg.SwitchoverCost,
 		finish:     d.c.cfg.FinishTime,
-		paused:     plan.Type == migrate.Resume,
+		// A Resume migration pauses the guest; a paused one dirties
+		// nothing and stays paused (it moves whole, as in Resume).
+		paused: plan.Type == migrate.Resume || v.state == migrate.StatePaused,
 	}
 	if plan.Type == migrate.Restart {
 		g.m.restart = true

@@ -5,7 +5,7 @@
 # typed; a real installation adds users with `vsmigd user add`.
 set -euo pipefail
 bin=$1 state=$2
-mkdir -p "$state"
+mkdir -p -m 0700 "$state"
 if [ ! -s "$state/users" ]; then
 	pw=${VSMIG_PASSWORD:-vsmig-demo}
 	printf '%s\n' "$pw" | "$bin" user add admin -users-file "$state/users"

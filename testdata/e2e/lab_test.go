@@ -235,6 +235,71 @@ func TestLab(t *testing.T) {
 		l.requireAlive(t, g1, before, off)
 	})
 
+	// The paused-VM rule (issue #10, migrate.StateAllows) on real libvirt:
+	// a paused guest moves Live or Resume and stays paused, Restart refuses
+	// it, and resumed it is intact.
+	t.Run("paused guest moves live and resume, stays paused; restart refuses it", func(t *testing.T) {
+		virsh := func(uri string, args ...string) {
+			t.Helper()
+			if out, err := exec.Command("virsh", append([]string{"-c", uri}, args...)...).CombinedOutput(); err != nil {
+				t.Fatalf("virsh %v: %v\n%s", args, err, out)
+			}
+		}
+		l.requireRunsOn(t, g1, l.uriA)
+		virsh(l.uriA, "suspend", g1)
+		t.Cleanup(func() { // whatever happened, leave the guest running
+			for _, uri := range []string{l.uriA, l.uriB} {
+				if domstate(uri, g1) == "paused" {
+					exec.Command("virsh", "-c", uri, "resume", g1).Run()
+				}
+			}
+		})
+		pausedAt, _ := l.heartbeat(t, g1)
+		// Restart: refused by Check (IsMigratable false) and by Migrate (5),
+		// and nothing is touched.
+		if r := step(t, a, "check", g1, l.hostB, "--type", "4"); r["rc"] != "0" || r["migratable"] != "false" {
+			t.Fatalf("check restart of a paused guest: %v, want rc 0 and not migratable", r)
+		}
+		if r := step(t, a, "migrate", g1, l.hostB, "--type", "4"); r["rc"] != "5" || r["job"] != "" {
+			t.Fatalf("migrate restart of a paused guest: %v, want 5 and no job", r)
+		}
+		if st := domstate(l.uriA, g1); st != "paused" {
+			t.Fatalf("guest after the refused restart: %q on A, want paused", st)
+		}
+		// Live: it moves and stays paused, on B only.
+		if r := step(t, a, "check", g1, l.hostB); r["rc"] != "0" || r["migratable"] != "true" {
+			t.Fatalf("check live of a paused guest: %v", r)
+		}
+		r := step(t, a, "migrate", g1, l.hostB)
+		if r["rc"] != "4096" {
+			t.Fatalf("migrate live: %v", r)
+		}
+		if w := step(t, a, "wait", r["job"]); w["state"] != "7" {
+			t.Fatalf("live migration of a paused guest ended %v", w)
+		}
+		if onA, onB := domstate(l.uriA, g1), domstate(l.uriB, g1); onA != "" || onB != "paused" {
+			t.Fatalf("after the live migration: on A %q, on B %q; want B only, paused", onA, onB)
+		}
+		if seq, _ := l.heartbeat(t, g1); seq > pausedAt+1 {
+			t.Errorf("the guest ran while paused: heartbeat %d, %d at the pause", seq, pausedAt)
+		}
+		// Resume, back to A: it moves and stays paused, on A only.
+		r = step(t, b, "migrate", g1, l.hostA, "--type", "3")
+		if r["rc"] != "4096" {
+			t.Fatalf("migrate resume: %v", r)
+		}
+		if w := step(t, b, "wait", r["job"]); w["state"] != "7" {
+			t.Fatalf("resume migration of a paused guest ended %v", w)
+		}
+		if onA, onB := domstate(l.uriA, g1), domstate(l.uriB, g1); onA != "paused" || onB != "" {
+			t.Fatalf("after the resume migration: on A %q, on B %q; want A only, paused", onA, onB)
+		}
+		// Resumed by its owner, it runs on A, intact.
+		virsh(l.uriA, "resume", g1)
+		l.requireRunsOn(t, g1, l.uriA)
+		l.requireAlive(t, g1, pausedAt)
+	})
+
 	t.Run("cancel mid-migration", func(t *testing.T) {
 		r := step(t, a, "migrate", g2, l.hostB, "--bandwidth", "1")
 		if r["rc"] != "4096" {

@@ -4,8 +4,8 @@ The Go tests (lab_test.go, sim_test.go) orchestrate a scenario (killing daemons,
 reading serial logs, asking virsh where a guest runs) and calls this script
 for each WS-Man step. Results are printed as `RESULT key=value` lines.
 
-  step.py migrate VM DEST [--bandwidth MIBS] [--to-system] [--new-memory-mib N]
-  step.py check VM DEST [--new-memory-mib N] [--to-system]
+  step.py migrate VM DEST [--bandwidth MIBS] [--to-system] [--new-memory-mib N] [--type 2|3|4]
+  step.py check VM DEST [--new-memory-mib N] [--to-system] [--type 2|3|4]
   step.py wait JOB [--states 7,8,9,10] [--timeout S]
   step.py cancel JOB
   step.py error JOB
@@ -45,7 +45,7 @@ def params(c, args):
             "CIM_ComputerSystem", {"CreationClassName": "CIM_ComputerSystem", "Name": args.dest}, NS)
     else:
         p += "<p:DestinationHost>%s</p:DestinationHost>" % escape(args.dest)
-    props = ['<PROPERTY NAME="MigrationType" TYPE="uint16"><VALUE>2</VALUE></PROPERTY>',
+    props = ['<PROPERTY NAME="MigrationType" TYPE="uint16"><VALUE>%d</VALUE></PROPERTY>' % args.type,
              '<PROPERTY NAME="TransportType" TYPE="uint16"><VALUE>5</VALUE></PROPERTY>']
     if getattr(args, "bandwidth", 0):
         props.append('<PROPERTY NAME="Bandwidth" TYPE="uint16"><VALUE>%d</VALUE></PROPERTY>' % args.bandwidth)
@@ -72,6 +72,7 @@ def main():
         s.add_argument("--bandwidth", type=int, default=0)
         s.add_argument("--to-system", action="store_true")
         s.add_argument("--new-memory-mib", type=int, default=0)
+        s.add_argument("--type", type=int, default=2, help="MigrationType: 2 Live, 3 Resume, 4 Restart")
     s = sub.add_parser("wait")
     s.add_argument("job")
     s.add_argument("--states", default="7,8,9,10")

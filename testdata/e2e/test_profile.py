@@ -144,10 +144,19 @@ class Profile(unittest.TestCase):
             "wrong class": migrate_params(vm["Name"], msd='<INSTANCE CLASSNAME="CIM_ResourceAllocationSettingData">'
                                                           '<PROPERTY NAME="ResourceType" TYPE="uint16"><VALUE>4</VALUE></PROPERTY></INSTANCE>'),
         }
+        why = {"bad host": "not a valid DNS name", "ref to nothing": "no virtual machine",
+               "unparseable msd": "MigrationSettingData", "wrong class": "CIM_VirtualSystemMigrationSettingData"}
         for name, params in cases.items():
             with self.subTest(name):
                 out = self.invoke("MigrateVirtualSystemToHost", params)
                 self.assertEqual(out["ReturnValue"], "4", out)
+                self.assert_refusal_says(out, why[name])
+
+    def assert_refusal_says(self, out, reason):
+        """A refused Migrate says why in its OUT Error (vsmig's extension)."""
+        self.assertNotIn("Job", out)
+        self.assertIn("CIM_Error", out.get("Error") or "", out)
+        self.assertIn(reason, out["Error"], out)
 
     def test_invalid_state_vm_not_running(self):
         off = [v for v in self.vms() if v.get("EnabledState") == "3"]
@@ -155,13 +164,16 @@ class Profile(unittest.TestCase):
             self.skipTest("demo has no shut-off VM")
         out = self.invoke("MigrateVirtualSystemToHost", migrate_params(off[0]["Name"], msd=msd_cimxml(2)))
         self.assertEqual(out["ReturnValue"], "5", out)
+        self.assert_refusal_says(out, "only a restart migration moves a shut-off virtual machine")
 
     def test_incompatible_transport_and_not_supported_type(self):
         vm = self.running_vm()
         out = self.invoke("MigrateVirtualSystemToHost", migrate_params(vm["Name"], msd=msd_cimxml(2, transport=6)))
         self.assertEqual(out["ReturnValue"], "6", out)
+        self.assert_refusal_says(out, "TransportType 6 is not supported")
         out = self.invoke("MigrateVirtualSystemToHost", migrate_params(vm["Name"], msd=msd_cimxml(1)))
         self.assertEqual(out["ReturnValue"], "1", out)
+        self.assert_refusal_says(out, "MigrationType 1 is not supported")
 
     def test_check_methods(self):
         vm = self.running_vm()

@@ -6,7 +6,8 @@
 // certificate, pin its SHA-256 fingerprint (Config.Fingerprint) instead of
 // turning verification off.
 //
-// Imports: the standard library, github.com/beevik/etree, github.com/google/uuid.
+// Imports: the standard library, github.com/beevik/etree, github.com/google/uuid
+// and wsman/xsd (xs:duration).
 package client
 
 import (
@@ -25,6 +26,8 @@ import (
 
 	"github.com/beevik/etree"
 	"github.com/google/uuid"
+
+	"github.com/vsmig/vsmig/wsman/xsd"
 )
 
 // Namespaces used in requests and responses.
@@ -200,7 +203,7 @@ func (c *Client) Do(ctx context.Context, req Request) (*etree.Element, error) {
 	mes.CreateAttr("s:mustUnderstand", "true")
 	mes.SetText("512000")
 	h.CreateElement("a:MessageID").SetText("uuid:" + strings.ToUpper(uuid.NewString()))
-	h.CreateElement("w:OperationTimeout").SetText(fmt.Sprintf("PT%.3fS", c.cfg.OperationTimeout.Seconds()))
+	h.CreateElement("w:OperationTimeout").SetText(xsd.FormatDuration(c.cfg.OperationTimeout))
 	if len(req.Selectors) > 0 {
 		ss := h.CreateElement("w:SelectorSet")
 		for _, k := range sortedKeys(req.Selectors) {

@@ -1,4 +1,4 @@
-package job_test
+package boltstore_test
 
 import (
 	"context"
@@ -8,8 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vsmig/vsmig/cim/job"
-	"github.com/vsmig/vsmig/cim/job/jobtest"
+	"github.com/google/uuid"
+
+	"github.com/vsmig/vsmig/migrate"
+	"github.com/vsmig/vsmig/migrate/boltstore"
 )
 
 // BenchmarkCreateUpdate measures what the Invoke path of
@@ -18,17 +20,17 @@ import (
 // engine's first state change). It reports the p99 latency of the pair;
 // the target is under 10 ms.
 func BenchmarkCreateUpdate(b *testing.B) {
-	s := jobtest.NewTempStore(b)
+	s, _ := tempStore(b, boltstore.DefaultConfig())
 	ctx := context.Background()
 	lat := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		start := time.Now()
-		j := newJob(job.NewInstanceID("vsmig"), t0)
+		j := newJob("vsmig:"+uuid.NewString(), t0)
 		if err := s.Create(ctx, j); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := s.Update(ctx, j.InstanceID, func(j *job.Job) error { j.State = job.Running; return nil }); err != nil {
+		if _, err := s.Update(ctx, j.ID, func(j *migrate.Job) error { j.Status = migrate.StatusStarting; return nil }); err != nil {
 			b.Fatal(err)
 		}
 		lat = append(lat, time.Since(start))
@@ -45,7 +47,7 @@ func BenchmarkCreateUpdate(b *testing.B) {
 func BenchmarkCreateConcurrent(b *testing.B) {
 	for _, writers := range []int{1, 8, 32} {
 		b.Run(fmt.Sprintf("writers-%d", writers), func(b *testing.B) {
-			s := jobtest.NewTempStore(b)
+			s, _ := tempStore(b, boltstore.DefaultConfig())
 			ctx := context.Background()
 			var mu sync.Mutex
 			lat := make([]time.Duration, 0, b.N)
@@ -56,7 +58,7 @@ func BenchmarkCreateConcurrent(b *testing.B) {
 				wg.Go(func() {
 					for range next {
 						start := time.Now()
-						if err := s.Create(ctx, newJob(job.NewInstanceID("vsmig"), t0)); err != nil {
+						if err := s.Create(ctx, newJob("vsmig:"+uuid.NewString(), t0)); err != nil {
 							b.Error(err)
 						}
 						d := time.Since(start)

@@ -1,22 +1,21 @@
-package job
+package migrate
 
 import (
 	"context"
-	"sort"
 	"sync"
 )
 
-// memStore is a Store held in memory, for tests and the demo mode. It
-// follows the same rules as the bbolt Store but keeps nothing across
-// restarts.
+// memStore is a Store held in memory: the engine's when Config.Store is
+// nil, and the tests'. It follows the rules of every Store but keeps
+// nothing across restarts.
 type memStore struct {
 	mu     sync.Mutex
 	jobs   map[string]*Job
 	closed bool
 }
 
-// NewMemory returns an empty in-memory Store.
-func NewMemory() Store {
+// NewMemoryStore returns an empty Store held in memory.
+func NewMemoryStore() Store {
 	return &memStore{jobs: make(map[string]*Job)}
 }
 
@@ -24,18 +23,18 @@ func (m *memStore) Create(ctx context.Context, j *Job) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if j == nil || j.InstanceID == "" {
-		return ErrInvalid
+	if j == nil || j.ID == "" {
+		return ErrInvalidJob
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
-		return ErrClosed
+		return ErrStoreClosed
 	}
-	if _, ok := m.jobs[j.InstanceID]; ok {
+	if _, ok := m.jobs[j.ID]; ok {
 		return ErrExists
 	}
-	m.jobs[j.InstanceID] = j.Clone()
+	m.jobs[j.ID] = j.Clone()
 	return nil
 }
 
@@ -46,11 +45,11 @@ func (m *memStore) Get(ctx context.Context, id string) (*Job, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
-		return nil, ErrClosed
+		return nil, ErrStoreClosed
 	}
 	j, ok := m.jobs[id]
 	if !ok {
-		return nil, ErrNotFound
+		return nil, ErrNoJob
 	}
 	return j.Clone(), nil
 }
@@ -62,14 +61,14 @@ func (m *memStore) List(ctx context.Context) ([]*Job, error) {
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
-		return nil, ErrClosed
+		return nil, ErrStoreClosed
 	}
 	out := make([]*Job, 0, len(m.jobs))
 	for _, j := range m.jobs {
 		out = append(out, j.Clone())
 	}
 	m.mu.Unlock()
-	sortJobs(out)
+	SortJobs(out)
 	return out, nil
 }
 
@@ -80,14 +79,17 @@ func (m *memStore) Update(ctx context.Context, id string, fn func(j *Job) error)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
-		return nil, ErrClosed
+		return nil, ErrStoreClosed
 	}
 	old, ok := m.jobs[id]
 	if !ok {
-		return nil, ErrNotFound
+		return nil, ErrNoJob
 	}
-	nj, err := applyUpdate(old, fn)
-	if err != nil {
+	nj := old.Clone()
+	if err := fn(nj); err != nil {
+		return nil, err
+	}
+	if err := CheckJobUpdate(old, nj); err != nil {
 		return nil, err
 	}
 	m.jobs[id] = nj
@@ -101,10 +103,10 @@ func (m *memStore) Delete(ctx context.Context, id string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
-		return ErrClosed
+		return ErrStoreClosed
 	}
 	if _, ok := m.jobs[id]; !ok {
-		return ErrNotFound
+		return ErrNoJob
 	}
 	delete(m.jobs, id)
 	return nil
@@ -115,16 +117,4 @@ func (m *memStore) Close() error {
 	m.closed = true
 	m.mu.Unlock()
 	return nil
-}
-
-// sortJobs orders jobs by TimeSubmitted, then InstanceID, so that List is
-// deterministic.
-func sortJobs(js []*Job) {
-	sort.Slice(js, func(a, b int) bool {
-		ta, tb := js[a].TimeSubmitted, js[b].TimeSubmitted
-		if !ta.Equal(tb) {
-			return ta.Before(tb)
-		}
-		return js[a].InstanceID < js[b].InstanceID
-	})
 }

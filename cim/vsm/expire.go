@@ -1,4 +1,4 @@
-package job
+package vsm
 
 import (
 	"context"
@@ -6,40 +6,52 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/vsmig/vsmig/migrate"
 )
 
-// Expired reports whether j may be removed at now: it is terminal, its
+// This file is the expiry of finished jobs (DSP1103 DeleteOnCompletion and
+// TimeBeforeRemoval), which the profile keeps with each engine job as its
+// Meta: the engine stores them, the profile applies them.
+
+// Expired reports whether j may be removed at now: it has ended, its
 // DeleteOnCompletion is set, and TimeBeforeRemoval has passed since it
-// ended. A terminal job without EndTime counts from its last state change.
-func (j *Job) Expired(now time.Time) bool {
-	if !j.State.Terminal() || !j.DeleteOnCompletion {
+// ended. A job without an end time counts from its last state change.
+func Expired(j *migrate.Job, now time.Time) bool {
+	if !j.Status.Terminal() || !j.Meta.DeleteOnCompletion {
 		return false
 	}
-	end := j.EndTime
+	end := j.Ended
 	if end.IsZero() {
-		end = j.TimeOfLastStateChange
+		end = j.Changed
 	}
-	return !end.Add(j.TimeBeforeRemoval).After(now)
+	return !end.Add(j.Meta.TimeBeforeRemoval).After(now)
 }
 
-// Sweep removes every expired job (see Job.Expired) and returns their
-// InstanceIDs. A job that disappears meanwhile is not an error.
-func Sweep(ctx context.Context, s Store, now time.Time) (removed []string, err error) {
-	jobs, err := s.List(ctx)
+// Jobs is what the expiry needs of the engine.
+type Jobs interface {
+	Jobs(ctx context.Context) ([]*migrate.Job, error)
+	DeleteJob(ctx context.Context, id string) error
+}
+
+// Sweep removes every expired job (see Expired) and returns their IDs. A
+// job that disappears meanwhile is not an error.
+func Sweep(ctx context.Context, e Jobs, now time.Time) (removed []string, err error) {
+	jobs, err := e.Jobs(ctx)
 	if err != nil {
 		return nil, err
 	}
 	for _, j := range jobs {
-		if !j.Expired(now) {
+		if !Expired(j, now) {
 			continue
 		}
-		if err := s.Delete(ctx, j.InstanceID); err != nil {
-			if errors.Is(err, ErrNotFound) {
+		if err := e.DeleteJob(ctx, j.ID); err != nil {
+			if errors.Is(err, migrate.ErrNoJob) {
 				continue
 			}
 			return removed, err
 		}
-		removed = append(removed, j.InstanceID)
+		removed = append(removed, j.ID)
 	}
 	return removed, nil
 }
@@ -53,7 +65,7 @@ type SweeperConfig struct {
 	// Logger receives one line per removed job and sweep failures;
 	// slog.Default() if nil.
 	Logger *slog.Logger
-	// OnRemove, if set, is called with the InstanceIDs removed by a sweep.
+	// OnRemove, if set, is called with the IDs removed by a sweep.
 	OnRemove func(ids []string)
 }
 
@@ -63,15 +75,15 @@ const DefaultSweepInterval = 30 * time.Second
 
 // Sweeper runs Sweep periodically in its own goroutine until Close.
 type Sweeper struct {
-	store Store
+	jobs  Jobs
 	cfg   SweeperConfig
 	stopc chan struct{} // closed by Close to ask the loop to stop
 	once  sync.Once
 	donec chan struct{} // closed by the loop when it has stopped
 }
 
-// NewSweeper starts a Sweeper over s.
-func NewSweeper(s Store, cfg SweeperConfig) *Sweeper {
+// NewSweeper starts a Sweeper over e.
+func NewSweeper(e Jobs, cfg SweeperConfig) *Sweeper {
 	if cfg.Interval <= 0 {
 		cfg.Interval = DefaultSweepInterval
 	}
@@ -81,7 +93,7 @@ func NewSweeper(s Store, cfg SweeperConfig) *Sweeper {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	sw := &Sweeper{store: s, cfg: cfg, stopc: make(chan struct{}), donec: make(chan struct{})}
+	sw := &Sweeper{jobs: e, cfg: cfg, stopc: make(chan struct{}), donec: make(chan struct{})}
 	go sw.run()
 	return sw
 }
@@ -111,7 +123,7 @@ func (sw *Sweeper) run() {
 
 // SweepOnce runs one sweep now and logs its outcome.
 func (sw *Sweeper) SweepOnce(ctx context.Context) []string {
-	removed, err := Sweep(ctx, sw.store, sw.cfg.Now())
+	removed, err := Sweep(ctx, sw.jobs, sw.cfg.Now())
 	for _, id := range removed {
 		sw.cfg.Logger.Info("job expired and removed", "job", id)
 	}
@@ -124,8 +136,8 @@ func (sw *Sweeper) SweepOnce(ctx context.Context) []string {
 	return removed
 }
 
-// Close stops the Sweeper and waits for its goroutine to end. It does not
-// close the Store. Close is safe to call more than once.
+// Close stops the Sweeper and waits for its goroutine to end. It is safe
+// to call more than once.
 func (sw *Sweeper) Close() error {
 	sw.once.Do(func() { close(sw.stopc) })
 	<-sw.donec

@@ -1,4 +1,4 @@
-package job
+package boltstore
 
 import (
 	"errors"
@@ -41,7 +41,7 @@ type change struct {
 }
 
 // errLead hands the lead of the next commit to a queued writer.
-var errLead = errors.New("job: lead the next commit")
+var errLead = errors.New("boltstore: lead the next commit")
 
 // write runs apply on the jobs bucket in a durable transaction, shared
 // with concurrent writers, and returns once that has committed. apply
@@ -105,7 +105,7 @@ func (g *groupCommit) commit(batch []*change) {
 func (c *change) safeApply(b *bolt.Bucket) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("job: write panicked: %v", r)
+			err = fmt.Errorf("boltstore: write panicked: %v", r)
 		}
 	}()
 	return c.apply(b)
