@@ -254,7 +254,7 @@ func TestLab(t *testing.T) {
 				}
 			}
 		})
-		pausedAt, _ := l.heartbeat(t, g1)
+		pausedAt, off := l.heartbeat(t, g1)
 		// Restart: refused by Check (IsMigratable false) and by Migrate (5),
 		// and nothing is touched.
 		if r := step(t, a, "check", g1, l.hostB, "--type", "4"); r["rc"] != "0" || r["migratable"] != "false" {
@@ -274,9 +274,11 @@ func TestLab(t *testing.T) {
 		if r["rc"] != "4096" {
 			t.Fatalf("migrate live: %v", r)
 		}
-		if w := step(t, a, "wait", r["job"]); w["state"] != "7" {
+		w := step(t, a, "wait", r["job"])
+		if w["state"] != "7" {
 			t.Fatalf("live migration of a paused guest ended %v", w)
 		}
+		requireConsistentFigures(t, w, a, r["job"])
 		if onA, onB := domstate(l.uriA, g1), domstate(l.uriB, g1); onA != "" || onB != "paused" {
 			t.Fatalf("after the live migration: on A %q, on B %q; want B only, paused", onA, onB)
 		}
@@ -288,16 +290,18 @@ func TestLab(t *testing.T) {
 		if r["rc"] != "4096" {
 			t.Fatalf("migrate resume: %v", r)
 		}
-		if w := step(t, b, "wait", r["job"]); w["state"] != "7" {
+		w = step(t, b, "wait", r["job"])
+		if w["state"] != "7" {
 			t.Fatalf("resume migration of a paused guest ended %v", w)
 		}
+		requireConsistentFigures(t, w, b, r["job"])
 		if onA, onB := domstate(l.uriA, g1), domstate(l.uriB, g1); onA != "paused" || onB != "" {
 			t.Fatalf("after the resume migration: on A %q, on B %q; want A only, paused", onA, onB)
 		}
 		// Resumed by its owner, it runs on A, intact.
 		virsh(l.uriA, "resume", g1)
 		l.requireRunsOn(t, g1, l.uriA)
-		l.requireAlive(t, g1, pausedAt)
+		l.requireAlive(t, g1, pausedAt, off)
 	})
 
 	t.Run("cancel mid-migration", func(t *testing.T) {
