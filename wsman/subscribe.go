@@ -228,7 +228,10 @@ func decodeSubscribe(env *envelope, now time.Time) (*subscribeBody, *Fault) {
 		if f != nil {
 			return nil, f
 		}
-		sb.heartbeat = max(d, minHeartbeat)
+		if d < minHeartbeat {
+			return nil, NewFault(SubcodeUnsupportedFeature, DetailHeartbeats, "Heartbeats are sent at most once a second (wsman:Heartbeats PT1S or more).")
+		}
+		sb.heartbeat = d
 	}
 	if sb.mode != eventing.Pull && sb.notifyTo == nil {
 		return nil, NewFault(SubcodeEventingInvalidMessage, "", "A push-style subscription needs a wse:NotifyTo address.")
