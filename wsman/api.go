@@ -141,20 +141,42 @@ const (
 
 // AssociationFilter is the DSP0227 §8.2 association filter.
 type AssociationFilter struct {
-	Kind                  AssociationKind
-	Object                EPR
-	AssociationClassName  string
-	Role                  string
-	ResultClassName       string // AssociatedInstances only
-	ResultRole            string // AssociatedInstances only
+	Kind                 AssociationKind
+	Object               EPR
+	AssociationClassName string
+	Role                 string
+	// ResultClassName is the class of the results: the associated
+	// instances' (AssociatedInstances) or the associations'
+	// (AssociationInstances, as CIM References' ResultClass).
+	ResultClassName       string
+	ResultRole            string // AssociatedInstances only; ignored for AssociationInstances
 	IncludeResultProperty []string
 }
+
+// PolymorphismMode is the DSP0227 §9.3 wsmb:PolymorphismMode of an
+// Enumerate.
+type PolymorphismMode int
+
+const (
+	// IncludeSubClassProperties (the default): instances of the class and
+	// of its subclasses, each with all its properties.
+	IncludeSubClassProperties PolymorphismMode = iota
+	// ExcludeSubClassProperties: instances of the class and its
+	// subclasses, each with the requested class's properties only.
+	ExcludeSubClassProperties
+	// PolymorphismNone: instances of the requested class only.
+	PolymorphismNone
+)
 
 // EnumerateRequest is an Enumerate as handed to an Enumerator.
 type EnumerateRequest struct {
 	*Request
 	Mode   EnumerationMode
 	Filter *Filter // nil when no filter was sent
+	// Polymorphism is the wsmb:PolymorphismMode; a resource that cannot
+	// honour a mode other than IncludeSubClassProperties answers
+	// wsmb:PolymorphismModeNotSupported.
+	Polymorphism PolymorphismMode
 }
 
 // The interfaces below are what a resource registered with Service.Handle

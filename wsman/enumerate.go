@@ -17,10 +17,11 @@ import (
 
 // enumerateBody is the decoded wsen:Enumerate.
 type enumerateBody struct {
-	optimize    bool
-	maxElements int
-	mode        EnumerationMode
-	filter      *Filter
+	optimize     bool
+	maxElements  int
+	mode         EnumerationMode
+	filter       *Filter
+	polymorphism PolymorphismMode
 }
 
 func decodeEnumerate(e *etree.Element) (*enumerateBody, *Fault) {
@@ -44,6 +45,17 @@ func decodeEnumerate(e *etree.Element) (*enumerateBody, *Fault) {
 				return nil, NewFault(SubcodeSchemaValidationError, "", "wsman:MaxElements is not a positive integer.")
 			}
 			eb.maxElements = n
+		case ns == NSCIMBinding && c.Tag == "PolymorphismMode":
+			switch trimmedText(c) {
+			case "IncludeSubClassProperties":
+				eb.polymorphism = IncludeSubClassProperties
+			case "ExcludeSubClassProperties":
+				eb.polymorphism = ExcludeSubClassProperties
+			case "None":
+				eb.polymorphism = PolymorphismNone
+			default:
+				return nil, NewFault(SubcodePolymorphismModeNotSupported, "", "wsmb:PolymorphismMode must be None, ExcludeSubClassProperties or IncludeSubClassProperties.")
+			}
 		case ns == NSWSMan && c.Tag == "EnumerationMode":
 			switch trimmedText(c) {
 			case "EnumerateEPR":
@@ -78,7 +90,7 @@ func (s *Service) enumerate(ctx context.Context, env *envelope, rt route, r *res
 		// A plain Enumerate always leaves a context: spare the resource.
 		return quotaFault("This user or the service has too many enumeration contexts open; release some or retry later.")
 	}
-	items, err := h.Enumerate(ctx, &EnumerateRequest{Request: &env.req, Mode: eb.mode, Filter: eb.filter})
+	items, err := h.Enumerate(ctx, &EnumerateRequest{Request: &env.req, Mode: eb.mode, Filter: eb.filter, Polymorphism: eb.polymorphism})
 	if err != nil {
 		return s.resourceFault(ctx, env, err)
 	}

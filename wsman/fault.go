@@ -58,6 +58,7 @@ const (
 	SubcodeEventingInvalidMessage           = "e:InvalidMessage"
 	SubcodeUnableToRenew                    = "e:UnableToRenew"
 	SubcodeEventingUnsupportedExpiration    = "e:UnsupportedExpirationType"
+	SubcodePolymorphismModeNotSupported     = "b:PolymorphismModeNotSupported"
 	SubcodeInvalidBookmark                  = "w:InvalidBookmark"
 	SubcodeDeliveryRefused                  = "w:DeliveryRefused"
 )
@@ -207,6 +208,7 @@ var faultTable = map[string]faultInfo{
 	SubcodeEventingInvalidMessage:           {CodeSender, ActionFaultEventing, "The request message has unknown or invalid content and cannot be processed."},
 	SubcodeUnableToRenew:                    {CodeReceiver, ActionFaultEventing, "The subscription could not be renewed."},
 	SubcodeEventingUnsupportedExpiration:    {CodeSender, ActionFaultEventing, "Only expiration durations and date-times are supported."},
+	SubcodePolymorphismModeNotSupported:     {CodeSender, ActionFaultCIMBinding, "The requested PolymorphismMode is not supported."},
 	SubcodeInvalidBookmark:                  {CodeSender, ActionFaultWSMan, "The bookmark supplied with the subscription is not valid."},
 	SubcodeDeliveryRefused:                  {CodeReceiver, ActionFaultWSMan, "The receiver refuses to accept delivery of events and requests that the subscription be canceled."},
 }

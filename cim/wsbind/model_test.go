@@ -126,6 +126,8 @@ type store struct {
 	calls []string
 	ret   any
 	out   map[string]any
+	// deleteErr, when set, is what DeleteInstance answers.
+	deleteErr error
 }
 
 func (s *store) Classes() []cim.ClassRef { return s.refs }
@@ -168,6 +170,9 @@ func (s *store) InvokeMethod(_ context.Context, path cim.ObjectPath, method stri
 func (s *store) DeleteInstance(_ context.Context, path cim.ObjectPath) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.deleteErr != nil {
+		return s.deleteErr
+	}
 	for i, inst := range s.insts {
 		if inst.Path().Equal(path) {
 			s.insts = slices.Delete(s.insts, i, i+1)
