@@ -338,3 +338,24 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestRetriedFaultIsNotDuplicate: curl --retry (Debian's wsl) resends a
+// request answered with HTTP 500 under the same MessageID; the retry must
+// get the real fault again, not wsa:InvalidMessageInformationHeader
+// (DuplicateMessageID), while a repeated successful request still does.
+func TestRetriedFaultIsNotDuplicate(t *testing.T) {
+	s := newTestService(t, wsman.Config{})
+	bad := wsmantest.NewRequestID("uuid:retry-1", wsmantest.ActionGet, wsmantest.ResourceURI, map[string]string{"Name": "nope"}, "")
+	for i := 0; i < 2; i++ {
+		resp, _ := s.ServeSOAP(context.Background(), user, bad)
+		if sub, _ := faultOf(t, resp); sub != wsman.SubcodeDestinationUnreachable {
+			t.Fatalf("attempt %d: %s, want %s", i+1, sub, wsman.SubcodeDestinationUnreachable)
+		}
+	}
+	good := wsmantest.NewRequestID("uuid:retry-2", wsmantest.ActionGet, wsmantest.ResourceURI, map[string]string{"Name": "item-1"}, "")
+	mustServe(t, s, good)
+	resp, _ := s.ServeSOAP(context.Background(), user, good)
+	if _, detail := faultOf(t, resp); detail != wsman.DetailDuplicateMessageID {
+		t.Errorf("a repeated successful request was not refused: %s", resp)
+	}
+}

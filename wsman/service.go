@@ -423,6 +423,10 @@ func (s *Service) serve(ctx context.Context, caller Caller, body []byte, r *resp
 		if f.Subcode == SubcodeInternalError && ctx.Err() != nil {
 			f = NewFault(SubcodeTimedOut, "", "")
 		}
+		if s.dedup != nil && f.Subcode != SubcodeInternalError && f.Subcode != SubcodeTimedOut {
+			// Refused without effect: a retry may reuse the MessageID.
+			s.dedup.forget(caller.User, req.MessageID)
+		}
 		r.buf.Reset()
 		return s.fault(r, f, req.MessageID)
 	}
