@@ -29,6 +29,34 @@ type Broker struct {
 	byClass   map[string]brokerRoute   // brokerRouteKey(ns, class) -> brokerRoute
 	nsNames   map[string]string        // lower-case namespace -> canonical spelling
 	polyCache map[string][]brokerRoute // brokerRouteKey(ns, class) -> routes of class and descendants
+	observer  ChangeObserver           // nil: none
+}
+
+// ChangeObserver is told of instance changes: the lifecycle indications'
+// source (cim/indication.Publisher implements it). Its methods must not
+// block, and must not modify the instances, which are the observer's to
+// keep.
+type ChangeObserver interface {
+	Created(inst *Instance)
+	Modified(prev, inst *Instance)
+	Deleted(inst *Instance)
+}
+
+// Observe makes o the observer of the changes made through the Broker's
+// intrinsic operations: ModifyInstance (Modified, with the instance as it
+// was and as it is after the change) and DeleteInstance (Deleted, as it
+// was). Changes providers make on their own (a job moving on) are theirs
+// to report to the same observer.
+func (b *Broker) Observe(o ChangeObserver) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.observer = o
+}
+
+func (b *Broker) changeObserver() ChangeObserver {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.observer
 }
 
 // brokerRoute is one (namespace, class) served by a provider.
@@ -291,6 +319,9 @@ func (b *Broker) DeleteInstance(ctx context.Context, path ObjectPath) error {
 	if err := d.DeleteInstance(ctx, brokerInstancePath(inst, ns)); err != nil {
 		return brokerWrap(err, "delete instance of "+r.class.Name)
 	}
+	if o := b.changeObserver(); o != nil {
+		o.Deleted(inst.Clone())
+	}
 	return nil
 }
 
@@ -326,8 +357,18 @@ func (b *Broker) ModifyInstance(ctx context.Context, inst *Instance) error {
 			mod.values[p.Name] = v
 		}
 	}
+	o := b.changeObserver()
+	var prev *Instance
+	if o != nil {
+		prev = cur.Clone() // a provider may hand out the instance it then changes
+	}
 	if err := m.ModifyInstance(ctx, mod); err != nil {
 		return brokerWrap(err, "modify instance of "+r.class.Name)
+	}
+	if o != nil {
+		if now, err := r.p.GetInstance(ctx, brokerInstancePath(cur, ns)); err == nil && now != nil {
+			o.Modified(prev, now.Clone())
+		}
 	}
 	return nil
 }

@@ -1,6 +1,9 @@
 package cim
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
 
 // Status is a CIM status code (DSP0004 / DSP0200 CIM_ERR_*).
 type Status uint16
@@ -25,6 +28,13 @@ const (
 	StatusMethodNotAvailable      Status = 16
 	StatusMethodNotFound          Status = 17
 )
+
+// ErrInvalidState marks an operation refused because of the current state
+// of the instance, which the client can change (a running job cannot be
+// deleted: terminate it first). A provider returns it wrapped in an *Error
+// whose Message tells the client what to do; cim/wsbind sends that
+// message with the fault wsman:Concurrency.
+var ErrInvalidState = errors.New("cim: the instance's current state does not allow the operation")
 
 // Error is a CIM operation error: a status code and a message for people.
 type Error struct {

@@ -64,6 +64,11 @@ func TestClassesAndKeys(t *testing.T) {
 		{"CIM_AffectedJobElement", "", "AffectedElement,AffectingElement", false, true},
 		{"CIM_OwningJobElement", "", "OwningElement,OwnedElement", false, true},
 		{"CIM_ElementConformsToProfile", "", "ConformantStandard,ManagedElement", false, true},
+		{"CIM_Indication", "", "", true, false},
+		{"CIM_InstIndication", "CIM_Indication", "", true, false},
+		{"CIM_InstCreation", "CIM_InstIndication", "", false, false},
+		{"CIM_InstModification", "CIM_InstIndication", "", false, false},
+		{"CIM_InstDeletion", "CIM_InstIndication", "", false, false},
 	}
 	for _, tt := range tests {
 		c := mustClass(t, reg, tt.class)
@@ -74,6 +79,9 @@ func TestClassesAndKeys(t *testing.T) {
 	}
 	if got := len(reg.Classes()); got != len(tests) {
 		t.Errorf("%d classes, want %d", got, len(tests))
+	}
+	if p := mustClass(t, reg, "CIM_InstModification").Property("PreviousInstance"); p == nil || p.Type != cim.String {
+		t.Error("CIM_InstModification.PreviousInstance")
 	}
 	if !reg.IsA("VSMIG_MigrationJob", "CIM_ManagedElement") || !reg.IsA("CIM_HostedService", "CIM_Dependency") {
 		t.Error("IsA")

@@ -141,20 +141,42 @@ const (
 
 // AssociationFilter is the DSP0227 §8.2 association filter.
 type AssociationFilter struct {
-	Kind                  AssociationKind
-	Object                EPR
-	AssociationClassName  string
-	Role                  string
-	ResultClassName       string // AssociatedInstances only
-	ResultRole            string // AssociatedInstances only
+	Kind                 AssociationKind
+	Object               EPR
+	AssociationClassName string
+	Role                 string
+	// ResultClassName is the class of the results: the associated
+	// instances' (AssociatedInstances) or the associations'
+	// (AssociationInstances, as CIM References' ResultClass).
+	ResultClassName       string
+	ResultRole            string // AssociatedInstances only; ignored for AssociationInstances
 	IncludeResultProperty []string
 }
+
+// PolymorphismMode is the DSP0227 §9.3 wsmb:PolymorphismMode of an
+// Enumerate.
+type PolymorphismMode int
+
+const (
+	// IncludeSubClassProperties (the default): instances of the class and
+	// of its subclasses, each with all its properties.
+	IncludeSubClassProperties PolymorphismMode = iota
+	// ExcludeSubClassProperties: instances of the class and its
+	// subclasses, each with the requested class's properties only.
+	ExcludeSubClassProperties
+	// PolymorphismNone: instances of the requested class only.
+	PolymorphismNone
+)
 
 // EnumerateRequest is an Enumerate as handed to an Enumerator.
 type EnumerateRequest struct {
 	*Request
 	Mode   EnumerationMode
 	Filter *Filter // nil when no filter was sent
+	// Polymorphism is the wsmb:PolymorphismMode; a resource that cannot
+	// honour a mode other than IncludeSubClassProperties answers
+	// wsmb:PolymorphismModeNotSupported.
+	Polymorphism PolymorphismMode
 }
 
 // The interfaces below are what a resource registered with Service.Handle
@@ -199,4 +221,60 @@ type Enumerator interface {
 // The returned element is the <Method>_OUTPUT body.
 type Invoker interface {
 	Invoke(ctx context.Context, req *Request, method string) (*etree.Element, error)
+}
+
+// BookmarkEarliest is the predefined bookmark of DSP0226 §10.2.6: replay
+// every event the source still has, then go on with new ones.
+const BookmarkEarliest = "http://schemas.dmtf.org/wbem/wsman/1/wsman/bookmark/earliest"
+
+// SubscribeRequest is a WS-Eventing Subscribe as handed to an EventSource.
+type SubscribeRequest struct {
+	*Request
+	// Filter is the wsman:Filter (or wse:Filter) of the subscription, nil
+	// for none (every event of the resource). Its dialect is WQL: other
+	// dialects are refused with wse:FilteringRequestedUnavailable before
+	// the source is asked.
+	Filter *Filter
+	// Bookmark is the wsman:Bookmark the subscriber resumes from: "" for
+	// none, BookmarkEarliest, or the text of a bookmark this source gave
+	// in an Event. A source that keeps no history refuses any with
+	// wsman:UnsupportedFeature (detail Bookmarks); one it cannot resume
+	// from is wsman:InvalidBookmark (detail Expired or Invalid).
+	Bookmark string
+}
+
+// Event is one event an EventSource publishes.
+type Event struct {
+	// Action is the wsa:Action of the event message, ActionEvent when
+	// empty.
+	Action string
+	// Body is the event's representation: one element carrying its own
+	// namespace declarations, as a Getter's representation. It is
+	// serialized when published; the source may reuse it afterwards.
+	Body *etree.Element
+	// Bookmark is the source's bookmark for the position after this
+	// event (sent to subscribers that asked for bookmarks); "" for none.
+	Bookmark string
+}
+
+// EventSink receives the events of one subscription. Publish never
+// blocks: the service queues the event (dropping the oldest, and telling
+// the subscriber how many, when the subscription's queue is full) and
+// reports false once the subscription has ended, after which the source
+// should stop publishing to it. End ends the subscription on the source's
+// side: the subscriber gets a SubscriptionEnd with SourceCancelling.
+type EventSink interface {
+	Publish(ev Event) bool
+	End(reason string)
+}
+
+// EventSource serves WS-Eventing Subscribe (DSP0226 §10.2) for a
+// resource. Subscribe validates req (its filter and bookmark) and returns
+// an error (a *Fault, as for the other operations) to refuse it; otherwise
+// it starts publishing matching events to sink, until the returned cancel
+// is called, which the service does once when the subscription ends for
+// any reason. The service owns everything else: delivery modes, expiry,
+// renewal, heartbeats, queues and their bounds.
+type EventSource interface {
+	Subscribe(ctx context.Context, req *SubscribeRequest, sink EventSink) (cancel func(), err error)
 }

@@ -48,3 +48,15 @@ func (d *dedupStore) add(user, id string) bool {
 	r.set[id] = struct{}{}
 	return true
 }
+
+// forget drops id from user's remembered MessageIDs: the request it named
+// failed without effect, so a client that retries it (curl --retry resends
+// a request answered with HTTP 500, as Debian's wsl does) gets the real
+// answer again instead of a duplicate-MessageID fault.
+func (d *dedupStore) forget(user, id string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if r := d.by[user]; r != nil {
+		delete(r.set, id)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/beevik/etree"
 )
@@ -16,10 +17,11 @@ import (
 
 // enumerateBody is the decoded wsen:Enumerate.
 type enumerateBody struct {
-	optimize    bool
-	maxElements int
-	mode        EnumerationMode
-	filter      *Filter
+	optimize     bool
+	maxElements  int
+	mode         EnumerationMode
+	filter       *Filter
+	polymorphism PolymorphismMode
 }
 
 func decodeEnumerate(e *etree.Element) (*enumerateBody, *Fault) {
@@ -43,6 +45,17 @@ func decodeEnumerate(e *etree.Element) (*enumerateBody, *Fault) {
 				return nil, NewFault(SubcodeSchemaValidationError, "", "wsman:MaxElements is not a positive integer.")
 			}
 			eb.maxElements = n
+		case ns == NSCIMBinding && c.Tag == "PolymorphismMode":
+			switch trimmedText(c) {
+			case "IncludeSubClassProperties":
+				eb.polymorphism = IncludeSubClassProperties
+			case "ExcludeSubClassProperties":
+				eb.polymorphism = ExcludeSubClassProperties
+			case "None":
+				eb.polymorphism = PolymorphismNone
+			default:
+				return nil, NewFault(SubcodePolymorphismModeNotSupported, "", "wsmb:PolymorphismMode must be None, ExcludeSubClassProperties or IncludeSubClassProperties.")
+			}
 		case ns == NSWSMan && c.Tag == "EnumerationMode":
 			switch trimmedText(c) {
 			case "EnumerateEPR":
@@ -77,7 +90,7 @@ func (s *Service) enumerate(ctx context.Context, env *envelope, rt route, r *res
 		// A plain Enumerate always leaves a context: spare the resource.
 		return quotaFault("This user or the service has too many enumeration contexts open; release some or retry later.")
 	}
-	items, err := h.Enumerate(ctx, &EnumerateRequest{Request: &env.req, Mode: eb.mode, Filter: eb.filter})
+	items, err := h.Enumerate(ctx, &EnumerateRequest{Request: &env.req, Mode: eb.mode, Filter: eb.filter, Polymorphism: eb.polymorphism})
 	if err != nil {
 		return s.resourceFault(ctx, env, err)
 	}
@@ -114,6 +127,7 @@ type pullBody struct {
 	context       string
 	maxElements   int
 	maxCharacters int
+	maxTime       time.Duration // wsen:MaxTime, 0 when absent
 }
 
 func decodePull(e *etree.Element) (*pullBody, *Fault) {
@@ -129,6 +143,12 @@ func decodePull(e *etree.Element) (*pullBody, *Fault) {
 		switch c.Tag {
 		case "EnumerationContext":
 			pb.context = trimmedText(c)
+		case "MaxTime":
+			d, err := parseDuration(trimmedText(c))
+			if err != nil || d <= 0 {
+				return nil, NewFault(SubcodeSchemaValidationError, "", "wsen:MaxTime is not a positive xs:duration.")
+			}
+			pb.maxTime = d
 		case "MaxElements", "MaxCharacters":
 			n, err := strconv.Atoi(trimmedText(c))
 			if err != nil || n <= 0 {
@@ -140,7 +160,8 @@ func decodePull(e *etree.Element) (*pullBody, *Fault) {
 				pb.maxCharacters = n
 			}
 		}
-		// wsen:MaxTime is ignored: items are already at hand.
+		// wsen:MaxTime matters for subscriptions only: the items of an
+		// enumeration are already at hand.
 	}
 	if pb.context == "" {
 		return nil, invalidContext()
@@ -148,10 +169,13 @@ func decodePull(e *etree.Element) (*pullBody, *Fault) {
 	return pb, nil
 }
 
-func (s *Service) pull(env *envelope, r *response) *Fault {
+func (s *Service) pull(ctx context.Context, env *envelope, r *response) *Fault {
 	pb, f := decodePull(env.req.Body)
 	if f != nil {
 		return f
+	}
+	if s.events.ByContext(pb.context) != "" {
+		return s.pullEvents(ctx, env, pb, r)
 	}
 	c, f := s.enum.take(pb.context, env.req.Caller.User, env.req.ResourceURI)
 	if f != nil {
@@ -172,7 +196,12 @@ func (s *Service) release(env *envelope, r *response) *Fault {
 		return NewFault(SubcodeSchemaValidationError, "", "The Body of a Release request is not a wsen:Release element.")
 	}
 	id := trimmedText(child(e, NSEnumeration, "EnumerationContext"))
-	if id == "" || !s.enum.remove(id, env.req.Caller.User, env.req.ResourceURI) {
+	if sid := s.events.ByContext(id); id != "" && sid != "" {
+		// Releasing the context of a Pull subscription ends it.
+		if s.events.Unsubscribe(sid, env.req.Caller.User) != nil {
+			return invalidContext()
+		}
+	} else if id == "" || !s.enum.remove(id, env.req.Caller.User, env.req.ResourceURI) {
 		return invalidContext()
 	}
 	r.start(env.req.Action+responseSuffix, env.req.MessageID, true, nil)

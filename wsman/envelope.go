@@ -24,6 +24,13 @@ type envelope struct {
 	faultTo                                             string
 	hasFaultTo                                          bool
 
+	// identifier is the wse:Identifier reference parameter of a Renew,
+	// GetStatus or Unsubscribe (DSP0226 §10.3-10.5).
+	identifier string
+	// issuedTokens is the wst:IssuedTokens header of a Subscribe: the
+	// credentials for its NotifyTo and EndTo (DSP0226 §10.2.2).
+	issuedTokens *etree.Element
+
 	maxEnvelope     int // client's wsman:MaxEnvelopeSize, 0 when absent
 	hasOpTimeout    bool
 	requestEstimate bool // wsman:RequestTotalItemsCountEstimate
@@ -159,6 +166,18 @@ func (env *envelope) decodeHeader() {
 				env.unknown(h)
 				continue
 			}
+		case NSEventing:
+			if h.Tag != "Identifier" {
+				env.unknown(h)
+				continue
+			}
+			env.identifier = trimmedText(h)
+		case NSTrust:
+			if h.Tag != "IssuedTokens" {
+				env.unknown(h)
+				continue
+			}
+			env.issuedTokens = h
 		case NSMicrosoft:
 			switch h.Tag {
 			case "DataLocale":
@@ -192,6 +211,7 @@ var knownHeaders = [...]struct{ ns, local string }{
 	{NSWSMan, "RequestTotalItemsCountEstimate"}, {NSWSMan, "RequestEPR"},
 	{NSMicrosoft, "DataLocale"}, {NSMicrosoft, "SessionId"}, {NSMicrosoft, "OperationID"},
 	{NSMicrosoft, "SequenceId"}, {NSMicrosoft, "ActivityId"},
+	{NSEventing, "Identifier"}, {NSTrust, "IssuedTokens"},
 }
 
 // headerBit returns the bit of a known header block, 0 for others.

@@ -66,8 +66,12 @@ func AppendEPR(parent *etree.Element, epr *EPR) {
 	if addr == "" {
 		addr = AddressAnonymous
 	}
-	parent.CreateElement("a:Address").SetText(addr)
+	ae := parent.CreateElement("a:Address")
+	ae.CreateAttr("xmlns:a", NSAddressing) // see eprAddressOpen
+	ae.SetText(addr)
 	rp := parent.CreateElement("a:ReferenceParameters")
+	rp.CreateAttr("xmlns:a", NSAddressing)
+	rp.CreateAttr("xmlns:w", NSWSMan)
 	rp.CreateElement("w:ResourceURI").SetText(epr.ResourceURI)
 	if len(epr.Selectors) > 0 {
 		appendSelectorSet(rp, epr.Selectors)

@@ -47,6 +47,20 @@ const (
 	SubcodeUnsupportedExpirationType         = "n:UnsupportedExpirationType"
 	SubcodeEnumerationTimedOut               = "n:TimedOut"
 	SubcodeInvalidRepresentation             = "x:InvalidRepresentation"
+
+	// WS-Eventing (DSP0226 §10, §14.6) and the eventing faults of
+	// WS-Management itself.
+	SubcodeDeliveryModeRequestedUnavailable = "e:DeliveryModeRequestedUnavailable"
+	SubcodeEventSourceUnableToProcess       = "e:EventSourceUnableToProcess"
+	SubcodeEventingFilteringNotSupported    = "e:FilteringNotSupported"
+	SubcodeFilteringRequestedUnavailable    = "e:FilteringRequestedUnavailable"
+	SubcodeEventingInvalidExpirationTime    = "e:InvalidExpirationTime"
+	SubcodeEventingInvalidMessage           = "e:InvalidMessage"
+	SubcodeUnableToRenew                    = "e:UnableToRenew"
+	SubcodeEventingUnsupportedExpiration    = "e:UnsupportedExpirationType"
+	SubcodePolymorphismModeNotSupported     = "b:PolymorphismModeNotSupported"
+	SubcodeInvalidBookmark                  = "w:InvalidBookmark"
+	SubcodeDeliveryRefused                  = "w:DeliveryRefused"
 )
 
 // Fault detail names (DSP0226 §14.6); the wire form is FaultDetailPrefix +
@@ -77,6 +91,16 @@ const (
 	DetailServiceEnvelopeLimit  = "ServiceEnvelopeLimit"
 	DetailTypeMismatch          = "TypeMismatch"
 	DetailUnexpectedSelectors   = "UnexpectedSelectors"
+
+	// Eventing details (DSP0226 §14.6).
+	DetailAuthorizationMode = "AuthorizationMode"
+	DetailBookmarks         = "Bookmarks"
+	DetailDeliveryRetries   = "DeliveryRetries"
+	DetailExpired           = "Expired"
+	DetailHeartbeats        = "Heartbeats"
+	DetailInsecureAddress   = "InsecureAddress"
+	DetailInvalid           = "Invalid"
+	DetailInvalidAddress    = "InvalidAddress"
 )
 
 // Fault is a WS-Management fault (DSP0226 §14). It is both what a resource
@@ -175,6 +199,18 @@ var faultTable = map[string]faultInfo{
 	SubcodeUnsupportedExpirationType:         {CodeSender, ActionFaultEnumeration, "The specified expiration type is not supported."},
 	SubcodeEnumerationTimedOut:               {CodeReceiver, ActionFaultEnumeration, "The enumerator has timed out and is no longer valid."},
 	SubcodeInvalidRepresentation:             {CodeSender, ActionFaultTransfer, "The XML content is not valid."},
+
+	SubcodeDeliveryModeRequestedUnavailable: {CodeSender, ActionFaultEventing, "The requested delivery mode is not supported."},
+	SubcodeEventSourceUnableToProcess:       {CodeReceiver, ActionFaultEventing, "The event source cannot process the subscription."},
+	SubcodeEventingFilteringNotSupported:    {CodeSender, ActionFaultEventing, "Filtering over the event source is not supported."},
+	SubcodeFilteringRequestedUnavailable:    {CodeSender, ActionFaultEventing, "The requested filter dialect is not supported."},
+	SubcodeEventingInvalidExpirationTime:    {CodeSender, ActionFaultEventing, "The expiration time requested is invalid."},
+	SubcodeEventingInvalidMessage:           {CodeSender, ActionFaultEventing, "The request message has unknown or invalid content and cannot be processed."},
+	SubcodeUnableToRenew:                    {CodeReceiver, ActionFaultEventing, "The subscription could not be renewed."},
+	SubcodeEventingUnsupportedExpiration:    {CodeSender, ActionFaultEventing, "Only expiration durations and date-times are supported."},
+	SubcodePolymorphismModeNotSupported:     {CodeSender, ActionFaultCIMBinding, "The requested PolymorphismMode is not supported."},
+	SubcodeInvalidBookmark:                  {CodeSender, ActionFaultWSMan, "The bookmark supplied with the subscription is not valid."},
+	SubcodeDeliveryRefused:                  {CodeReceiver, ActionFaultWSMan, "The receiver refuses to accept delivery of events and requests that the subscription be canceled."},
 }
 
 // fill completes Code, Action and Reason from the table.

@@ -111,8 +111,9 @@ func decodeAssociation(fe *etree.Element) (*AssociationFilter, *Fault) {
 			a.IncludeResultProperty = append(a.IncludeResultProperty, v)
 		}
 	}
-	if a.Kind == AssociationInstances && (a.ResultClassName != "" || a.ResultRole != "") {
-		return nil, NewFault(SubcodeCannotProcessFilter, "", "ResultClassName and ResultRole apply to AssociatedInstances only.")
-	}
+	// DSP0227 §8.2: in AssociationInstances (References) ResultClassName
+	// names the association class of the result, as CIM References'
+	// ResultClass; ResultRole has no meaning there and is ignored, as
+	// openwsman (which sends it) does.
 	return a, nil
 }

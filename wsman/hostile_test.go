@@ -58,7 +58,7 @@ func TestHostileInput(t *testing.T) {
 		{"missing Body", strings.Replace(strings.Replace(get, "<env:Body>", "", 1), "</env:Body>", "", 1), "w:SchemaValidationError"},
 		{"two Bodies", strings.Replace(get, "<env:Body>", "<env:Body></env:Body><env:Body>", 1), "w:SchemaValidationError"},
 		{"unknown Action", strings.Replace(get, wsmantest.ActionGet, "http://schemas.xmlsoap.org/ws/2004/09/transfer/Frobnicate", 1), "a:ActionNotSupported"},
-		{"eventing Subscribe", strings.Replace(get, wsmantest.ActionGet, "http://schemas.xmlsoap.org/ws/2004/08/eventing/Subscribe", 1), "a:ActionNotSupported"},
+		{"Subscribe without a body", strings.Replace(get, wsmantest.ActionGet, "http://schemas.xmlsoap.org/ws/2004/08/eventing/Subscribe", 1), "w:SchemaValidationError"},
 		{"duplicate Action", strings.Replace(get, "</env:Header>", "<a:Action>x</a:Action></env:Header>", 1), "a:InvalidMessageInformationHeader"},
 		{"empty MessageID", string(wsmantest.NewRequestID(" ", wsmantest.ActionGet, wsmantest.ResourceURI, nil, "")), "a:InvalidMessageInformationHeader"},
 		{"bad MaxEnvelopeSize", strings.Replace(get, ">153600<", ">lots<", 1), "a:InvalidMessageInformationHeader"},

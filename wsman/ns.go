@@ -20,6 +20,9 @@ const (
 	NSWSManFault   = "http://schemas.microsoft.com/wbem/wsman/1/wsmanfault"
 	NSEventing     = "http://schemas.xmlsoap.org/ws/2004/08/eventing"
 	NSWSManSecProf = "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile"
+	NSTrust        = "http://schemas.xmlsoap.org/ws/2005/02/trust"
+	NSSecExt       = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
+	NSPolicy       = "http://schemas.xmlsoap.org/ws/2004/09/policy"
 )
 
 // AddressAnonymous is the WS-Addressing anonymous endpoint: the only ReplyTo
@@ -42,6 +45,21 @@ const (
 	ActionRelease   = NSEnumeration + "/Release"
 	ActionIdentify  = NSIdentity + "/Identify" // never sent on the wire; used in RequestInfo
 
+	// WS-Eventing (DSP0226 §10).
+	ActionSubscribe       = NSEventing + "/Subscribe"
+	ActionRenew           = NSEventing + "/Renew"
+	ActionGetStatus       = NSEventing + "/GetStatus"
+	ActionUnsubscribe     = NSEventing + "/Unsubscribe"
+	ActionSubscriptionEnd = NSEventing + "/SubscriptionEnd"
+	// Event messages (DSP0226 §10.2.5-10.2.9): the default Action of an
+	// event, the heartbeat pseudo-event, the dropped-events marker, a
+	// batch of events, and the acknowledgement a receiver answers with.
+	ActionEvent         = "http://schemas.dmtf.org/wbem/wsman/1/wsman/Event"
+	ActionHeartbeat     = "http://schemas.dmtf.org/wbem/wsman/1/wsman/Heartbeat"
+	ActionDroppedEvents = "http://schemas.dmtf.org/wbem/wsman/1/wsman/DroppedEvents"
+	ActionEvents        = "http://schemas.dmtf.org/wbem/wsman/1/wsman/Events"
+	ActionAck           = "http://schemas.dmtf.org/wbem/wsman/1/wsman/Ack"
+
 	responseSuffix = "Response"
 )
 
@@ -52,13 +70,14 @@ const (
 	ActionFaultEnumeration = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/fault"
 	ActionFaultTransfer    = "http://schemas.xmlsoap.org/ws/2004/09/transfer/fault"
 	ActionFaultCIMBinding  = "http://schemas.dmtf.org/wbem/wsman/1/cimbinding/fault"
+	ActionFaultEventing    = "http://schemas.xmlsoap.org/ws/2004/08/eventing/fault"
 	ActionFaultSOAP        = ActionFaultAddressing // MustUnderstand, VersionMismatch
 )
 
 // FaultDetailPrefix starts every wsman:FaultDetail URI (DSP0226 §14.6).
 const FaultDetailPrefix = "http://schemas.dmtf.org/wbem/wsman/1/wsman/faultDetail/"
 
-// Output prefixes are chosen like Windows WinRM (s a w n x b p xsi cim)
+// Output prefixes are chosen like Windows WinRM (s a w n x e b p xsi cim)
 // because clients compare the prefixed fault subcode text
 // ("w:InvalidSelectors") and some scrape output with regular expressions.
 // Every response envelope declares all of them on its root element, so
@@ -70,6 +89,7 @@ const rootNamespaces = ` xmlns:s="` + NSSOAP12 +
 	`" xmlns:w="` + NSWSMan +
 	`" xmlns:n="` + NSEnumeration +
 	`" xmlns:x="` + NSTransfer +
+	`" xmlns:e="` + NSEventing +
 	`" xmlns:b="` + NSCIMBinding +
 	`" xmlns:p="` + NSMicrosoft +
 	`" xmlns:xsi="` + NSXSI +

@@ -165,6 +165,19 @@ func writeEPRElement(b *bytes.Buffer, tag string, epr *EPR) {
 	b.WriteByte('>')
 }
 
+// eprAddressOpen and eprParamsOpen start the two children of an EPR, and
+// eprSelectorsOpen its SelectorSet. Each
+// declares the prefixes it uses, although every response envelope does
+// too: clients such as Debian's wsl paste the children of an EPR they got
+// verbatim into requests whose envelope declares other prefixes (wsa:,
+// wsman:), and the EPR must keep its meaning there.
+const (
+	eprAddressOpen = `<a:Address xmlns:a="` + NSAddressing + `">`
+	eprParamsOpen  = `<a:ReferenceParameters xmlns:a="` + NSAddressing + `" xmlns:w="` + NSWSMan + `">`
+	// wsl copies an EPR's SelectorSet alone into a request header.
+	eprSelectorsOpen = `<w:SelectorSet xmlns:w="` + NSWSMan + `">`
+)
+
 // writeEPRContent writes a:Address and a:ReferenceParameters (the
 // serialized form of AppendEPR, without building a tree).
 func writeEPRContent(b *bytes.Buffer, epr *EPR) {
@@ -172,13 +185,13 @@ func writeEPRContent(b *bytes.Buffer, epr *EPR) {
 	if addr == "" {
 		addr = AddressAnonymous
 	}
-	b.WriteString(`<a:Address>`)
+	b.WriteString(eprAddressOpen)
 	escapeText(b, addr)
-	b.WriteString(`</a:Address><a:ReferenceParameters><w:ResourceURI>`)
+	b.WriteString(`</a:Address>` + eprParamsOpen + `<w:ResourceURI>`)
 	escapeText(b, epr.ResourceURI)
 	b.WriteString(`</w:ResourceURI>`)
 	if len(epr.Selectors) > 0 {
-		b.WriteString(`<w:SelectorSet>`)
+		b.WriteString(eprSelectorsOpen)
 		for _, sel := range epr.Selectors {
 			b.WriteString(`<w:Selector Name="`)
 			escapeAttr(b, sel.Name)

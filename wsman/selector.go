@@ -108,6 +108,7 @@ func decodeSelectorSet(e *etree.Element, depth int) (SelectorSet, *Fault) {
 // appendSelectorSet writes s as w:SelectorSet under parent.
 func appendSelectorSet(parent *etree.Element, s SelectorSet) {
 	ss := parent.CreateElement("w:SelectorSet")
+	ss.CreateAttr("xmlns:w", NSWSMan) // see eprSelectorsOpen
 	for _, sel := range s {
 		se := ss.CreateElement("w:Selector")
 		se.CreateAttr("Name", sel.Name)

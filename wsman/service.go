@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"net/http"
 	"sort"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/vsmig/vsmig/wsman/eventing"
 )
 
 // Defaults for Config fields left zero.
@@ -92,8 +95,18 @@ type Config struct {
 	// Observe, if set, is called once per request after the response is
 	// built (a metrics hook). It must not block.
 	Observe func(RequestInfo)
-	// Now returns the current time, for enumeration expiry (time.Now).
+	// Now returns the current time, for enumeration and subscription
+	// expiry (time.Now).
 	Now func() time.Time
+	// Eventing bounds the WS-Eventing subscriptions (see package
+	// eventing for its defaults); its Now and Logger default to the
+	// fields above.
+	Eventing eventing.Config
+	// EventClient sends push-style events and SubscriptionEnd messages.
+	// Nil: a client that verifies HTTPS servers with the system's trusted
+	// roots, follows no redirect, and gives each attempt
+	// Eventing.AttemptTimeout.
+	EventClient *http.Client
 }
 
 // RequestInfo describes one handled request for Config.Observe.
@@ -114,8 +127,9 @@ type Service struct {
 	mu     sync.RWMutex
 	routes []route // longest prefix first
 
-	enum  *enumStore
-	dedup *dedupStore
+	enum   *enumStore
+	dedup  *dedupStore
+	events *eventing.Manager
 
 	bufs sync.Pool // *bytes.Buffer
 
@@ -183,6 +197,14 @@ func NewService(cfg Config) *Service {
 		s.dedup = newDedupStore(cfg.DuplicateMessageIDs)
 	}
 	s.bufs.New = func() any { return new(bytes.Buffer) }
+	ecfg := cfg.Eventing
+	if ecfg.Now == nil {
+		ecfg.Now = cfg.Now
+	}
+	if ecfg.Logger == nil {
+		ecfg.Logger = s.log
+	}
+	s.events = eventing.New(ecfg, newHTTPDeliverer(cfg.EventClient, s.log))
 	go s.sweep()
 	return s
 }
@@ -206,14 +228,20 @@ func (s *Service) sweep() {
 	}
 }
 
-// Close stops the expiry sweeper and waits for it. Open enumeration
-// contexts are dropped. Close is idempotent.
+// Close ends every subscription (with a SubscriptionEnd, status
+// SourceShuttingDown, to those that gave an EndTo address), stops the
+// expiry sweepers and the event deliveries and waits for them. Open
+// enumeration contexts are dropped. Close is idempotent.
 func (s *Service) Close() error {
 	s.closeOnce.Do(func() { close(s.stopc) })
 	<-s.donec
+	s.events.Close()
 	s.enum.clear()
 	return nil
 }
+
+// Subscriptions returns the number of active WS-Eventing subscriptions.
+func (s *Service) Subscriptions() int { return s.events.Len() }
 
 // OpenEnumerations returns the number of open enumeration contexts.
 func (s *Service) OpenEnumerations() int { return s.enum.len() }
@@ -395,6 +423,10 @@ func (s *Service) serve(ctx context.Context, caller Caller, body []byte, r *resp
 		if f.Subcode == SubcodeInternalError && ctx.Err() != nil {
 			f = NewFault(SubcodeTimedOut, "", "")
 		}
+		if s.dedup != nil && f.Subcode != SubcodeInternalError && f.Subcode != SubcodeTimedOut {
+			// Refused without effect: a retry may reuse the MessageID.
+			s.dedup.forget(caller.User, req.MessageID)
+		}
 		r.buf.Reset()
 		return s.fault(r, f, req.MessageID)
 	}
@@ -415,9 +447,17 @@ func (s *Service) dispatch(ctx context.Context, env *envelope, rt route, r *resp
 	case ActionEnumerate:
 		return s.enumerate(ctx, env, rt, r)
 	case ActionPull:
-		return s.pull(env, r)
+		return s.pull(ctx, env, r)
 	case ActionRelease:
 		return s.release(env, r)
+	case ActionSubscribe:
+		return s.subscribe(ctx, env, rt, r)
+	case ActionRenew:
+		return s.renew(env, r)
+	case ActionGetStatus:
+		return s.getStatus(env, r)
+	case ActionUnsubscribe:
+		return s.unsubscribe(env, r)
 	}
 	return s.invoke(ctx, env, rt, r)
 }

@@ -27,12 +27,64 @@ func (r classResource) Enumerate(ctx context.Context, req *wsman.EnumerateReques
 		if err != nil {
 			return nil, r.toFault(ctx, err)
 		}
-		return r.items(req, insts, nil, ns), nil
+		return r.items(req, r.polymorphic(req, ci, insts), nil, ns), nil
 	}
 	if req.Filter.Dialect == wsman.DialectSelector {
 		return r.selectorFilter(ctx, req, ci, ns)
 	}
+	if req.Polymorphism != wsman.IncludeSubClassProperties {
+		return nil, polymorphismWithFilter()
+	}
 	return r.enumerateFiltered(ctx, req, ns)
+}
+
+// polymorphic applies the request's wsmb:PolymorphismMode (DSP0227 §9.3)
+// to the instances of class ci and its subclasses: None keeps the
+// instances of ci itself, ExcludeSubClassProperties writes each as an
+// instance of ci (its properties only; the EPR still names the actual
+// class), IncludeSubClassProperties (the default) keeps them as they are.
+func (r *binding) polymorphic(req *wsman.EnumerateRequest, ci *classInfo, insts []*cim.Instance) []*cim.Instance {
+	switch req.Polymorphism {
+	case wsman.PolymorphismNone:
+		kept := insts[:0:0]
+		for _, inst := range insts {
+			if inst.Class == ci.class || strings.EqualFold(inst.Class.Name, ci.class.Name) {
+				kept = append(kept, inst)
+			}
+		}
+		return kept
+	case wsman.ExcludeSubClassProperties:
+		out := make([]*cim.Instance, len(insts))
+		for i, inst := range insts {
+			out[i] = asClass(inst, ci.class)
+		}
+		return out
+	}
+	return insts
+}
+
+// asClass returns inst seen as an instance of its superclass c: c's
+// properties only. The key values are those of inst, so the EPR written
+// for it (instanceEPR) still names the instance.
+func asClass(inst *cim.Instance, c *cim.Class) *cim.Instance {
+	if inst.Class == c {
+		return inst
+	}
+	out := cim.NewInstance(c, inst.Namespace)
+	for _, p := range c.Properties {
+		if v, ok := inst.Get(p.Name); ok && v != nil {
+			out.Set(p.Name, v)
+		}
+	}
+	return out
+}
+
+// polymorphismWithFilter refuses a PolymorphismMode other than the default
+// with an association or WQL filter: the filter, not the ResourceURI's
+// class, decides the classes of the result (DSP0227 §9.3).
+func polymorphismWithFilter() error {
+	return wsman.NewFault(wsman.SubcodePolymorphismModeNotSupported, "",
+		"wsmb:PolymorphismMode None and ExcludeSubClassProperties apply to enumerations without a filter or with a selector filter; the association and WQL filters name their own classes.")
 }
 
 // Enumerate serves WS-Enumeration Enumerate on wscim.AllClassesURI. It
@@ -48,6 +100,9 @@ func (r allClassesResource) Enumerate(ctx context.Context, req *wsman.EnumerateR
 	}
 	if req.Filter.Dialect == wsman.DialectSelector {
 		return nil, cannotProcessFilter("A selector filter needs the ResourceURI of a class.")
+	}
+	if req.Polymorphism != wsman.IncludeSubClassProperties {
+		return nil, polymorphismWithFilter()
 	}
 	return r.enumerateFiltered(ctx, req, r.requestNamespace(req.Request))
 }
@@ -138,7 +193,7 @@ func (r classResource) selectorFilter(ctx context.Context, req *wsman.EnumerateR
 			kept = append(kept, inst)
 		}
 	}
-	return r.items(req, kept, nil, ns), nil
+	return r.items(req, r.polymorphic(req, ci, kept), nil, ns), nil
 }
 
 // valueMatches compares a property value with a selector value; an object
@@ -158,13 +213,41 @@ func valueMatches(v, want any) bool {
 func (r *binding) associationFilter(ctx context.Context, req *wsman.EnumerateRequest, af *wsman.AssociationFilter, ns string) ([]wsman.Item, error) {
 	src, err := r.eprPath(&af.Object, ns)
 	if err != nil {
-		return nil, cannotProcessFilter("The association filter's object is not valid: " + err.Error())
+		msg := err.Error()
+		if ke, ok := cim.AsKeyError(err); ok {
+			msg = ke.Error()
+		}
+		return nil, cannotProcessFilter("The association filter's object is not valid: " + strings.TrimPrefix(msg, "cim: ") + ".")
+	}
+	assoc, result := af.AssociationClassName, af.ResultClassName
+	if af.Kind == wsman.AssociationInstances && result != "" {
+		// References: ResultClassName is the association class.
+		if assoc != "" && !r.reg.IsA(result, assoc) {
+			if !r.reg.IsA(assoc, result) {
+				return nil, nil // no association is of both classes
+			}
+			result = assoc
+		}
+		assoc, result = result, ""
+	}
+	for _, name := range []string{assoc, result} {
+		if name == "" {
+			continue
+		}
+		if _, known := r.reg.Class(name); !known {
+			if !wellFormedClassName(name) {
+				return nil, cannotProcessFilter("The association filter names " + name + ", which is not a CIM class name.")
+			}
+			// A class of the CIM schema (or a vendor's) this service does
+			// not model: no instance of it exists here (DSP0227 §8.2).
+			return nil, nil
+		}
 	}
 	var insts []*cim.Instance
 	if af.Kind == wsman.AssociationInstances {
-		insts, err = r.b.References(ctx, src, af.AssociationClassName, af.Role)
+		insts, err = r.b.References(ctx, src, assoc, af.Role)
 	} else {
-		insts, err = r.b.Associators(ctx, src, af.AssociationClassName, af.ResultClassName, af.Role, af.ResultRole)
+		insts, err = r.b.Associators(ctx, src, assoc, result, af.Role, af.ResultRole)
 	}
 	if err != nil {
 		return nil, r.filterFault(ctx, err)
@@ -174,6 +257,24 @@ func (r *binding) associationFilter(ctx context.Context, req *wsman.EnumerateReq
 		include = af.IncludeResultProperty
 	}
 	return r.items(req, insts, include, ns), nil
+}
+
+// wellFormedClassName reports whether name has the form of a CIM class
+// name, schema_Name (DSP0004 §5.1.2.2), such as CIM_SystemDevice.
+func wellFormedClassName(name string) bool {
+	schema, rest, ok := strings.Cut(name, "_")
+	if !ok || schema == "" || rest == "" {
+		return false
+	}
+	for i, c := range name {
+		switch {
+		case c == '_', c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z':
+		case c >= '0' && c <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // wqlFilter serves the WQL dialect: the FROM class enumerated

@@ -77,6 +77,17 @@ func (r *binding) toFault(ctx context.Context, err error) error {
 		r.log.ErrorContext(ctx, "CIM operation failed", "err", err)
 		return err
 	}
+	if errors.Is(err, cim.ErrInvalidState) {
+		// The instance's state forbids the operation for now (a running
+		// job cannot be deleted). DSP0226 has no "invalid state" fault;
+		// wsman:Concurrency ("could not be completed due to concurrency
+		// or locking problems") says that the request is sound and may
+		// succeed once the instance's other activity ends, and the reason
+		// tells the client what to do.
+		f = wsman.NewFault(wsman.SubcodeConcurrency, "", ce.Message)
+		f.Err = err
+		return f
+	}
 	row := faultOf(ce.Status)
 	reason := ce.Message
 	if row.internal {

@@ -129,7 +129,17 @@ func (r *binding) scalarArgument(p *cim.Parameter, pv wsman.ParamValue, ns strin
 		if strings.TrimSpace(pv.Text) == "" {
 			return nil, errors.New("an endpoint reference is expected")
 		}
-		return cim.ParseObjectPath(pv.Text)
+		path, err := cim.ParseObjectPath(pv.Text)
+		if err != nil {
+			return nil, err
+		}
+		if path.Namespace == "" {
+			path.Namespace = ns
+		}
+		if err := cim.CheckPath(r.reg, path); err != nil {
+			return nil, err
+		}
+		return path, nil
 	case pv.EPR != nil:
 		return nil, fmt.Errorf("an endpoint reference is not a %s", p.Type)
 	case p.EmbeddedInstance != "":

@@ -70,6 +70,17 @@ func TestInvoke(t *testing.T) {
 			body: migrateBody(`<q:MigrationSettingData>&lt;INSTANCE CLASSNAME=</q:MigrationSettingData>`)},
 		{name: "invoke_scalar_twice_returns_4", action: migrate, uri: uriService, selectors: svcSel, setup: jobStarted,
 			body: migrateBody(`<q:DestinationHost>a</q:DestinationHost><q:DestinationHost>b</q:DestinationHost>`)},
+		// One key validation for every EPR: a REF parameter with a
+		// selector that is not a key, or without a key, is an invalid
+		// parameter (4), and the provider is not called.
+		{name: "invoke_ref_unknown_selector_returns_4", action: migrate, uri: uriService, selectors: svcSel, setup: jobStarted,
+			body: migrateBody(`<q:ComputerSystem><a:Address>` + anon + `</a:Address><a:ReferenceParameters><w:ResourceURI>` + uriCS +
+				`</w:ResourceURI><w:SelectorSet><w:Selector Name="Name">vm-01</w:Selector><w:Selector Name="CreationClassName">VSMIG_ComputerSystem</w:Selector>` +
+				`<w:Selector Name="Wrong">x</w:Selector></w:SelectorSet></a:ReferenceParameters></q:ComputerSystem><q:DestinationHost>host-b</q:DestinationHost>`)},
+		{name: "invoke_ref_missing_key_returns_4", action: migrate, uri: uriService, selectors: svcSel, setup: jobStarted,
+			body: migrateBody(`<q:ComputerSystem><a:Address>` + anon + `</a:Address><a:ReferenceParameters><w:ResourceURI>` + uriCS +
+				`</w:ResourceURI><w:SelectorSet><w:Selector Name="Name">vm-01</w:Selector></w:SelectorSet></a:ReferenceParameters></q:ComputerSystem>` +
+				`<q:DestinationHost>host-b</q:DestinationHost>`)},
 		{name: "invoke_unknown_param_returns_4", action: migrate, uri: uriService, selectors: svcSel, setup: jobStarted,
 			body: migrateBody(`<q:Destination>host-b</q:Destination>`)},
 		{name: "invoke_ref_as_text_returns_4", action: migrate, uri: uriService, selectors: svcSel, setup: jobStarted,

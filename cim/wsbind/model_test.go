@@ -8,8 +8,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/vsmig/vsmig/cim"
+	"github.com/vsmig/vsmig/cim/indication"
 	"github.com/vsmig/vsmig/cim/wsbind"
 	"github.com/vsmig/vsmig/wsman"
 )
@@ -24,6 +26,9 @@ func p(name string, t cim.Type) *cim.Property { return &cim.Property{Name: name,
 func pk(name string) *cim.Property            { return &cim.Property{Name: name, Type: cim.String, Key: true} }
 func pa(name string, t cim.Type) *cim.Property {
 	return &cim.Property{Name: name, Type: t, Array: true}
+}
+func embeddedObject(name string) *cim.Property {
+	return &cim.Property{Name: name, Type: cim.String, Qualifiers: cim.Qualifiers{{Name: "EmbeddedObject", Value: true}}}
 }
 func pref(name, class string) *cim.Property {
 	return &cim.Property{Name: name, Type: cim.Reference, RefClass: class, Key: true}
@@ -97,6 +102,14 @@ func testRegistry(t testing.TB) cim.Registry {
 			Properties: []*cim.Property{pref("Antecedent", "CIM_System"), pref("Dependent", "CIM_Service")}},
 		&cim.Class{Name: "CIM_AffectedJobElement", Association: true,
 			Properties: []*cim.Property{pref("AffectedElement", "CIM_ManagedElement"), pref("AffectingElement", "CIM_Job")}},
+		&cim.Class{Name: "CIM_Indication", Abstract: true, Properties: []*cim.Property{p("IndicationIdentifier", cim.String),
+			pa("CorrelatedIndications", cim.String), p("IndicationTime", cim.DatetimeType), p("PerceivedSeverity", cim.Uint16),
+			p("OtherSeverity", cim.String), p("IndicationFilterName", cim.String), p("SequenceContext", cim.String), p("SequenceNumber", cim.Sint64)}},
+		&cim.Class{Name: "CIM_InstIndication", SuperClass: "CIM_Indication", Abstract: true, Properties: []*cim.Property{
+			embeddedObject("SourceInstance"), p("SourceInstanceModelPath", cim.String), p("SourceInstanceHost", cim.String)}},
+		&cim.Class{Name: "CIM_InstCreation", SuperClass: "CIM_InstIndication"},
+		&cim.Class{Name: "CIM_InstModification", SuperClass: "CIM_InstIndication", Properties: []*cim.Property{embeddedObject("PreviousInstance")}},
+		&cim.Class{Name: "CIM_InstDeletion", SuperClass: "CIM_InstIndication"},
 	)
 	if err != nil {
 		t.Fatal(err)
@@ -113,6 +126,8 @@ type store struct {
 	calls []string
 	ret   any
 	out   map[string]any
+	// deleteErr, when set, is what DeleteInstance answers.
+	deleteErr error
 }
 
 func (s *store) Classes() []cim.ClassRef { return s.refs }
@@ -155,6 +170,9 @@ func (s *store) InvokeMethod(_ context.Context, path cim.ObjectPath, method stri
 func (s *store) DeleteInstance(_ context.Context, path cim.ObjectPath) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.deleteErr != nil {
+		return s.deleteErr
+	}
 	for i, inst := range s.insts {
 		if inst.Path().Equal(path) {
 			s.insts = slices.Delete(s.insts, i, i+1)
@@ -209,6 +227,7 @@ type model struct {
 	hosts, vms, svcs  *store
 	jobs, assocs      *store
 	hostPath, vm1Path cim.ObjectPath
+	pub               *indication.Publisher
 }
 
 func newInstance(reg cim.Registry, class string, kv ...any) *cim.Instance {
@@ -258,7 +277,12 @@ func newModel(t testing.TB, nvms int) *model {
 	}
 	m.svc = wsman.NewService(wsman.Config{DuplicateMessageIDs: -1, Logger: slog.New(slog.DiscardHandler)})
 	t.Cleanup(func() { m.svc.Close() })
-	wsbind.Register(m.svc, b, reg, wsbind.Options{})
+	pub, err := indication.New(indication.Config{Registry: reg, Host: "host-a",
+		Now: func() time.Time { return time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.pub = wsbind.Register(m.svc, b, reg, wsbind.Options{Indications: pub})
 	return m
 }
 

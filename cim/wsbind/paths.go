@@ -46,7 +46,29 @@ func (r *binding) requestPath(ci *classInfo, sel wsman.SelectorSet) (cim.ObjectP
 		}
 		path.Keys = append(path.Keys, cim.KeyBinding{Name: p.Name, Value: v})
 	}
+	if err := cim.CheckPath(r.reg, path); err != nil {
+		return cim.ObjectPath{}, selectorFault(err)
+	}
 	return path, nil
+}
+
+// selectorFault maps the cim.CheckPath error of a request's selectors to
+// wsman:InvalidSelectors with the DSP0226 detail of the problem.
+func selectorFault(err error) error {
+	ke, ok := cim.AsKeyError(err)
+	if !ok {
+		return err
+	}
+	detail := map[cim.KeyProblem]string{
+		cim.MissingKey:         wsman.DetailInsufficientSelectors,
+		cim.UnexpectedKey:      wsman.DetailUnexpectedSelectors,
+		cim.DuplicateKey:       wsman.DetailDuplicateSelectors,
+		cim.KeyTypeMismatch:    wsman.DetailTypeMismatch,
+		cim.WrongCreationClass: wsman.DetailInvalidValue,
+	}[ke.Problem]
+	f := wsman.NewFault(wsman.SubcodeInvalidSelectors, detail, "The selectors for the resource are not valid: "+strings.TrimPrefix(ke.Error(), "cim: ")+".")
+	f.Err = err
+	return f
 }
 
 // selectorValue converts one selector to a key value of type t. A
@@ -67,8 +89,10 @@ func (r *binding) selectorValue(t cim.Type, s wsman.Selector, ns string) (any, e
 // eprPath converts an endpoint reference (a REF argument, a reference key,
 // the object of an association filter) to an object path. The namespace
 // is the EPR's __cimnamespace, else defNS. Selectors that name key
-// properties of the class are converted to the key types; others are kept
-// as text, which ObjectPath.Equal still matches against typed values.
+// properties of the class are converted to the key types; the path is then
+// checked by cim.CheckPath, the one key validation of every EPR: a missing
+// key, a selector that is not a key, or a CreationClassName of an
+// unrelated class is an error (a *cim.Error around a *cim.KeyError).
 func (r *binding) eprPath(epr *wsman.EPR, defNS string) (cim.ObjectPath, error) {
 	name, ok := wscim.ClassName(epr.ResourceURI)
 	if !ok {
@@ -97,6 +121,9 @@ func (r *binding) eprPath(epr *wsman.EPR, defNS string) (cim.ObjectPath, error) 
 			return cim.ObjectPath{}, fmt.Errorf("selector %s: %w", s.Name, err)
 		}
 		path.Keys = append(path.Keys, cim.KeyBinding{Name: p.Name, Value: v})
+	}
+	if err := cim.CheckPath(r.reg, path); err != nil {
+		return cim.ObjectPath{}, err
 	}
 	return path, nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/vsmig/vsmig/cim"
+	"github.com/vsmig/vsmig/cim/indication"
 	"github.com/vsmig/vsmig/cim/wscim"
 	"github.com/vsmig/vsmig/wsman"
 )
@@ -25,18 +26,40 @@ type Options struct {
 	// Logger receives internal errors and rejected method arguments;
 	// nil discards.
 	Logger *slog.Logger
+	// Indications publishes the lifecycle indications WS-Eventing
+	// subscribers receive. Nil: Register makes one over reg. Either way
+	// Register has the Broker report the changes of its intrinsic
+	// operations to it (Put: CIM_InstModification, Delete:
+	// CIM_InstDeletion); providers report their own changes to it
+	// directly.
+	Indications *indication.Publisher
 }
 
 // Register installs the CIM resources in svc: one resource serving every
 // class under wscim.CIMSchemaURI and wscim.VendorSchemaURI (Get, Put,
-// Delete, Enumerate, Invoke) and one for wscim.AllClassesURI (Enumerate
-// with an association or WQL filter only). Operations go to b; reg
-// supplies the class definitions (the registry b was built over).
-func Register(svc *wsman.Service, b *cim.Broker, reg cim.Registry, opts Options) {
+// Delete, Enumerate, Invoke, and Subscribe on indication classes) and one
+// for wscim.AllClassesURI (Enumerate with an association or WQL filter,
+// Subscribe with a WQL filter). Operations go to b; reg supplies the class
+// definitions (the registry b was built over). It returns the indication
+// publisher subscriptions are served from (opts.Indications, or the one
+// it made), the hook through which changes reach subscribers.
+func Register(svc *wsman.Service, b *cim.Broker, reg cim.Registry, opts Options) *indication.Publisher {
 	r := newBinding(b, reg, opts)
+	if r.pub == nil {
+		pub, err := indication.New(indication.Config{Registry: reg})
+		if err != nil {
+			r.log.Warn("no indications: the registry lacks the CIM_Inst* classes", "err", err)
+		} else {
+			r.pub = pub
+		}
+	}
+	if r.pub != nil {
+		b.Observe(r.pub)
+	}
 	svc.Handle(wscim.CIMSchemaURI, classResource{r})
 	svc.Handle(wscim.VendorSchemaURI, classResource{r})
 	svc.Handle(wscim.AllClassesURI, allClassesResource{r})
+	return r.pub
 }
 
 // binding holds what the resources share: the Broker, the class registry
@@ -46,6 +69,7 @@ type binding struct {
 	reg   cim.Registry
 	defNS string
 	log   *slog.Logger
+	pub   *indication.Publisher // nil: no indications
 
 	classes sync.Map // lower-case class name -> *classInfo
 }
@@ -59,7 +83,7 @@ type classInfo struct {
 }
 
 func newBinding(b *cim.Broker, reg cim.Registry, opts Options) *binding {
-	r := &binding{b: b, reg: reg, defNS: opts.DefaultNamespace, log: opts.Logger}
+	r := &binding{b: b, reg: reg, defNS: opts.DefaultNamespace, log: opts.Logger, pub: opts.Indications}
 	if r.defNS == "" {
 		r.defNS = DefaultNamespace
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/beevik/etree"
 
+	"github.com/vsmig/vsmig/cim"
 	"github.com/vsmig/vsmig/cim/wscim"
 	"github.com/vsmig/vsmig/wsman/wsmantest"
 )
@@ -57,6 +58,12 @@ func eprXML(uri, ccn, name string) string {
 func optimized(filter string) string {
 	return `<n:Enumerate><w:OptimizeEnumeration/><w:MaxElements>100</w:MaxElements>` +
 		`<w:EnumerationMode>EnumerateObjectAndEPR</w:EnumerationMode>` + filter + `</n:Enumerate>`
+}
+
+// optimizedPoly is an optimized ObjectAndEPR enumeration with a
+// wsmb:PolymorphismMode and a filter ("" for none).
+func optimizedPoly(mode, filter string) string {
+	return optimized(`<b:PolymorphismMode>` + mode + `</b:PolymorphismMode>` + filter)
 }
 
 func wqlFilter(q string) string {
@@ -188,6 +195,17 @@ func TestTransfer(t *testing.T) {
 			call: `delete root/virtualization:VSMIG_MigrationJob.InstanceID="vsmig:5a2c9f44"`},
 		{name: "fault_delete_missing", action: actionDelete, uri: uriJob, status: 500, subcode: "a:DestinationUnreachable",
 			selectors: map[string]string{"InstanceID": "vsmig:gone"}},
+		// A running job cannot be deleted: the provider says why, and the
+		// client gets wsman:Concurrency with that reason (not a bare
+		// InternalError).
+		{name: "fault_delete_running_job", action: actionDelete, uri: uriJob, selectors: jobSel, status: 500, subcode: "w:Concurrency",
+			setup: func(m *model) {
+				m.jobs.deleteErr = &cim.Error{Status: cim.StatusFailed, Err: cim.ErrInvalidState,
+					Message: "job vsmig:5a2c9f44 is running; terminate it with RequestStateChange(4) first, then delete it"}
+			}},
+		// One key validation for every EPR: Get's selectors...
+		{name: "fault_get_wrong_creation_class", action: actionGet, uri: uriCS, status: 500, subcode: "w:InvalidSelectors",
+			selectors: map[string]string{"CreationClassName": "CIM_Nope", "Name": "vm-01"}},
 	})
 }
 
@@ -216,7 +234,39 @@ func TestEnumerate(t *testing.T) {
 		{name: "enum_association_instances", action: actionEnumerate, uri: uriAll,
 			body: optimized(assoc("AssociationInstances", vmEPR, `<b:Role>AffectedElement</b:Role>`))},
 		{name: "fault_enum_association_bad_class", action: actionEnumerate, uri: uriAll, status: 500, subcode: "n:CannotProcessFilter",
-			body: optimized(assoc("AssociatedInstances", hostEPR, `<b:AssociationClassName>CIM_Nope</b:AssociationClassName>`))},
+			body: optimized(assoc("AssociatedInstances", hostEPR, `<b:AssociationClassName>Not a class!</b:AssociationClassName>`))},
+		// A standard association class the model does not have: no
+		// instances, not a fault.
+		{name: "enum_association_unknown_standard_class", action: actionEnumerate, uri: uriAll,
+			body: optimized(assoc("AssociatedInstances", hostEPR, `<b:AssociationClassName>CIM_SystemDevice</b:AssociationClassName>`))},
+		{name: "enum_association_instances_unknown_standard_class", action: actionEnumerate, uri: uriAll,
+			body: optimized(assoc("AssociationInstances", hostEPR, `<b:ResultClassName>CIM_SystemDevice</b:ResultClassName>`))},
+		// DSP0227 AssociationInstances: ResultClassName is the association
+		// class; openwsman also sends ResultRole, which is ignored.
+		{name: "enum_association_instances_result_class", action: actionEnumerate, uri: uriAll,
+			body: optimized(assoc("AssociationInstances", vmEPR, `<b:ResultClassName>CIM_AffectedJobElement</b:ResultClassName><b:ResultRole>AffectingElement</b:ResultRole>`))},
+		{name: "enum_association_instances_other_result_class", action: actionEnumerate, uri: uriAll,
+			body: optimized(assoc("AssociationInstances", hostEPR, `<b:ResultClassName>CIM_AffectedJobElement</b:ResultClassName>`))},
+		// ...and the Object of an association filter: a missing key, a
+		// selector that is no key, a CreationClassName of another class.
+		{name: "fault_enum_association_object_missing_key", action: actionEnumerate, uri: uriAll, status: 500, subcode: "n:CannotProcessFilter",
+			body: optimized(assoc("AssociatedInstances", `<a:Address>`+anon+`</a:Address><a:ReferenceParameters><w:ResourceURI>`+uriCS+
+				`</w:ResourceURI><w:SelectorSet><w:Selector Name="Name">vm-01</w:Selector></w:SelectorSet></a:ReferenceParameters>`, ""))},
+		{name: "fault_enum_association_object_unknown_selector", action: actionEnumerate, uri: uriAll, status: 500, subcode: "n:CannotProcessFilter",
+			body: optimized(assoc("AssociatedInstances", `<a:Address>`+anon+`</a:Address><a:ReferenceParameters><w:ResourceURI>`+uriCS+
+				`</w:ResourceURI><w:SelectorSet><w:Selector Name="CreationClassName">VSMIG_ComputerSystem</w:Selector><w:Selector Name="Name">vm-01</w:Selector>`+
+				`<w:Selector Name="Wrong">x</w:Selector></w:SelectorSet></a:ReferenceParameters>`, ""))},
+		{name: "fault_enum_association_object_wrong_ccn", action: actionEnumerate, uri: uriAll, status: 500, subcode: "n:CannotProcessFilter",
+			body: optimized(assoc("AssociatedInstances", eprXML(uriCS, "CIM_Nope", "vm-01"), ""))},
+		// wsmb:PolymorphismMode (DSP0227 §9.3).
+		{name: "enum_polymorphism_none", action: actionEnumerate, uri: uriCS,
+			body: optimizedPoly("None", "")},
+		{name: "enum_polymorphism_exclude", action: actionEnumerate, uri: uriCS,
+			body: optimizedPoly("ExcludeSubClassProperties", "")},
+		{name: "fault_enum_polymorphism_unknown", action: actionEnumerate, uri: uriCS, status: 500, subcode: "b:PolymorphismModeNotSupported",
+			body: optimizedPoly("Sometimes", "")},
+		{name: "fault_enum_polymorphism_with_wql", action: actionEnumerate, uri: uriAll, status: 500, subcode: "b:PolymorphismModeNotSupported",
+			body: optimizedPoly("None", wqlFilter(`SELECT * FROM CIM_ComputerSystem`))},
 		{name: "enum_wql", action: actionEnumerate, uri: uriAll,
 			body: optimized(wqlFilter(`SELECT ElementName FROM CIM_ComputerSystem WHERE EnabledState = 3 OR Name = 'host-a'`))},
 		{name: "enum_wql_isa", action: actionEnumerate, uri: uriCS,

@@ -63,6 +63,20 @@ func (lx *lexer) errorf(off int, format string, args ...any) error {
 	return &SyntaxError{Offset: off, Msg: fmt.Sprintf(format, args...)}
 }
 
+// identEnd returns where the identifier continuing at i in src ends. A
+// dot followed by a letter continues it: a property of an embedded object,
+// as WMI event queries write it (SourceInstance.JobState).
+func identEnd(src string, i int) int {
+	for i < len(src) {
+		c := src[i]
+		if !isIdentStart(c) && !isDigit(c) && !(c == '.' && i+1 < len(src) && isIdentStart(src[i+1])) {
+			break
+		}
+		i++
+	}
+	return i
+}
+
 func isIdentStart(c byte) bool {
 	return c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }
@@ -85,10 +99,7 @@ func (lx *lexer) next() (token, error) {
 	c := lx.src[start]
 	switch {
 	case isIdentStart(c):
-		i := start + 1
-		for i < len(lx.src) && (isIdentStart(lx.src[i]) || isDigit(lx.src[i])) {
-			i++
-		}
+		i := identEnd(lx.src, start+1)
 		lx.pos = i
 		word := lx.src[start:i]
 		if up := strings.ToUpper(word); keywords[up] {

@@ -33,6 +33,8 @@ func TestParse(t *testing.T) {
 		{"SELECT * FROM X WHERE A NOT LIKE 'vm_'", "SELECT * FROM X WHERE A NOT LIKE 'vm_'"},
 		{"SELECT * FROM X WHERE __CLASS ISA 'CIM_Job'", "SELECT * FROM X WHERE __CLASS ISA 'CIM_Job'"},
 		{"SELECT * FROM X WHERE __CLASS ISA CIM_Job", "SELECT * FROM X WHERE __CLASS ISA 'CIM_Job'"},
+		{"SELECT * FROM CIM_InstModification WHERE SourceInstance ISA CIM_ConcreteJob", "SELECT * FROM CIM_InstModification WHERE SourceInstance ISA 'CIM_ConcreteJob'"},
+		{"SELECT * FROM CIM_InstModification WHERE SourceInstance.JobState = 7", "SELECT * FROM CIM_InstModification WHERE SourceInstance.JobState = 7"},
 		{"SELECT * FROM X WHERE A = 18446744073709551615", "SELECT * FROM X WHERE A = 18446744073709551615"},
 		{"SELECT * FROM X WHERE A = -9223372036854775808", "SELECT * FROM X WHERE A = -9223372036854775808"},
 		{"SELECT * FROM X WHERE A = -0", "SELECT * FROM X WHERE A = 0"},

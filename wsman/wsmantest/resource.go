@@ -25,10 +25,13 @@ const ClassName = "VSMIG_TestItem"
 //     WHERE on Name and Value), and returning nothing for association
 //     filters;
 //   - Invoke "Echo" (in: Text; out: Text, ReturnValue 0) and "Sleep" (blocks
-//     until the context ends and returns its error, to test timeouts).
+//     until the context ends and returns its error, to test timeouts);
+//   - Subscribe (events.go): a VSMIG_TestItemEvent for every Put, Create
+//     and Delete, filtered by WQL on Kind, Name and Value, with bookmarks.
 type Resource struct {
 	mu    sync.Mutex
 	items []item
+	ev    events // subscriptions and the recent events (events.go)
 }
 
 type item struct{ name, value string }
@@ -110,6 +113,7 @@ func (r *Resource) Put(ctx context.Context, req *wsman.Request, rep *etree.Eleme
 		return nil, wsman.ErrNotFound
 	}
 	r.items[i].value = v
+	r.publishLocked("Modified", r.items[i])
 	return element(r.items[i]), nil
 }
 
@@ -126,6 +130,7 @@ func (r *Resource) Create(ctx context.Context, req *wsman.Request, rep *etree.El
 		return nil, fmt.Errorf("%w: item %q", wsman.ErrAlreadyExists, name)
 	}
 	r.items = append(r.items, item{name, v})
+	r.publishLocked("Created", item{name, v})
 	return epr(name), nil
 }
 
@@ -140,7 +145,9 @@ func (r *Resource) Delete(ctx context.Context, req *wsman.Request) error {
 	if i < 0 {
 		return wsman.ErrNotFound
 	}
+	gone := r.items[i]
 	r.items = append(r.items[:i], r.items[i+1:]...)
+	r.publishLocked("Deleted", gone)
 	return nil
 }
 
