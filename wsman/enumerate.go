@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
+
+	"github.com/vsmig/vsmig/wsman/xsd"
 )
 
 // WS-Enumeration (DSP0226 §8): Enumerate calls the resource once and keeps
@@ -144,7 +146,7 @@ func decodePull(e *etree.Element) (*pullBody, *Fault) {
 		case "EnumerationContext":
 			pb.context = trimmedText(c)
 		case "MaxTime":
-			d, err := parseDuration(trimmedText(c))
+			d, err := xsd.ParseDuration(trimmedText(c))
 			if err != nil || d <= 0 {
 				return nil, NewFault(SubcodeSchemaValidationError, "", "wsen:MaxTime is not a positive xs:duration.")
 			}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/vsmig/vsmig/wsman/eventing"
 	"github.com/vsmig/vsmig/wsman/wql"
+	"github.com/vsmig/vsmig/wsman/xsd"
 )
 
 // Delivery modes (DSP0226 §10.2.9). Push is WS-Eventing's default.
@@ -55,7 +56,7 @@ type expiry struct {
 func parseExpires(text string, now time.Time) (expiry, *Fault) {
 	text = strings.TrimSpace(text)
 	if strings.HasPrefix(text, "P") || strings.HasPrefix(text, "-P") {
-		d, err := parseDuration(text)
+		d, err := xsd.ParseDuration(text)
 		if err != nil {
 			return expiry{}, NewFault(SubcodeEventingInvalidExpirationTime, DetailExpirationTime, "wse:Expires is not a valid xs:duration.")
 		}
@@ -64,8 +65,8 @@ func parseExpires(text string, now time.Time) (expiry, *Fault) {
 		}
 		return expiry{set: true, duration: true, at: now.Add(d)}, nil
 	}
-	t, ok := parseDateTime(text)
-	if !ok {
+	t, err := xsd.ParseDateTime(text)
+	if err != nil {
 		return expiry{}, NewFault(SubcodeEventingUnsupportedExpiration, "", "wse:Expires is neither an xs:duration nor an xs:dateTime.")
 	}
 	if !t.After(now) {
@@ -74,23 +75,13 @@ func parseExpires(text string, now time.Time) (expiry, *Fault) {
 	return expiry{set: true, at: t}, nil
 }
 
-// parseDateTime reads an xs:dateTime, with or without a zone.
-func parseDateTime(s string) (time.Time, bool) {
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t, true
-		}
-	}
-	return time.Time{}, false
-}
-
 // format writes the expiry granted (at) in the form e was asked in, as of
 // now; a subscription that asked for none gets a date-time.
 func (e expiry) format(at, now time.Time) string {
 	if e.duration {
-		return formatDuration(max(at.Sub(now), 0))
+		return xsd.FormatDuration(max(at.Sub(now), 0))
 	}
-	return at.UTC().Format("2006-01-02T15:04:05.000Z07:00")
+	return xsd.FormatDateTime(at.UTC())
 }
 
 // endpoint is a delivery address (wse:NotifyTo, wse:EndTo) with what a
@@ -179,7 +170,7 @@ func decodeSubscribe(env *envelope, now time.Time) (*subscribeBody, *Fault) {
 			if err != nil || n < 0 {
 				return nil, NewFault(SubcodeInvalidParameter, DetailDeliveryRetries, "wsman:ConnectionRetry needs a Total attribute that is a count.")
 			}
-			d, perr := parseDuration(trimmedText(c))
+			d, perr := xsd.ParseDuration(trimmedText(c))
 			if perr != nil || d < 0 {
 				return nil, NewFault(SubcodeInvalidParameter, DetailDeliveryRetries, "wsman:ConnectionRetry is not a valid xs:duration.")
 			}
@@ -279,7 +270,7 @@ func supportedModes() *etree.Element {
 }
 
 func positiveDuration(e *etree.Element, name, detail string) (time.Duration, *Fault) {
-	d, err := parseDuration(trimmedText(e))
+	d, err := xsd.ParseDuration(trimmedText(e))
 	if err != nil || d <= 0 {
 		return 0, NewFault(SubcodeInvalidParameter, detail, name+" is not a positive xs:duration.")
 	}
