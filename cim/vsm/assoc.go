@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/vsmig/vsmig/cim"
+	"github.com/vsmig/vsmig/migrate"
 )
 
 // assocProvider serves the profile's associations in the profile's
@@ -89,11 +90,7 @@ func (ap *assocProvider) EnumerateInstances(ctx context.Context, ns, class strin
 				if j.Plan.VM == "" {
 					continue
 				}
-				inst := p.newInstance(ClassAffectedJobElement, p.cfg.Namespace)
-				p.set(inst, "AffectingElement", jp)
-				p.set(inst, "AffectedElement", p.vmPath(j.Plan.VM))
-				p.set(inst, "ElementEffects", []uint64{2}) // Exclusive Use
-				out = append(out, inst)
+				out = append(out, p.affectedJobElement(j, jp))
 				continue
 			}
 			inst := p.newInstance(ClassOwningJobElement, p.cfg.Namespace)
@@ -104,4 +101,28 @@ func (ap *assocProvider) EnumerateInstances(ctx context.Context, ns, class strin
 		return out, nil
 	}
 	return nil, cim.Errorf(cim.StatusInvalidClass, "class %s is not served here", class)
+}
+
+// affectedJobElement links job j (at jp) to the virtual system it moves,
+// for as long as the job is kept, whatever became of it (DSP1103: the
+// association names the element the job affects). While the job has not
+// completed the VM is on this host and the job has its exclusive use (2).
+// Once it has completed, the VM runs on the destination, whose vsmigd
+// serves it under the same path (the keys are the UUID the VM keeps, as
+// MigrateVirtualSystemToSystem's NewComputerSystem says): the reference
+// is kept as it is, dangling here but meaningful there, and
+// ElementEffects says where it went (1 Other, "Moved to <destination>").
+// Associators of the job return instances, so they reach the moved VM
+// only through the destination; References return this association.
+func (p *Profile) affectedJobElement(j *migrate.Job, jp cim.ObjectPath) *cim.Instance {
+	inst := p.newInstance(ClassAffectedJobElement, p.cfg.Namespace)
+	p.set(inst, "AffectingElement", jp)
+	p.set(inst, "AffectedElement", p.vmPath(j.Plan.VM))
+	if j.Status == migrate.StatusCompleted {
+		p.set(inst, "ElementEffects", []uint64{1}) // Other
+		p.set(inst, "OtherElementEffectsDescriptions", []string{"Moved to " + j.Plan.DestHost})
+	} else {
+		p.set(inst, "ElementEffects", []uint64{2}) // Exclusive Use
+	}
+	return inst
 }

@@ -3,6 +3,7 @@ package vsm
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"strings"
 	"testing"
@@ -133,5 +134,53 @@ func TestThroughBroker(t *testing.T) {
 		"ComputerSystem": vmRef(vmRunning), "DestinationHost": "host2.lab"})
 	if err != nil || ret != uint64(0) || out["IsMigratable"] != false {
 		t.Fatalf("Check = %v %v %v", ret, out, err)
+	}
+}
+
+// TestCompletedJobKeepsAffectedElement (issue #13): the job of a completed
+// migration keeps its CIM_AffectedJobElement to the VM it moved. The VM
+// now runs on the destination, whose vsmigd serves it under the same path
+// (its keys are the UUID it keeps): the reference names it there, and
+// ElementEffects says so (1 Other, "Moved to <destination>"). The
+// association is there across a restart of the engine too.
+func TestCompletedJobKeepsAffectedElement(t *testing.T) {
+	reg, err := schemas.Load()
+	if err != nil {
+		t.Skipf("schemas.Load: %v", err)
+	}
+	f := newFixture(t, nil, func(f *fixture) { f.config.Registry, f.reg = reg, reg })
+	b := cim.NewBroker(reg, nil)
+	for _, pr := range f.p.Providers() {
+		b.Register(pr)
+	}
+	ctx := context.Background()
+	running := f.migrate(vmRunning, "host2.lab")
+	f.waitState(running, 7)
+	refs, err := b.References(ctx, f.p.jobPath(running), ClassAffectedJobElement, "")
+	if err != nil || len(refs) != 1 {
+		t.Fatalf("references of the completed job: %v %v", refs, err)
+	}
+	a := refs[0]
+	if got := get(a, "AffectedElement").(cim.ObjectPath); !got.Equal(vmRef(vmRunning)) {
+		t.Errorf("AffectedElement %v, want the VM's path %v", got, vmRef(vmRunning))
+	}
+	if fmt.Sprint(get(a, "ElementEffects")) != "[1]" || fmt.Sprint(get(a, "OtherElementEffectsDescriptions")) != "[Moved to host2.lab]" {
+		t.Errorf("ElementEffects %v %v, want [1] [Moved to host2.lab]", get(a, "ElementEffects"), get(a, "OtherElementEffectsDescriptions"))
+	}
+	// Every association of a completed job: the VM and the service.
+	all, err := b.References(ctx, f.p.jobPath(running), "", "")
+	if err != nil || len(all) != 2 {
+		t.Fatalf("all references of the completed job: %v %v", all, err)
+	}
+
+	// A job still running: Exclusive Use.
+	release := f.gate()
+	defer release()
+	held := f.migrate(vmOther, "host2.lab")
+	f.waitState(held, 3)
+	refs, err = b.References(ctx, f.p.jobPath(held), ClassAffectedJobElement, "")
+	if err != nil || len(refs) != 1 || fmt.Sprint(get(refs[0], "ElementEffects")) != "[2]" ||
+		get(refs[0], "OtherElementEffectsDescriptions") != nil {
+		t.Fatalf("association of a running job: %v %v", refs, err)
 	}
 }

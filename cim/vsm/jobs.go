@@ -15,6 +15,9 @@ import (
 const (
 	MethodRequestStateChange = "RequestStateChange"
 	MethodGetError           = "GetError"
+	// MethodGetErrors is GetError's successor in the CIM schema (an
+	// array of CIM_Error); DSP1103 clients may call either.
+	MethodGetErrors = "GetErrors"
 )
 
 // RequestStateChange.RequestedState values.
@@ -95,7 +98,7 @@ func errorCode(j *migrate.Job) uint32 {
 }
 
 // jobProvider serves VSMIG_MigrationJob from the engine's jobs, its methods
-// RequestStateChange and GetError, DeleteInstance of finished jobs and
+// RequestStateChange, GetError and GetErrors, DeleteInstance of finished jobs and
 // ModifyInstance of DeleteOnCompletion and TimeBeforeRemoval.
 type jobProvider struct{ p *Profile }
 
@@ -195,7 +198,7 @@ func (p *Profile) jobInstance(j *migrate.Job) *cim.Instance {
 	return inst
 }
 
-// InvokeMethod runs RequestStateChange and GetError.
+// InvokeMethod runs RequestStateChange, GetError and GetErrors.
 func (jp *jobProvider) InvokeMethod(ctx context.Context, path cim.ObjectPath, method string, in map[string]any) (any, map[string]any, error) {
 	p := jp.p
 	j, err := p.jobAt(ctx, path)
@@ -207,12 +210,30 @@ func (jp *jobProvider) InvokeMethod(ctx context.Context, path cim.ObjectPath, me
 		return uint64(p.requestStateChange(ctx, j, in)), nil, nil
 	case strings.EqualFold(method, MethodGetError):
 		var e any
-		if j.Status == migrate.StatusFailed || errorCode(j) != 0 {
-			e = p.errorInstance(errorCode(j), j.Error, p.jobPath(j.ID))
+		if je := p.jobError(j); je != nil {
+			e = je
 		}
 		return uint64(0), map[string]any{"Error": e}, nil
+	case strings.EqualFold(method, MethodGetErrors):
+		// One failure, one CIM_Error; NULL when the job has not failed
+		// (the schema: "If JobState is Completed and OperationalStatus
+		// is Completed then no instance of CIM_Error is returned").
+		var es any
+		if je := p.jobError(j); je != nil {
+			es = []*cim.Instance{je}
+		}
+		return uint64(0), map[string]any{"Errors": es}, nil
 	}
 	return nil, nil, cim.Errorf(cim.StatusMethodNotFound, "%s has no method %s", ClassJob, method)
+}
+
+// jobError is the CIM_Error of a failed job (or one with a non-zero
+// ErrorCode), nil otherwise: what GetError and GetErrors return.
+func (p *Profile) jobError(j *migrate.Job) *cim.Instance {
+	if j.Status != migrate.StatusFailed && errorCode(j) == 0 {
+		return nil
+	}
+	return p.errorInstance(errorCode(j), j.Error, p.jobPath(j.ID))
 }
 
 // requestStateChange cancels a job: 4 Terminate and 5 Kill go to the
@@ -270,8 +291,9 @@ func rscCode(err error) uint32 {
 	return RSCFailed
 }
 
-// DeleteInstance removes a finished job; a job that has not ended is in
-// use and cannot be deleted (StatusFailed: terminate it first).
+// DeleteInstance removes a finished job. A job that has not ended is in
+// use and cannot be deleted: cim.ErrInvalidState (wsman:Concurrency on the
+// wire), with the reason and what to do about it.
 func (jp *jobProvider) DeleteInstance(ctx context.Context, path cim.ObjectPath) error {
 	p := jp.p
 	j, err := p.jobAt(ctx, path)
@@ -281,7 +303,8 @@ func (jp *jobProvider) DeleteInstance(ctx context.Context, path cim.ObjectPath) 
 	err = p.engine.DeleteJob(ctx, j.ID)
 	switch {
 	case errors.Is(err, migrate.ErrUnfinished):
-		return cim.Errorf(cim.StatusFailed, "job %s is in use (JobState %d); terminate it with RequestStateChange first", j.ID, jobState(j))
+		return &cim.Error{Status: cim.StatusFailed, Err: cim.ErrInvalidState,
+			Message: fmt.Sprintf("Job %s has not ended (JobState %d); terminate it with RequestStateChange (RequestedState 4) first, or wait for it to end.", j.ID, jobState(j))}
 	case errors.Is(err, migrate.ErrNoJob):
 		return notFound(path)
 	case err != nil:

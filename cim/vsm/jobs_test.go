@@ -138,10 +138,14 @@ func TestJobLifecycleCompleted(t *testing.T) {
 		!strings.HasPrefix(get(j, "JobStatus").(string), "Completed") || get(j, "DataProcessed").(uint64) < 1<<30 {
 		t.Fatalf("completed job %v", j)
 	}
-	// GetError has nothing to say.
+	// GetError and GetErrors have nothing to say.
 	_, out, err := f.jobs.InvokeMethod(f.ctx, f.p.jobPath(id), MethodGetError, nil)
 	if err != nil || out["Error"] != nil {
 		t.Errorf("GetError of a completed job: %v %v", out, err)
+	}
+	ret, out, err := f.jobs.InvokeMethod(f.ctx, f.p.jobPath(id), MethodGetErrors, nil)
+	if err != nil || ret != uint64(0) || out["Errors"] != nil {
+		t.Errorf("GetErrors of a completed job: %v %v %v", ret, out, err)
 	}
 	// The VM has left this host.
 	if _, err := (&systemProvider{f.p}).GetInstance(f.ctx, vmRef(vmRunning)); err == nil {
@@ -177,6 +181,15 @@ func TestJobFailureAndGetError(t *testing.T) {
 	if get(e, "Message") != desc || get(e, "OwningEntity") != "vsmig" || get(e, "MessageID") != "VSMIG0006" ||
 		get(e, "CIMStatusCode") != uint64(4) || get(e, "PerceivedSeverity") != uint64(5) {
 		t.Errorf("CIM_Error %v", e)
+	}
+	// GetErrors (DSP1103, CIM_ConcreteJob): the same error, as an array.
+	ret, out, err = f.jobs.InvokeMethod(f.ctx, f.p.jobPath(id), MethodGetErrors, nil)
+	if err != nil || ret != uint64(0) {
+		t.Fatal(ret, err)
+	}
+	if es, ok := out["Errors"].([]*cim.Instance); !ok || len(es) != 1 || es[0].Class.Name != ClassError ||
+		get(es[0], "Message") != desc || get(es[0], "MessageID") != "VSMIG0006" {
+		t.Fatalf("GetErrors out %v", out)
 	}
 	if f.eng.Migrating(vmRunning) != "" || f.vmOperatingStatus(vmRunning) != uint64(operatingInService) {
 		t.Error("failed job still active")
@@ -345,7 +358,10 @@ func TestDeleteAndModifyJob(t *testing.T) {
 	f.waitState(id, 3)
 	path := f.p.jobPath(id)
 	var ce *cim.Error
-	if err := f.jobs.DeleteInstance(f.ctx, path); !errors.As(err, &ce) || ce.Status != cim.StatusFailed {
+	// A running job is in use: the refusal is cim.ErrInvalidState (on the
+	// wire wsman:Concurrency) with a reason that says what to do.
+	if err := f.jobs.DeleteInstance(f.ctx, path); !errors.As(err, &ce) || ce.Status != cim.StatusFailed ||
+		!errors.Is(err, cim.ErrInvalidState) || !strings.Contains(ce.Message, "RequestStateChange") {
 		t.Fatalf("Delete of a running job: %v", err)
 	}
 

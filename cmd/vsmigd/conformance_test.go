@@ -1,0 +1,261 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"bytes"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/beevik/etree"
+
+	"github.com/vsmig/vsmig/cim/wscim"
+	"github.com/vsmig/vsmig/migrate"
+	"github.com/vsmig/vsmig/migrate/sim"
+	"github.com/vsmig/vsmig/wsman"
+	"github.com/vsmig/vsmig/wsman/wsmantest"
+)
+
+// Issue #13's conformance defects, checked through the daemon's own stack
+// (newStack: the real providers, Broker and WS-Man binding) on the
+// simulated demo cluster.
+
+// testStack is the daemon's stack on a fresh demo cluster; tune adjusts
+// the engine's configuration.
+func testStack(t *testing.T, tune func(*migrate.Config)) *stack {
+	t.Helper()
+	st, _ := testStackOn(t, sim.DemoCluster(), tune)
+	return st
+}
+
+// testStackOn is testStack on cluster c (its host-a), returned with it.
+func testStackOn(t *testing.T, c *sim.Cluster, tune func(*migrate.Config)) (*stack, *sim.Cluster) {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := defaultConfig()
+	cfg.StateDir, cfg.UsersFile, cfg.HTTPSAddr = dir, filepath.Join(dir, "users"), "127.0.0.1:0"
+	os.WriteFile(cfg.UsersFile, nil, 0o600)
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	engCfg := engineConfig(cfg, logger)
+	if tune != nil {
+		tune(&engCfg)
+	}
+	st, err := newStack(t.Context(), cfg, c.Host(demoHost), demoHost, engCfg, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		st.eng.Shutdown(ctx)
+		st.Close()
+	})
+	return st, c
+}
+
+// serve sends one request through st and returns the parsed answer.
+func serve(t *testing.T, st *stack, action, uri string, sel map[string]string, body string) (*etree.Element, int) {
+	t.Helper()
+	resp, status := st.svc.ServeSOAP(t.Context(), wsman.Caller{User: "admin", RemoteAddr: "192.0.2.1:40000"},
+		wsmantest.NewRequest(action, uri, sel, body))
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(resp); err != nil {
+		t.Fatalf("%v\n%s", err, resp)
+	}
+	return doc.Root(), status
+}
+
+var (
+	svcURI = wscim.CIMSchemaURI + "CIM_VirtualSystemMigrationService"
+	svcSel = map[string]string{"CreationClassName": "CIM_VirtualSystemMigrationService", "Name": "MigrationService",
+		"SystemCreationClassName": "CIM_ComputerSystem", "SystemName": demoHost}
+)
+
+// vmParam is a REF parameter naming a CIM_ComputerSystem by selectors.
+func vmParam(name string, selectors ...[2]string) string {
+	var b strings.Builder
+	b.WriteString(`<p:` + name + `><a:Address>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:Address>` +
+		`<a:ReferenceParameters><w:ResourceURI>` + wscim.CIMSchemaURI + `CIM_ComputerSystem</w:ResourceURI><w:SelectorSet>`)
+	for _, s := range selectors {
+		b.WriteString(`<w:Selector Name="` + s[0] + `">` + s[1] + `</w:Selector>`)
+	}
+	b.WriteString(`</w:SelectorSet></a:ReferenceParameters></p:` + name + `>`)
+	return b.String()
+}
+
+// TestREFParametersCheckedOnTheWire: a ComputerSystem or DestinationSystem
+// REF with a missing key or an unknown selector gets the methods' Invalid
+// Parameter, 4, from every one of the four methods (the issue's
+// {Name: <uuid>, Wrong: x} was answered 0 / true by the Check methods).
+func TestREFParametersCheckedOnTheWire(t *testing.T) {
+	st := testStack(t, nil)
+	vm := sim.VMUUID("web-01")
+	good := vmParam("ComputerSystem", [2]string{"CreationClassName", "CIM_ComputerSystem"}, [2]string{"Name", vm})
+	dest := vmParam("DestinationSystem", [2]string{"CreationClassName", "CIM_ComputerSystem"}, [2]string{"Name", "host-b"})
+	bad := map[string]string{
+		"unknown selector": vmParam("ComputerSystem", [2]string{"Name", vm}, [2]string{"Wrong", "x"}),
+		"missing key":      vmParam("ComputerSystem", [2]string{"Name", vm}),
+		"wrong class":      vmParam("ComputerSystem", [2]string{"CreationClassName", "CIM_VirtualSystemMigrationService"}, [2]string{"Name", vm}),
+	}
+	badDest := vmParam("DestinationSystem", [2]string{"Name", "host-b"}, [2]string{"Wrong", "x"})
+	for _, method := range []string{"CheckVirtualSystemIsMigratableToHost", "MigrateVirtualSystemToHost",
+		"CheckVirtualSystemIsMigratableToSystem", "MigrateVirtualSystemToSystem"} {
+		toSystem := strings.HasSuffix(method, "ToSystem")
+		destParam := `<p:DestinationHost>host-b</p:DestinationHost>`
+		if toSystem {
+			destParam = dest
+		}
+		cases := map[string]string{}
+		for name, cs := range bad {
+			cases[name] = cs + destParam
+		}
+		if toSystem {
+			cases["destination with an unknown selector"] = good + badDest
+		}
+		for name, params := range cases {
+			t.Run(method+"/"+name, func(t *testing.T) {
+				body := `<p:` + method + `_INPUT xmlns:p="` + svcURI + `">` + params + `</p:` + method + `_INPUT>`
+				root, status := serve(t, st, svcURI+"/"+method, svcURI, svcSel, body)
+				rv := root.FindElement("//ReturnValue")
+				if status != 200 || rv == nil || rv.Text() != "4" {
+					var b strings.Builder
+					root.WriteTo(&b, &etree.WriteSettings{})
+					t.Fatalf("HTTP %d, want ReturnValue 4:\n%s", status, b.String())
+				}
+				if im := root.FindElement("//IsMigratable"); im != nil {
+					t.Errorf("IsMigratable %q given with return code 4", im.Text())
+				}
+			})
+		}
+	}
+	// The same parameters, well formed, are answered.
+	body := `<p:CheckVirtualSystemIsMigratableToHost_INPUT xmlns:p="` + svcURI + `">` + good +
+		`<p:DestinationHost>host-b</p:DestinationHost></p:CheckVirtualSystemIsMigratableToHost_INPUT>`
+	root, _ := serve(t, st, svcURI+"/CheckVirtualSystemIsMigratableToHost", svcURI, svcSel, body)
+	if rv, im := root.FindElement("//ReturnValue"), root.FindElement("//IsMigratable"); rv == nil || rv.Text() != "0" || im == nil || im.Text() != "true" {
+		t.Fatalf("well-formed Check: %v %v", rv, im)
+	}
+}
+
+// checkWireGolden compares an answer with testdata/NAME.golden.xml (go
+// test -update rewrites it) after masking what changes from run to run:
+// MessageID and RelatesTo, and the strings of mask (job IDs) by their
+// names.
+func checkWireGolden(t *testing.T, name string, root *etree.Element, mask map[string]string) {
+	t.Helper()
+	doc := etree.NewDocument()
+	doc.SetRoot(root.Copy())
+	for _, tag := range []string{"MessageID", "RelatesTo"} {
+		for _, e := range doc.FindElements("//" + tag) {
+			e.SetText("(volatile)")
+		}
+	}
+	doc.Indent(1)
+	var got bytes.Buffer
+	doc.WriteTo(&got)
+	out := got.Bytes()
+	for from, to := range mask {
+		out = bytes.ReplaceAll(out, []byte(from), []byte(to))
+	}
+	file := filepath.Join("testdata", name+".golden.xml")
+	if *update {
+		if err := os.WriteFile(file, out, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatalf("%v (run go test -update)", err)
+	}
+	if !bytes.Equal(out, want) {
+		t.Errorf("answer differs from %s:\n--- got\n%s\n--- want\n%s", file, out, want)
+	}
+}
+
+var jobIDPattern = regexp.MustCompile(`vsmig:[0-9a-f-]{36}`)
+
+// migrateOnWire starts a migration of vm to host-b with params (extra IN
+// parameters) and returns the job's InstanceID.
+func migrateOnWire(t *testing.T, st *stack, vm, params string) string {
+	t.Helper()
+	body := `<p:MigrateVirtualSystemToHost_INPUT xmlns:p="` + svcURI + `">` +
+		vmParam("ComputerSystem", [2]string{"CreationClassName", "CIM_ComputerSystem"}, [2]string{"Name", sim.VMUUID(vm)}) +
+		`<p:DestinationHost>host-b</p:DestinationHost>` + params + `</p:MigrateVirtualSystemToHost_INPUT>`
+	root, status := serve(t, st, svcURI+"/MigrateVirtualSystemToHost", svcURI, svcSel, body)
+	rv := root.FindElement("//ReturnValue")
+	if status != 200 || rv == nil || rv.Text() != "4096" {
+		t.Fatalf("Migrate: HTTP %d %v", status, rv)
+	}
+	id := ""
+	for _, s := range root.FindElements("//Selector") {
+		if s.SelectAttrValue("Name", "") == "InstanceID" {
+			id = s.Text()
+		}
+	}
+	if !jobIDPattern.MatchString(id) {
+		t.Fatalf("job ID %q", id)
+	}
+	return id
+}
+
+// slowly is the MigrationSettingData of a migration capped at 1 MiB/s:
+// minutes of the demo's time.
+const slowly = `<p:MigrationSettingData><![CDATA[<INSTANCE CLASSNAME="CIM_VirtualSystemMigrationSettingData">` +
+	`<PROPERTY NAME="Bandwidth" TYPE="uint16"><VALUE>1</VALUE></PROPERTY></INSTANCE>]]></p:MigrationSettingData>`
+
+var jobURI = wscim.VendorSchemaURI + "VSMIG_MigrationJob"
+
+// waitJobState polls the job until its JobState is want.
+func waitJobState(t *testing.T, st *stack, id, want string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		root, _ := serve(t, st, "http://schemas.xmlsoap.org/ws/2004/09/transfer/Get", jobURI,
+			map[string]string{"InstanceID": id}, "")
+		if js := root.FindElement("//JobState"); js != nil && js.Text() == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job %s never reached JobState %s", id, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestJobDefectsOnTheWire: the Delete of a running job is refused with a
+// fault the client can act on (wsman:Concurrency, the reason saying to
+// terminate it first; it was a bare wsman:InternalError), and GetErrors,
+// declared by the schema, is served (it was wsa:ActionNotSupported).
+func TestJobDefectsOnTheWire(t *testing.T) {
+	st, c := testStackOn(t, sim.DemoCluster(), nil)
+	id := migrateOnWire(t, st, "db-01", slowly)
+	waitJobState(t, st, id, "4")
+	root, status := serve(t, st, "http://schemas.xmlsoap.org/ws/2004/09/transfer/Delete", jobURI,
+		map[string]string{"InstanceID": id}, "")
+	if status != 500 {
+		t.Fatalf("Delete of a running job: HTTP %d", status)
+	}
+	checkWireGolden(t, "fault_delete_running_job", root, map[string]string{id: "vsmig:(job)"})
+
+	c.Inject(sim.Fault{Kind: sim.Refuse, Dest: "host-b", Reason: "the destination refused the migration"})
+	failed := migrateOnWire(t, st, "web-01", "")
+	waitJobState(t, st, failed, "10")
+	root, status = serve(t, st, jobURI+"/GetErrors", jobURI, map[string]string{"InstanceID": failed},
+		`<p:GetErrors_INPUT xmlns:p="`+jobURI+`"/>`)
+	if status != 200 {
+		t.Fatalf("GetErrors: HTTP %d", status)
+	}
+	checkWireGolden(t, "invoke_get_errors", root, map[string]string{failed: "vsmig:(job)"})
+	// A job without an error answers 0 and a NULL Errors.
+	root, _ = serve(t, st, jobURI+"/GetErrors", jobURI, map[string]string{"InstanceID": id},
+		`<p:GetErrors_INPUT xmlns:p="`+jobURI+`"/>`)
+	if e := root.FindElement("//Errors"); e == nil || e.SelectAttrValue("xsi:nil", "") != "true" {
+		t.Errorf("GetErrors of a running job: %v", e)
+	}
+}
