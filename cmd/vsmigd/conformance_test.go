@@ -1,10 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
-	"bytes"
 	"os"
 	"path/filepath"
 	"regexp"
