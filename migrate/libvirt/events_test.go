@@ -187,3 +187,47 @@ func TestAttachEndsOnEvent(t *testing.T) {
 		t.Errorf("Result = %+v, %v", res, err)
 	}
 }
+
+// TestWatchDomains: the driver's inventory events are libvirt's lifecycle
+// events of every domain, on a connection of their own, each naming its
+// domain; the channel closes when the watch ends.
+func TestWatchDomains(t *testing.T) {
+	d, src, _, dom := fakePair(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	ch, err := d.WatchDomains(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := src.addDomain("11111111-1111-4111-8111-111111111111", "db1", golibvirt.DomainShutoff)
+	go func() {
+		src.emit(golibvirt.DomainEventIDLifecycle, lifecycleEvent(dom, golibvirt.DomainEventSuspended, int32(golibvirt.DomainEventSuspendedPaused)))
+		src.emit(golibvirt.DomainEventIDMigrationIteration, &golibvirt.DomainEventCallbackMigrationIterationMsg{Dom: dom, Iteration: 2})
+		src.emit(golibvirt.DomainEventIDLifecycle, lifecycleEvent(other, golibvirt.DomainEventUndefined, 0))
+	}()
+	for _, want := range []string{vmID, "11111111-1111-4111-8111-111111111111"} {
+		select {
+		case got := <-ch:
+			if got != want {
+				t.Errorf("event for %s, want %s", got, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no event for %s", want)
+		}
+	}
+	cancel()
+	for range ch {
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for src.subscribers() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the subscription outlived the watch")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	src.mu.Lock()
+	src.noEvents = true
+	src.mu.Unlock()
+	if _, err := d.WatchDomains(context.Background()); err == nil {
+		t.Error("WatchDomains without events: no error")
+	}
+}

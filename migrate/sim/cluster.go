@@ -140,6 +140,8 @@ type Cluster struct {
 	hosts  map[string]*host
 	faults []Fault
 	migs   map[string]*migration // active, by VM UUID
+	// watches are the WatchDomains subscriptions, by host name.
+	watches map[string]map[*hostWatch]struct{}
 }
 
 type host struct {
@@ -234,6 +236,7 @@ func (c *Cluster) addVM(v VMConfig) error {
 		}
 	}
 	h.vms[v.UUID] = &vm{cfg: v, state: v.State}
+	c.touch(h, v.UUID)
 	return nil
 }
 
@@ -313,6 +316,7 @@ func (c *Cluster) Place(vmUUID string, at map[string]migrate.DomainState) error 
 		if v, ok := h.vms[vmUUID]; ok {
 			proto = v
 			delete(h.vms, vmUUID)
+			c.touch(h, vmUUID)
 		}
 	}
 	if proto == nil {
@@ -326,6 +330,7 @@ func (c *Cluster) Place(vmUUID string, at map[string]migrate.DomainState) error 
 		cp := *proto
 		cp.cfg.Host, cp.state = name, st
 		h.vms[vmUUID] = &cp
+		c.touch(h, vmUUID)
 	}
 	return nil
 }

@@ -185,8 +185,9 @@ func (d *driver) Start(ctx context.Context, plan migrate.Plan) (migrate.Migratio
 		}
 		g.m.defineTime = d.c.cfg.DefineTime
 	}
-	if plan.Type == migrate.Resume {
+	if plan.Type == migrate.Resume && v.state != migrate.StatePaused {
 		v.state = migrate.StatePaused
+		d.c.touch(d.self(), plan.VM)
 	}
 	g.m.start()
 	d.c.migs[plan.VM] = g
@@ -249,6 +250,8 @@ func (d *driver) Repair(ctx context.Context, plan migrate.Plan, keep migrate.Loc
 	}
 	delete(gone.vms, plan.VM)
 	v.state = migrate.StateRunning
+	d.c.touch(gone, plan.VM)
+	d.c.touch(kept, plan.VM)
 	return nil
 }
 

@@ -208,6 +208,8 @@ func (g *migration) succeed() {
 	v.cfg.Host = g.dst.cfg.Name
 	v.state = g.before
 	g.dst.vms[v.cfg.UUID] = &v
+	g.c.touch(g.src, v.cfg.UUID)
+	g.c.touch(g.dst, v.cfg.UUID)
 	g.end(nil)
 }
 
@@ -221,10 +223,12 @@ func (g *migration) fail(err error) {
 		delete(g.src.vms, v.cfg.UUID)
 		v.cfg.Host, v.state = g.dst.cfg.Name, migrate.StateCrashed
 		g.dst.vms[v.cfg.UUID] = &v
+		g.c.touch(g.dst, v.cfg.UUID)
 		err = fmt.Errorf("%w; post-copy had begun, the VM is lost (crashed on %s)", err, g.dst.cfg.Name)
 	} else {
 		g.vm.state = g.before
 	}
+	g.c.touch(g.src, g.vm.cfg.UUID)
 	g.end(err)
 }
 

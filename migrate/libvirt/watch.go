@@ -1,0 +1,52 @@
+package libvirt
+
+import (
+	"context"
+
+	golibvirt "github.com/digitalocean/go-libvirt"
+	"github.com/google/uuid"
+
+	"github.com/vsmig/vsmig/migrate"
+)
+
+var _ migrate.DomainWatcher = (*Driver)(nil)
+
+// WatchDomains implements migrate.DomainWatcher with libvirt's domain
+// lifecycle events (defined, undefined, started, suspended, resumed,
+// stopped, shut down, crashed: each names its domain) for every domain of
+// the libvirtd, on a connection of its own so that inventory calls on the
+// main connection never wait behind them. The channel closes when ctx ends
+// or the connection is lost; the engine then subscribes again.
+func (d *Driver) WatchDomains(ctx context.Context) (<-chan string, error) {
+	c := &conn{uri: d.cfg.URI, open: d.open}
+	sctx, cancel := context.WithCancel(ctx)
+	rctx, rcancel := context.WithTimeout(sctx, subscribeTimeout)
+	in, err := call(rctx, c, "subscribe to lifecycle events", func(h hypervisor) (<-chan any, error) {
+		return h.SubscribeEvents(sctx, golibvirt.DomainEventIDLifecycle, golibvirt.OptDomain{})
+	})
+	rcancel()
+	if err != nil {
+		cancel()
+		c.close()
+		return nil, err
+	}
+	out := make(chan string, 16)
+	go func() {
+		defer close(out)
+		defer c.close()
+		defer cancel()
+		// in is read to its end whatever happens: go-libvirt blocks on
+		// it (see subscribe).
+		for raw := range in {
+			ev, ok := raw.(*golibvirt.DomainEventCallbackLifecycleMsg)
+			if !ok {
+				continue
+			}
+			select {
+			case out <- uuid.UUID(ev.Msg.Dom.UUID).String():
+			case <-sctx.Done():
+			}
+		}
+	}()
+	return out, nil
+}
