@@ -72,6 +72,17 @@ type Config struct {
 	// SweepInterval is how often expired jobs are removed
 	// (DefaultSweepInterval if zero; negative disables the sweeper).
 	SweepInterval time.Duration
+
+	// Indications, if set, is told of every change of the profile's
+	// instances (indications.go): the lifecycle indications of jobs and
+	// virtual systems. The jobs' come from Jobs, the engine's store as
+	// wrapped by ObserveStore (none if nil); the virtual systems' from the
+	// engine's inventory watch.
+	Indications cim.ChangeObserver
+	Jobs        *ObservedStore
+	// ProgressInterval is the shortest time between two progress-only
+	// indications of a job (DefaultProgressInterval if zero).
+	ProgressInterval time.Duration
 }
 
 func (c *Config) fill() {

@@ -66,6 +66,7 @@ type Profile struct {
 	warned  sync.Map // "Class.Property" -> struct{}: schema gaps logged once
 	rate    *rateLog // per-request outcomes, summarised
 	sweeper *Sweeper
+	ind     *indications // nil without Config.Indications
 }
 
 // New builds a Profile. It fails if a required class is missing from the
@@ -103,6 +104,13 @@ func New(cfg Config) (*Profile, error) {
 		}
 		p.host = h.Name
 	}
+	if cfg.Indications != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), defaultCallTimeout)
+		defer cancel()
+		if err := p.startIndications(ctx); err != nil {
+			return nil, fmt.Errorf("vsm: watching the inventory: %w", err)
+		}
+	}
 	if cfg.SweepInterval >= 0 {
 		p.sweeper = NewSweeper(p.engine, SweeperConfig{
 			Interval: cfg.SweepInterval,
@@ -113,9 +121,10 @@ func New(cfg Config) (*Profile, error) {
 	return p, nil
 }
 
-// Close stops the expiry sweeper. It closes neither the Engine nor its
-// store, which the caller owns.
+// Close stops the expiry sweeper and the indications. It closes neither
+// the Engine nor its store, which the caller owns.
 func (p *Profile) Close() error {
+	p.stopIndications()
 	if p.sweeper != nil {
 		return p.sweeper.Close()
 	}

@@ -27,12 +27,17 @@ type Options struct {
 	// nil discards.
 	Logger *slog.Logger
 	// Indications publishes the lifecycle indications WS-Eventing
-	// subscribers receive. Nil: Register makes one over reg. Either way
-	// Register has the Broker report the changes of its intrinsic
-	// operations to it (Put: CIM_InstModification, Delete:
-	// CIM_InstDeletion); providers report their own changes to it
+	// subscribers receive. Nil: Register makes one over reg. Register
+	// has the Broker report the changes of its intrinsic operations to it
+	// (Put: CIM_InstModification, Delete: CIM_InstDeletion), unless
+	// ProvidersReportChanges; providers report their own changes to it
 	// directly.
 	Indications *indication.Publisher
+	// ProvidersReportChanges says that the providers report every change
+	// of their instances, those a Put or a Delete makes included (cim/vsm
+	// sees them all in the job store): the Broker must not report them a
+	// second time.
+	ProvidersReportChanges bool
 }
 
 // Register installs the CIM resources in svc: one resource serving every
@@ -53,7 +58,7 @@ func Register(svc *wsman.Service, b *cim.Broker, reg cim.Registry, opts Options)
 			r.pub = pub
 		}
 	}
-	if r.pub != nil {
+	if r.pub != nil && !opts.ProvidersReportChanges {
 		b.Observe(r.pub)
 	}
 	svc.Handle(wscim.CIMSchemaURI, classResource{r})

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -257,5 +258,159 @@ func TestJobDefectsOnTheWire(t *testing.T) {
 		`<p:GetErrors_INPUT xmlns:p="`+jobURI+`"/>`)
 	if e := root.FindElement("//Errors"); e == nil || e.SelectAttrValue("xsi:nil", "") != "true" {
 		t.Errorf("GetErrors of a running job: %v", e)
+	}
+}
+
+const (
+	actionSubscribe = "http://schemas.xmlsoap.org/ws/2004/08/eventing/Subscribe"
+	actionPull      = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/Pull"
+	actionRelease   = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/Release"
+	allClassesURI   = "http://schemas.dmtf.org/wbem/wscim/1/*"
+)
+
+// subscribePull subscribes to the indications a WQL query selects, in
+// Pull mode, and returns the subscription's enumeration context.
+func subscribePull(t *testing.T, st *stack, wql string) string {
+	t.Helper()
+	body := `<e:Subscribe xmlns:e="http://schemas.xmlsoap.org/ws/2004/08/eventing">` +
+		`<e:Delivery Mode="http://schemas.dmtf.org/wbem/wsman/1/wsman/Pull"/><e:Expires>PT10M</e:Expires>` +
+		`<w:Filter Dialect="http://schemas.microsoft.com/wbem/wsman/1/WQL">` + wql + `</w:Filter></e:Subscribe>`
+	root, status := serve(t, st, actionSubscribe, allClassesURI, nil, body)
+	ctx := root.FindElement("//EnumerationContext")
+	if status != 200 || ctx == nil {
+		var b strings.Builder
+		root.WriteTo(&b, &etree.WriteSettings{})
+		t.Fatalf("Subscribe: HTTP %d\n%s", status, b.String())
+	}
+	return ctx.Text()
+}
+
+// pullEvents pulls a subscription's events: up to 20, waiting up to 2 s.
+// It returns the answer (nil when nothing came in time) and the items.
+func pullEvents(t *testing.T, st *stack, context string) (*etree.Element, []*etree.Element) {
+	t.Helper()
+	body := `<n:Pull><n:EnumerationContext>` + context + `</n:EnumerationContext><n:MaxTime>PT2S</n:MaxTime>` +
+		`<n:MaxElements>20</n:MaxElements></n:Pull>`
+	root, status := serve(t, st, actionPull, allClassesURI, nil, body)
+	if status != 200 {
+		if f := root.FindElement("//Subcode/Value"); f != nil && strings.HasSuffix(f.Text(), "TimedOut") {
+			return nil, nil
+		}
+		var b strings.Builder
+		root.WriteTo(&b, &etree.WriteSettings{})
+		t.Fatalf("Pull: HTTP %d\n%s", status, b.String())
+	}
+	items := root.FindElement("//Items")
+	if items == nil {
+		return root, nil
+	}
+	return root, items.ChildElements()
+}
+
+// maskVolatile replaces the text of the elements named in names (at any
+// depth, any prefix) with "(volatile)".
+func maskVolatile(e *etree.Element, names ...string) {
+	for _, c := range e.ChildElements() {
+		for _, n := range names {
+			if c.Tag == n {
+				c.SetText("(volatile)")
+				for _, cc := range c.ChildElements() {
+					c.RemoveChild(cc)
+				}
+			}
+		}
+		maskVolatile(c, names...)
+	}
+}
+
+// The properties of an indication or a job that change from run to run.
+var volatileProps = []string{"EnumerationContext", "IndicationIdentifier", "IndicationTime", "SequenceContext",
+	"SequenceNumber", "TimeSubmitted", "StartTime", "ElapsedTime", "TimeOfLastStateChange", "DataTotal",
+	"DataProcessed", "DataRemaining", "Iteration", "DirtyRate", "ExpectedDowntime", "Downtime", "TotalTime",
+	"JobStatus", "PercentComplete"}
+
+// TestJobIndicationsOnTheWire: a migration through the daemon's stack, a
+// Pull subscription on the job indications (the WQL Windows and openwsman
+// clients send) and one on the virtual systems' deletions: the job's
+// creation, its modifications with PreviousInstance, its end, and the
+// VM's departure. The creation's, the final modification's and the
+// VM deletion's answers are golden files (volatile parts masked).
+func TestJobIndicationsOnTheWire(t *testing.T) {
+	st := testStack(t, nil)
+	jobsCtx := subscribePull(t, st, "SELECT * FROM CIM_InstIndication WHERE SourceInstance ISA CIM_ConcreteJob")
+	vmCtx := subscribePull(t, st, "SELECT * FROM CIM_InstDeletion WHERE SourceInstance ISA CIM_ComputerSystem")
+	id := migrateOnWire(t, st, "dns-01", "")
+	mask := map[string]string{id: "vsmig:(job)"}
+	var kinds []string
+	var lastState string
+	deadline := time.Now().Add(60 * time.Second)
+	for lastState != "7" {
+		if time.Now().After(deadline) {
+			t.Fatalf("no indication of the job's completion; seen %v", kinds)
+		}
+		root, items := pullEvents(t, st, jobsCtx)
+		for _, it := range items {
+			src := it.FindElement("./SourceInstance/*")
+			if src == nil {
+				t.Fatalf("indication without SourceInstance: %s", it.Tag)
+			}
+			state := src.FindElement("./JobState").Text()
+			kinds = append(kinds, it.Tag+"/"+state)
+			if it.Tag == "CIM_InstModification" {
+				if prev := it.FindElement("./PreviousInstance/*/JobState"); prev == nil || prev.Text() == "" {
+					t.Errorf("modification to %s without PreviousInstance", state)
+				}
+			}
+			if it.Tag == "CIM_InstCreation" || state == "7" {
+				// One indication per golden answer.
+				one := root.Copy()
+				its := one.FindElement("//Items")
+				for _, c := range its.ChildElements() {
+					its.RemoveChild(c)
+				}
+				its.AddChild(it.Copy())
+				maskVolatile(one, volatileProps...)
+				checkWireGolden(t, "event_job_"+strings.TrimPrefix(strings.ToLower(it.Tag), "cim_inst")+"_"+state, one, mask)
+			}
+			lastState = state
+		}
+	}
+	if kinds[0] != "CIM_InstCreation/2" {
+		t.Errorf("first indication %s, want the job's creation", kinds[0])
+	}
+	t.Logf("job indications: %v", kinds)
+	root, items := pullEvents(t, st, vmCtx)
+	if len(items) != 1 || items[0].FindElement("./SourceInstance/*/Name").Text() != sim.VMUUID("dns-01") {
+		t.Fatalf("VM deletions: %d items", len(items))
+	}
+	maskVolatile(root, volatileProps...)
+	checkWireGolden(t, "event_vm_deletion", root, mask)
+	// A Put and a Delete of the job are reported once each (the profile
+	// sees them in the store; the Broker does not report them again).
+	put := `<p:VSMIG_MigrationJob xmlns:p="` + jobURI + `"><p:DeleteOnCompletion>false</p:DeleteOnCompletion></p:VSMIG_MigrationJob>`
+	if _, status := serve(t, st, "http://schemas.xmlsoap.org/ws/2004/09/transfer/Put", jobURI, map[string]string{"InstanceID": id}, put); status != 200 {
+		t.Fatalf("Put: HTTP %d", status)
+	}
+	if _, status := serve(t, st, "http://schemas.xmlsoap.org/ws/2004/09/transfer/Delete", jobURI, map[string]string{"InstanceID": id}, ""); status != 200 {
+		t.Fatalf("Delete: HTTP %d", status)
+	}
+	var after []string
+	for len(after) < 2 {
+		_, items := pullEvents(t, st, jobsCtx)
+		if items == nil {
+			break
+		}
+		for _, it := range items {
+			after = append(after, it.Tag+"/"+it.FindElement("./SourceInstance/*/DeleteOnCompletion").Text())
+		}
+	}
+	if fmt.Sprint(after) != "[CIM_InstModification/false CIM_InstDeletion/false]" {
+		t.Errorf("indications of a Put and a Delete: %v", after)
+	}
+	for _, c := range []string{jobsCtx, vmCtx} {
+		if _, status := serve(t, st, actionRelease, allClassesURI, nil,
+			`<n:Release><n:EnumerationContext>`+c+`</n:EnumerationContext></n:Release>`); status != 200 {
+			t.Errorf("Release: HTTP %d", status)
+		}
 	}
 }

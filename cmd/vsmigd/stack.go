@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/vsmig/vsmig/cim"
+	"github.com/vsmig/vsmig/cim/indication"
 	"github.com/vsmig/vsmig/cim/vsm"
 	"github.com/vsmig/vsmig/cim/wsbind"
 	"github.com/vsmig/vsmig/migrate"
@@ -29,6 +30,9 @@ type stack struct {
 	store   migrate.Store
 	profile *vsm.Profile
 	metrics *metrics
+	// pub publishes the lifecycle indications of jobs and virtual
+	// systems to WS-Eventing subscribers.
+	pub *indication.Publisher
 
 	closers []func() error // in construction order; Close runs them backwards
 }
@@ -64,8 +68,17 @@ func newStack(ctx context.Context, cfg Config, drv migrate.Driver, host string, 
 
 	m := newMetrics()
 	s.metrics = m
+	// Every change of a job goes through the store; the profile sees them
+	// there and reports them as indications (vsm.ObservedStore), and it
+	// follows the engine's inventory for the virtual systems'.
+	pub, err := indication.New(indication.Config{Registry: reg, Host: host})
+	if err != nil {
+		return nil, fmt.Errorf("indications: %w", err)
+	}
+	s.pub = pub
+	jobs := vsm.ObserveStore(store)
 	observe := engCfg.OnUpdate
-	engCfg.Store = store
+	engCfg.Store = jobs
 	engCfg.OnUpdate = func(u migrate.Update) {
 		m.observeUpdate(u)
 		if observe != nil {
@@ -83,6 +96,9 @@ func newStack(ctx context.Context, cfg Config, drv migrate.Driver, host string, 
 		HostName: host,
 		OwnerOf:  cim.UserFrom,
 		Logger:   logger,
+
+		Indications: pub,
+		Jobs:        jobs,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("profile: %w", err)
@@ -110,7 +126,8 @@ func newStack(ctx context.Context, cfg Config, drv migrate.Driver, host string, 
 	s.svc = svc
 	m.gaugeFunc("vsmig_wsman_enumeration_contexts", "Open WS-Enumeration contexts.", func() float64 { return float64(svc.OpenEnumerations()) })
 	s.closers = append(s.closers, svc.Close)
-	wsbind.Register(svc, broker, reg, wsbind.Options{DefaultNamespace: vsm.Namespace, Logger: logger})
+	wsbind.Register(svc, broker, reg, wsbind.Options{DefaultNamespace: vsm.Namespace, Logger: logger,
+		Indications: pub, ProvidersReportChanges: true})
 
 	authn, err := newAuthenticator(cfg, logger, m)
 	if err != nil {
