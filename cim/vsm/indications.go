@@ -54,7 +54,7 @@ type indications struct {
 // engine's inventory.
 func (p *Profile) startIndications(ctx context.Context) error {
 	obs := p.cfg.Indications
-	vf := &vmFeed{p: p, obs: obs, doms: map[string]migrate.Domain{}, shown: map[string]*cim.Instance{},
+	vf := &vmFeed{p: p, obs: obs, doms: map[string]migrate.Domain{}, shown: map[string]vmState{},
 		migrating: map[string]bool{}}
 	if err := vf.start(ctx); err != nil {
 		return err
@@ -97,17 +97,22 @@ type jobFeed struct {
 	live   map[string]*jobTrack // jobs not ended (and ended ones being shown)
 }
 
-// jobTrack is what the feed knows of one unfinished job.
+// jobTrack is what the feed knows of one unfinished job. The instance the
+// last indication showed is not kept (1,000 running jobs would hold
+// megabytes of them): it is built again from the job and the time it was
+// read at.
 type jobTrack struct {
-	seq      uint64        // the latest change seen
-	shownJob *migrate.Job  // the job as the last indication showed it
-	shown    *cim.Instance // and its instance
-	shownAt  time.Time
+	seq      uint64       // the latest change seen
+	shownJob *migrate.Job // the job as the last indication showed it
+	shownCIM time.Time    // the profile's time it was shown at
+	shownAt  time.Time    // the wall time, for the interval
 	pending  *migrate.Job // a progress change not shown yet
 	pendSeq  uint64
 	timer    *time.Timer
 	flushing bool
 }
+
+func (t *jobTrack) shown(p *Profile) *cim.Instance { return p.jobInstanceAt(t.shownJob, t.shownCIM) }
 
 func (f *jobFeed) close() {
 	f.mu.Lock()
@@ -135,9 +140,9 @@ func (f *jobFeed) changed(c jobChange) {
 		}
 		f.obs.Deleted(f.p.jobInstance(c.Old))
 	case c.Old == nil: // created
-		inst := f.p.jobInstance(c.New)
-		f.live[c.New.ID] = &jobTrack{seq: c.seq, shownJob: c.New, shown: inst, shownAt: time.Now()}
-		f.obs.Created(inst)
+		now := f.p.now()
+		f.live[c.New.ID] = &jobTrack{seq: c.seq, shownJob: c.New, shownCIM: now, shownAt: time.Now()}
+		f.obs.Created(f.p.jobInstanceAt(c.New, now))
 		f.vms.setMigrating(c.New.Plan.VM, true, false)
 	default:
 		f.modified(c)
@@ -153,7 +158,7 @@ func (f *jobFeed) modified(c jobChange) {
 		// this run (taken up by recovery), or ended (a Put of its
 		// writable properties). The previous indication is unknown; the
 		// job as it was stands for it.
-		t = &jobTrack{seq: c.seq - 1, shownJob: c.Old, shown: f.p.jobInstance(c.Old)}
+		t = &jobTrack{seq: c.seq - 1, shownJob: c.Old, shownCIM: f.p.now()}
 		if !c.New.Status.Terminal() {
 			f.live[id] = t
 		}
@@ -188,9 +193,9 @@ func (f *jobFeed) modified(c jobChange) {
 
 // show publishes the modification from what t showed to j (f.mu held).
 func (f *jobFeed) show(t *jobTrack, j *migrate.Job) {
-	inst := f.p.jobInstance(j)
-	f.obs.Modified(t.shown, inst)
-	t.shownJob, t.shown, t.shownAt = j, inst, time.Now()
+	now := f.p.now()
+	f.obs.Modified(t.shown(f.p), f.p.jobInstanceAt(j, now))
+	t.shownJob, t.shownCIM, t.shownAt = j, now, time.Now()
 }
 
 func (f *jobFeed) forget(id string, t *jobTrack) {
@@ -293,8 +298,16 @@ type vmFeed struct {
 	mu        sync.Mutex
 	closed    bool
 	doms      map[string]migrate.Domain // by UUID: the VMs of this host
-	shown     map[string]*cim.Instance  // as the last indication showed them
+	shown     map[string]vmState        // as the last indication showed them
 	migrating map[string]bool           // VMs with an unfinished job
+}
+
+// vmState is what a virtual system's instance is built from; the feed
+// keeps it rather than the instance, a few hundred bytes rather than
+// kilobytes per VM.
+type vmState struct {
+	d         migrate.Domain
+	migrating bool
 }
 
 // start reads the inventory and watches it. The watch's first changes
@@ -312,7 +325,7 @@ func (f *vmFeed) start(ctx context.Context) error {
 	f.watch = w
 	for _, d := range doms {
 		f.doms[d.UUID] = d
-		f.shown[d.UUID] = f.p.vmInstance(d, f.migrating[d.UUID])
+		f.shown[d.UUID] = vmState{d, f.migrating[d.UUID]}
 	}
 	return nil
 }
@@ -369,24 +382,27 @@ func (f *vmFeed) setMigrating(vm string, on, left bool) {
 // update reports the VM's instance as it is now, if it differs from the
 // last shown (f.mu held).
 func (f *vmFeed) update(id string) {
-	inst := f.p.vmInstance(f.doms[id], f.migrating[id])
-	old := f.shown[id]
+	cur := vmState{f.doms[id], f.migrating[id]}
+	old, ok := f.shown[id]
 	switch {
-	case old == nil:
-		f.obs.Created(inst)
-	case sameInstance(old, inst):
+	case !ok:
+		f.obs.Created(f.p.vmInstance(cur.d, cur.migrating))
+	case old == cur:
 		return
 	default:
-		f.obs.Modified(old, inst)
+		prev, inst := f.p.vmInstance(old.d, old.migrating), f.p.vmInstance(cur.d, cur.migrating)
+		if !sameInstance(prev, inst) { // a change the instance does not show (memory) is not one
+			f.obs.Modified(prev, inst)
+		}
 	}
-	f.shown[id] = inst
+	f.shown[id] = cur
 }
 
 // remove reports the VM gone (f.mu held).
 func (f *vmFeed) remove(id string) {
-	if old := f.shown[id]; old != nil {
+	if old, ok := f.shown[id]; ok {
 		delete(f.shown, id)
-		f.obs.Deleted(old)
+		f.obs.Deleted(f.p.vmInstance(old.d, old.migrating))
 	}
 }
 

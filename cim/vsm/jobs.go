@@ -144,7 +144,11 @@ func (p *Profile) jobAt(ctx context.Context, path cim.ObjectPath) (*migrate.Job,
 
 // jobInstance builds the VSMIG_MigrationJob of an engine job as it is
 // read. Times are UTC.
-func (p *Profile) jobInstance(j *migrate.Job) *cim.Instance {
+func (p *Profile) jobInstance(j *migrate.Job) *cim.Instance { return p.jobInstanceAt(j, p.now()) }
+
+// jobInstanceAt is jobInstance as read at now (the ElapsedTime of a job
+// that has not ended).
+func (p *Profile) jobInstanceAt(j *migrate.Job, now time.Time) *cim.Instance {
 	name := fmt.Sprintf("Migrate %s to %s", j.VMName, j.Plan.DestHost)
 	state := jobState(j)
 	inst := p.newInstance(ClassJob, p.cfg.Namespace)
@@ -162,7 +166,7 @@ func (p *Profile) jobInstance(j *migrate.Job) *cim.Instance {
 		p.set(inst, "StartTime", j.Started.UTC())
 		end := j.Ended
 		if end.IsZero() {
-			end = p.now()
+			end = now
 		}
 		p.set(inst, "ElapsedTime", cim.IntervalOf(max(end.Sub(j.Started), 0)))
 	}
