@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/vsmig/vsmig/wsman/eventing"
 )
@@ -28,11 +29,17 @@ type httpDeliverer struct {
 	log    *slog.Logger
 }
 
-func newHTTPDeliverer(c *http.Client, log *slog.Logger) *httpDeliverer {
+func newHTTPDeliverer(c *http.Client, pt *PushTargets, log *slog.Logger) *httpDeliverer {
 	if c == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 		tr.MaxIdleConnsPerHost = 4
+		if pt != nil {
+			// The receiver is dialled directly, so that the check
+			// applies to it and not to a proxy.
+			tr.Proxy = nil
+			tr.DialContext = pt.dialer(30 * time.Second)
+		}
 		c = &http.Client{
 			Transport: tr,
 			// A redirect could send the events, and the credentials

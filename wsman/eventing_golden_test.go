@@ -42,6 +42,9 @@ var eventingCases = []goldenCase{
 	{name: "fault_subscribe_no_notify_to", subcode: "e:InvalidMessage"},
 	{name: "fault_subscribe_notify_to_scheme", subcode: "w:UnsupportedFeature", detail: "AddressingMode"},
 	{name: "fault_subscribe_not_supported", subcode: "a:ActionNotSupported"},
+	{name: "fault_subscribe_push_target", file: "subscribe_push.xml", pushTargets: ptr("10.0.0.0/8"), subcode: "w:UnsupportedFeature", detail: "AddressingMode"},
+	{name: "fault_subscribe_push_off", file: "subscribe_push.xml", pushTargets: ptr(""), subcode: "w:UnsupportedFeature", detail: "AddressingMode"},
+	{name: "subscribe_push_allowed", file: "subscribe_push.xml", pushTargets: ptr("127.0.0.0/8")},
 	{name: "fault_renew_unknown", subcode: "e:UnableToRenew"},
 	{name: "fault_unsubscribe_unknown", subcode: "a:DestinationUnreachable", detail: "InvalidValue"},
 	{name: "fault_getstatus_no_identifier", subcode: "a:MessageInformationHeaderRequired"},
@@ -53,7 +56,15 @@ var eventingCases = []goldenCase{
 func TestEventingGolden(t *testing.T) {
 	for _, tc := range eventingCases {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newTestService(t, wsman.Config{})
+			cfg := wsman.Config{}
+			if tc.pushTargets != nil {
+				pt, err := wsman.ParsePushTargets(*tc.pushTargets)
+				if err != nil {
+					t.Fatal(err)
+				}
+				cfg.PushTargets = pt
+			}
+			s := newTestService(t, cfg)
 			ctxID, id := "", ""
 			fill := func(b []byte) []byte {
 				return bytes.ReplaceAll(b, []byte("{{IDENTIFIER}}"), []byte(id))
@@ -122,3 +133,5 @@ func canonicalEvents(t testing.TB, b []byte) string {
 	}
 	return s
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -38,6 +40,9 @@ func (s *Service) subscribe(ctx context.Context, env *envelope, rt route, r *res
 	now := s.cfg.Now()
 	sb, f := decodeSubscribe(env, now)
 	if f != nil {
+		return f
+	}
+	if f := s.checkPushTargets(ctx, sb); f != nil {
 		return f
 	}
 	target := &subscription{
@@ -342,4 +347,27 @@ func (t *subscription) notifyToRefParams() []byte {
 		return nil
 	}
 	return t.notifyTo.refParams
+}
+
+// checkPushTargets refuses a subscription whose NotifyTo or EndTo is not
+// among Config.PushTargets: wsman:UnsupportedFeature with detail
+// AddressingMode, as for an address that is not http(s), and the reason.
+func (s *Service) checkPushTargets(ctx context.Context, sb *subscribeBody) *Fault {
+	pt := s.cfg.PushTargets
+	if pt == nil {
+		return nil
+	}
+	for _, ep := range []*endpoint{sb.notifyTo, sb.endTo} {
+		if ep == nil {
+			continue
+		}
+		u, err := url.Parse(ep.address)
+		if err != nil {
+			return NewFault(SubcodeUnsupportedFeature, DetailAddressingMode, "The delivery address "+ep.address+" is not a URL.")
+		}
+		if err := pt.check(ctx, net.DefaultResolver, u.Hostname()); err != nil {
+			return NewFault(SubcodeUnsupportedFeature, DetailAddressingMode, "Events cannot be delivered to "+ep.address+": "+err.Error()+".")
+		}
+	}
+	return nil
 }

@@ -83,6 +83,8 @@ type goldenCase struct {
 	anonymous bool
 	subcode   string // expected fault subcode (or code); "" for success
 	detail    string // expected fault detail name
+	// pushTargets, if set, is the service's PushTargets list.
+	pushTargets *string
 }
 
 var goldenCases = []goldenCase{

@@ -104,9 +104,14 @@ type Config struct {
 	Eventing eventing.Config
 	// EventClient sends push-style events and SubscriptionEnd messages.
 	// Nil: a client that verifies HTTPS servers with the system's trusted
-	// roots, follows no redirect, and gives each attempt
-	// Eventing.AttemptTimeout.
+	// roots, follows no redirect, uses no proxy when PushTargets is set,
+	// and enforces PushTargets on every connection.
 	EventClient *http.Client
+	// PushTargets bounds the addresses push-style subscriptions may name
+	// (NotifyTo and EndTo; see PushTargets). Nil: any http or https
+	// address, for a service whose users are all trusted with the
+	// network; an empty PushTargets allows Pull subscriptions only.
+	PushTargets *PushTargets
 }
 
 // RequestInfo describes one handled request for Config.Observe.
@@ -204,7 +209,7 @@ func NewService(cfg Config) *Service {
 	if ecfg.Logger == nil {
 		ecfg.Logger = s.log
 	}
-	s.events = eventing.New(ecfg, newHTTPDeliverer(cfg.EventClient, s.log))
+	s.events = eventing.New(ecfg, newHTTPDeliverer(cfg.EventClient, cfg.PushTargets, s.log))
 	go s.sweep()
 	return s
 }

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vsmig/vsmig/wsman"
 )
 
 // Config is the daemon's configuration. It is filled in layers: defaults,
@@ -33,6 +35,10 @@ type Config struct {
 	MaxConnections   int
 	MaxConnsPerAddr  int
 	MaxEnvelopeSize  int
+	// PushTargets lists the networks and hosts push-style event
+	// subscriptions may deliver to (wsman.ParsePushTargets); empty: Pull
+	// subscriptions only.
+	PushTargets string
 
 	MetricsAddr string
 
@@ -142,6 +148,7 @@ func (c *Config) settings() []setting {
 		integer("max_connections", "cap on concurrent client connections", &c.MaxConnections),
 		integer("max_connections_per_address", "cap on the connections of one client address (an IPv6 /64 counts as one)", &c.MaxConnsPerAddr),
 		integer("max_envelope_size", "largest request body accepted, in bytes (413 beyond)", &c.MaxEnvelopeSize),
+		str("push_targets", "networks (CIDR), addresses and host names (*.domain) WS-Eventing push subscriptions may deliver to, comma-separated (empty: Pull subscriptions only)", &c.PushTargets),
 		str("metrics_addr", "plain-HTTP address for /metrics, /healthz and /readyz (empty disables)", &c.MetricsAddr),
 		str("driver", "hypervisor driver: auto (libvirt if reachable, else the simulated demo), libvirt or sim", &c.Driver),
 		str("libvirt_uri", "libvirt URI of the local host, e.g. qemu:///system or qemu+tcp://127.0.0.2/system", &c.LibvirtURI),
@@ -346,6 +353,9 @@ func (c *Config) validate() error {
 	}
 	if c.StateDir == "" {
 		bad("state_dir", "must not be empty")
+	}
+	if _, err := wsman.ParsePushTargets(c.PushTargets); err != nil {
+		bad("push_targets", "%v", err)
 	}
 	if c.MaxEnvelopeSize != 0 && c.MaxEnvelopeSize < 8192 {
 		bad("max_envelope_size", "at least 8192 bytes (DSP0226 R6.2-4), got %d", c.MaxEnvelopeSize)

@@ -58,6 +58,7 @@ func TestLoadConfigErrorsNameTheKey(t *testing.T) {
 		{"bad duration", []string{"-config", write("d.json", `{"max_downtime": "soon"}`)}, nil, `key "max_downtime"`},
 		{"not an object", []string{"-config", write("e.json", `[1,2]`)}, nil, "not a JSON object"},
 		{"nested value", []string{"-config", write("f.json", `{"driver": {"name": "sim"}}`)}, nil, `key "driver"`},
+		{"bad push target", []string{"-push-targets", "10.0.0.0/8,http://collector"}, nil, `key "push_targets"`},
 		{"missing file", []string{"-config", filepath.Join(dir, "nope.json")}, nil, "no such file"},
 		{"bad driver", []string{"-driver", "xen"}, nil, `config key "driver"`},
 		{"bad transport", nil, map[string]string{"VSMIGD_DEFAULT_TRANSPORT": "udp"}, `config key "default_transport"`},

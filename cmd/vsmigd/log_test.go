@@ -42,6 +42,14 @@ func TestActionLabelIsBounded(t *testing.T) {
 		{"http://schemas.xmlsoap.org/ws/2004/09/transfer/Get", false, "Get"},
 		{"http://schemas.xmlsoap.org/ws/2004/09/enumeration/Pull", true, "Pull"},
 		{"http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_VirtualSystemMigrationService/MigrateVirtualSystemToHost", true, "Invoke MigrateVirtualSystemToHost"},
+		// WS-Eventing (issue #13): labelled by name, refused or not (a
+		// Subscribe was counted as "Invoke Subscribe", a refused one as
+		// "other").
+		{wsman.ActionSubscribe, true, "Subscribe"},
+		{wsman.ActionSubscribe, false, "Subscribe"},
+		{wsman.ActionRenew, true, "Renew"},
+		{wsman.ActionGetStatus, false, "GetStatus"},
+		{wsman.ActionUnsubscribe, true, "Unsubscribe"},
 		{"http://example.com/attacker/chosen/Action-12345", false, "other"},
 		{"urn:anything", false, "other"},
 	}

@@ -99,15 +99,21 @@ func (m *metrics) observeRequest(action, faultSubcode string, d time.Duration) {
 	m.latency.WithLabelValues(label).Observe(d.Seconds())
 }
 
-// standardActions names the protocol's own actions by their last segment.
+// standardActions names the protocol's own actions by their last segment:
+// WS-Transfer, WS-Enumeration (a Pull on a subscription's context counts
+// as a Pull) and WS-Eventing.
 var standardActions = map[string]bool{
-	"http://schemas.xmlsoap.org/ws/2004/09/transfer/Get":          true,
-	"http://schemas.xmlsoap.org/ws/2004/09/transfer/Put":          true,
-	"http://schemas.xmlsoap.org/ws/2004/09/transfer/Create":       true,
-	"http://schemas.xmlsoap.org/ws/2004/09/transfer/Delete":       true,
-	"http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate": true,
-	"http://schemas.xmlsoap.org/ws/2004/09/enumeration/Pull":      true,
-	"http://schemas.xmlsoap.org/ws/2004/09/enumeration/Release":   true,
+	wsman.ActionGet:         true,
+	wsman.ActionPut:         true,
+	wsman.ActionCreate:      true,
+	wsman.ActionDelete:      true,
+	wsman.ActionEnumerate:   true,
+	wsman.ActionPull:        true,
+	wsman.ActionRelease:     true,
+	wsman.ActionSubscribe:   true,
+	wsman.ActionRenew:       true,
+	wsman.ActionGetStatus:   true,
+	wsman.ActionUnsubscribe: true,
 }
 
 // actionLabel bounds the action label's values: the Action header is the

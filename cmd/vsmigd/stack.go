@@ -116,7 +116,12 @@ func newStack(ctx context.Context, cfg Config, drv migrate.Driver, host string, 
 		logger.Error("reconciling interrupted jobs", "err", err)
 	}
 
+	pushTargets, err := wsman.ParsePushTargets(cfg.PushTargets) // validated by loadConfig
+	if err != nil {
+		return nil, fmt.Errorf("config key \"push_targets\": %w", err)
+	}
 	svc := wsman.NewService(wsman.Config{
+		PushTargets:      pushTargets,
 		ProductVendor:    "vsmig",
 		ProductVersion:   version,
 		SecurityProfiles: securityProfiles(cfg),
@@ -125,6 +130,7 @@ func newStack(ctx context.Context, cfg Config, drv migrate.Driver, host string, 
 	})
 	s.svc = svc
 	m.gaugeFunc("vsmig_wsman_enumeration_contexts", "Open WS-Enumeration contexts.", func() float64 { return float64(svc.OpenEnumerations()) })
+	m.gaugeFunc("vsmig_wsman_subscriptions", "Active WS-Eventing subscriptions.", func() float64 { return float64(svc.Subscriptions()) })
 	s.closers = append(s.closers, svc.Close)
 	wsbind.Register(svc, broker, reg, wsbind.Options{DefaultNamespace: vsm.Namespace, Logger: logger,
 		Indications: pub, ProvidersReportChanges: true})
