@@ -64,6 +64,11 @@ func TestClassesAndKeys(t *testing.T) {
 		{"CIM_AffectedJobElement", "", "AffectedElement,AffectingElement", false, true},
 		{"CIM_OwningJobElement", "", "OwningElement,OwnedElement", false, true},
 		{"CIM_ElementConformsToProfile", "", "ConformantStandard,ManagedElement", false, true},
+		// The scoping profiles (DSP1042 System Virtualization, DSP1057
+		// Virtual System; issue #13).
+		{"CIM_ReferencedProfile", "CIM_Dependency", "Antecedent,Dependent", false, true},
+		{"CIM_SettingsDefineState", "", "ManagedElement,SettingData", false, true},
+		{"CIM_ElementSettingData", "", "ManagedElement,SettingData", false, true},
 		{"CIM_Indication", "", "", true, false},
 		{"CIM_InstIndication", "CIM_Indication", "", true, false},
 		{"CIM_InstCreation", "CIM_InstIndication", "", false, false},

@@ -40,10 +40,16 @@ func TestThroughBroker(t *testing.T) {
 
 	// Discovery from root/interop.
 	profs, err := b.EnumerateInstances(ctx, InteropNamespace, "CIM_RegisteredProfile")
-	if err != nil || len(profs) != 1 {
+	if err != nil || len(profs) != 3 {
 		t.Fatalf("registered profiles %v %v", profs, err)
 	}
-	svcs, err := b.Associators(ctx, profs[0].Path(), ClassConformsToProfile, "", "", "")
+	var dsp1081 *cim.Instance
+	for _, pr := range profs {
+		if get(pr, "RegisteredName") == "Virtual System Migration" {
+			dsp1081 = pr
+		}
+	}
+	svcs, err := b.Associators(ctx, dsp1081.Path(), ClassConformsToProfile, "", "", "")
 	if err != nil || len(svcs) != 1 || svcs[0].Class.Name != ClassService {
 		t.Fatalf("profile -> service: %v %v", names(svcs), err)
 	}
@@ -182,5 +188,86 @@ func TestCompletedJobKeepsAffectedElement(t *testing.T) {
 	if err != nil || len(refs) != 1 || fmt.Sprint(get(refs[0], "ElementEffects")) != "[2]" ||
 		get(refs[0], "OtherElementEffectsDescriptions") != nil {
 		t.Fatalf("association of a running job: %v %v", refs, err)
+	}
+}
+
+// TestScopingProfiles (issue #13): a tool that discovers virtual systems
+// through the standard profiles finds them. From root/interop: DSP1042
+// (System Virtualization) references DSP1081 and DSP1057 (Virtual System);
+// the host conforms to DSP1042 and hosts the virtual systems
+// (CIM_HostedDependency); each virtual system conforms to DSP1057 and has
+// its CIM_VirtualSystemSettingData (CIM_SettingsDefineState,
+// CIM_ElementSettingData).
+func TestScopingProfiles(t *testing.T) {
+	reg, err := schemas.Load()
+	if err != nil {
+		t.Skipf("schemas.Load: %v", err)
+	}
+	f := newFixture(t, nil, func(f *fixture) { f.config.Registry, f.reg = reg, reg })
+	b := cim.NewBroker(reg, nil)
+	for _, pr := range f.p.Providers() {
+		b.Register(pr)
+	}
+	ctx := context.Background()
+	byName := map[string]*cim.Instance{}
+	profs, err := b.EnumerateInstances(ctx, InteropNamespace, ClassProfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pr := range profs {
+		byName[get(pr, "RegisteredName").(string)] = pr
+	}
+	sv, vs, mig := byName["System Virtualization"], byName["Virtual System"], byName["Virtual System Migration"]
+	if sv == nil || vs == nil || mig == nil || get(sv, "RegisteredVersion") != "1.0.0" || get(vs, "RegisteredOrganization") != uint64(2) {
+		t.Fatalf("registered profiles %v", profs)
+	}
+	// DSP1042 references DSP1081 and DSP1057.
+	refd, err := b.Associators(ctx, sv.Path(), ClassReferencedProfile, "", "Dependent", "Antecedent")
+	if err != nil || len(refd) != 2 {
+		t.Fatalf("DSP1042's referenced profiles: %v %v", refd, err)
+	}
+	scoping, err := b.Associators(ctx, mig.Path(), ClassReferencedProfile, "", "Antecedent", "Dependent")
+	if err != nil || len(scoping) != 1 || !scoping[0].Path().Equal(sv.Path()) {
+		t.Fatalf("DSP1081's scoping profile: %v %v", scoping, err)
+	}
+	// The host conforms to DSP1042, and hosts the virtual systems.
+	hosts, err := b.Associators(ctx, sv.Path(), ClassConformsToProfile, "", "", "")
+	if err != nil || len(hosts) != 1 || keyString(hosts[0].Path(), "Name") != testHost {
+		t.Fatalf("DSP1042's central instance: %v %v", hosts, err)
+	}
+	hosted, err := b.Associators(ctx, hosts[0].Path(), ClassHostedDependency, ClassComputerSystem, "Antecedent", "Dependent")
+	if err != nil || len(hosted) != 4 {
+		t.Fatalf("the host's virtual systems: %d %v", len(hosted), err)
+	}
+	// Each virtual system conforms to DSP1057, with its settings.
+	vms, err := b.Associators(ctx, vs.Path(), ClassConformsToProfile, "", "", "")
+	if err != nil || len(vms) != 4 {
+		t.Fatalf("DSP1057's virtual systems: %d %v", len(vms), err)
+	}
+	state, err := b.Associators(ctx, vmRef(vmShutoff), ClassSettingsDefineState, "", "", "")
+	if err != nil || len(state) != 1 {
+		t.Fatalf("the VM's state settings: %v %v", state, err)
+	}
+	vssd := state[0]
+	if vssd.Class.Name != ClassSystemSettingData || get(vssd, "ElementName") != "db1" ||
+		get(vssd, "VirtualSystemIdentifier") != vmShutoff || get(vssd, "VirtualSystemType") != "vsmig:simulated" {
+		t.Errorf("VSSD %v", vssd)
+	}
+	esd, err := b.References(ctx, vmRef(vmShutoff), ClassElementSettingData, "")
+	if err != nil || len(esd) != 1 || get(esd[0], "IsDefault") != uint64(1) || get(esd[0], "IsCurrent") != uint64(2) ||
+		!get(esd[0], "SettingData").(cim.ObjectPath).Equal(vssd.Path()) {
+		t.Fatalf("ElementSettingData of a shut-off VM: %v %v", esd, err)
+	}
+	if esd, _ := b.References(ctx, vmRef(vmRunning), ClassElementSettingData, ""); len(esd) != 1 || get(esd[0], "IsCurrent") != uint64(1) {
+		t.Errorf("ElementSettingData of a running VM: %v", esd)
+	}
+	// Get of a VSSD, and of one that names no VM.
+	if got, err := b.GetInstance(ctx, vssd.Path()); err != nil || !sameInstance(got, vssd) {
+		t.Errorf("Get VSSD: %v %v", got, err)
+	}
+	missing := f.p.vssdPath("9b3c9c2e-1d7b-4d6e-9b3c-6c7a6d5e4f39")
+	var ce *cim.Error
+	if _, err := b.GetInstance(ctx, missing); !errors.As(err, &ce) || ce.Status != cim.StatusNotFound {
+		t.Errorf("Get of a VSSD of no VM: %v", err)
 	}
 }

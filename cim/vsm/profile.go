@@ -67,6 +67,11 @@ type Profile struct {
 	rate    *rateLog // per-request outcomes, summarised
 	sweeper *Sweeper
 	ind     *indications // nil without Config.Indications
+
+	// scoping says whether the scoping profiles are served (profiles.go);
+	// systemType is the virtual systems' VirtualSystemType.
+	scoping    bool
+	systemType string
 }
 
 // New builds a Profile. It fails if a required class is missing from the
@@ -95,14 +100,25 @@ func New(cfg Config) (*Profile, error) {
 		lastCheck: make(map[string]*cim.Instance),
 	}
 	p.rate = newRateLog(p.log, p.now)
+	hctx, hcancel := context.WithTimeout(context.Background(), defaultCallTimeout)
+	defer hcancel()
+	h, err := cfg.Engine.Host(hctx)
+	if err != nil && p.host == "" {
+		return nil, fmt.Errorf("vsm: host name: %w", err)
+	}
 	if p.host == "" {
-		ctx, cancel := context.WithTimeout(context.Background(), defaultCallTimeout)
-		defer cancel()
-		h, err := cfg.Engine.Host(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("vsm: host name: %w", err)
-		}
 		p.host = h.Name
+	}
+	// DSP1057's VirtualSystemType names the hypervisor: KVM for libvirt's
+	// QEMU (TCG guests included: the lab's), vsmig's own for the
+	// simulator.
+	p.systemType = "DMTF:kvm"
+	if h.Simulated {
+		p.systemType = p.cfg.OrgID + ":simulated"
+	}
+	p.scoping = p.hasScoping()
+	if !p.scoping {
+		p.log.Warn("the schema lacks the scoping profiles' classes; serving DSP1081 alone", "classes", strings.Join(scopingClasses, ", "))
 	}
 	if cfg.Indications != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), defaultCallTimeout)
@@ -136,7 +152,7 @@ func (p *Profile) HostName() string { return p.host }
 
 // Providers returns the instance providers to register with the Broker.
 func (p *Profile) Providers() []cim.InstanceProvider {
-	return []cim.InstanceProvider{
+	provs := []cim.InstanceProvider{
 		&systemProvider{p},
 		&serviceProvider{p},
 		&capsProvider{p},
@@ -144,6 +160,10 @@ func (p *Profile) Providers() []cim.InstanceProvider {
 		&assocProvider{p},
 		&interopProvider{p},
 	}
+	if p.scoping {
+		provs = append(provs, &virtualSystemProvider{p}, &referencedProfileProvider{p})
+	}
+	return provs
 }
 
 // LastCheck returns the CIM_Error of the last failed Check method call for
@@ -253,7 +273,6 @@ func (p *Profile) instanceIDPath(ns, class, id string) cim.ObjectPath {
 }
 
 func (p *Profile) capsID() string    { return p.cfg.OrgID + ":MigrationCapabilities" }
-func (p *Profile) profileID() string { return p.cfg.OrgID + ":DSP1081" }
 func (p *Profile) jobPath(id string) cim.ObjectPath {
 	return p.instanceIDPath(p.cfg.Namespace, ClassJob, id)
 }

@@ -108,7 +108,7 @@ func (cp *capsProvider) EnumerateInstances(ctx context.Context, ns, class string
 
 // interopProvider serves, in root/interop, the registration of DSP1081 and
 // its conformance association to the service (a reference across
-// namespaces).
+// namespaces), and those of the scoping profiles (profiles.go).
 type interopProvider struct{ p *Profile }
 
 func (ip *interopProvider) Classes() []cim.ClassRef {
@@ -124,23 +124,24 @@ func (ip *interopProvider) GetInstance(ctx context.Context, path cim.ObjectPath)
 func (ip *interopProvider) EnumerateInstances(ctx context.Context, ns, class string) ([]*cim.Instance, error) {
 	p := ip.p
 	if equalClass(class, ClassProfile) {
-		return []*cim.Instance{p.registeredProfile()}, nil
+		var out []*cim.Instance
+		for _, r := range p.registrations() {
+			out = append(out, p.registeredProfile(r))
+		}
+		return out, nil
 	}
-	inst := p.newInstance(ClassConformsToProfile, p.cfg.InteropNamespace)
-	p.set(inst, "ConformantStandard", p.instanceIDPath(p.cfg.InteropNamespace, ClassProfile, p.profileID()))
-	p.set(inst, "ManagedElement", p.servicePath())
-	return []*cim.Instance{inst}, nil
+	return p.conformance(ctx)
 }
 
-func (p *Profile) registeredProfile() *cim.Instance {
+func (p *Profile) registeredProfile(r registration) *cim.Instance {
 	inst := p.newInstance(ClassProfile, p.cfg.InteropNamespace)
-	p.set(inst, "InstanceID", p.profileID())
+	p.set(inst, "InstanceID", p.registrationID(r))
 	p.set(inst, "RegisteredOrganization", uint64(2)) // DMTF
-	p.set(inst, "RegisteredName", "Virtual System Migration")
-	p.set(inst, "RegisteredVersion", "1.0.0")
+	p.set(inst, "RegisteredName", r.name)
+	p.set(inst, "RegisteredVersion", r.version)
 	p.set(inst, "AdvertiseTypes", []uint64{2}) // Not Advertised: no SLP
 	p.set(inst, "AdvertiseTypeDescriptions", []string{"Not advertised; discover through root/interop"})
-	p.set(inst, "ElementName", "DSP1081 Virtual System Migration 1.0.0")
+	p.set(inst, "ElementName", r.local+" "+r.name+" "+r.version)
 	return inst
 }
 
