@@ -272,7 +272,7 @@ func (p *Profile) instanceIDPath(ns, class, id string) cim.ObjectPath {
 	return cim.ObjectPath{Namespace: ns, ClassName: class, Keys: []cim.KeyBinding{{Name: "InstanceID", Value: id}}}
 }
 
-func (p *Profile) capsID() string    { return p.cfg.OrgID + ":MigrationCapabilities" }
+func (p *Profile) capsID() string { return p.cfg.OrgID + ":MigrationCapabilities" }
 func (p *Profile) jobPath(id string) cim.ObjectPath {
 	return p.instanceIDPath(p.cfg.Namespace, ClassJob, id)
 }
