@@ -35,6 +35,8 @@ type app struct {
 	tty     bool
 	ns      string
 	cfgPath string
+	// poll follows jobs by polling, not by subscription (--poll).
+	poll bool
 }
 
 func configPath(getenv func(string) string) string {

@@ -63,7 +63,9 @@ again and 'vsmigctl cancel ID' stops it.`,
 				var m migrationFlags
 				m.register(fs)
 				wait := fs.Bool("wait", false, "follow the job until it ends")
+				poll := pollFlag(fs)
 				return func(ctx context.Context, a *app, pos []string) error {
+					a.poll = *poll
 					return migrateCommand(ctx, a, pos, &m, *wait)
 				}
 			}},
@@ -72,8 +74,17 @@ again and 'vsmigctl cancel ID' stops it.`,
 		{name: "watch", args: "ID", minArgs: 1, maxArgs: 1,
 			summary: "follow a job until it ends, with a progress bar on a terminal",
 			description: `Exits 0 when the job completed and with its JobState (8 Terminated,
-9 Killed, 10 Exception) otherwise. Interrupting it stops the watching only.`,
-			setup: plain(watchCommand)},
+9 Killed, 10 Exception) otherwise. Interrupting it stops the watching only.
+The job is followed by a WS-Eventing subscription to its changes (each one
+shown as the server makes it); a server that takes no subscription is
+polled twice a second.`,
+			setup: func(fs *flag.FlagSet) runFunc {
+				poll := pollFlag(fs)
+				return func(ctx context.Context, a *app, pos []string) error {
+					a.poll = *poll
+					return watchCommand(ctx, a, pos)
+				}
+			}},
 		{name: "cancel", args: "ID", minArgs: 1, maxArgs: 1,
 			summary: "cancel a job (RequestStateChange 4 Terminate; --kill for 5 Kill)",
 			description: `Both leave the VM running on the source; they differ only in the job's
@@ -186,4 +197,10 @@ func interrupted(id string) error {
 	return &exitError{code: exitInterrupted, err: fmt.Errorf(`interrupted; job %s goes on in the server.
   follow it:  vsmigctl watch %s
   cancel it:  vsmigctl cancel %s`, id, id, id)}
+}
+
+// pollFlag registers --poll, which follows a job by polling instead of by
+// subscription.
+func pollFlag(fs *flag.FlagSet) *bool {
+	return fs.Bool("poll", false, "follow the job by reading it twice a second, not by subscribing to its changes")
 }

@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/beevik/etree"
 
+	"github.com/vsmig/vsmig/cmd/internal/jobwatch"
 	"github.com/vsmig/vsmig/wsman/client"
 )
 
@@ -102,29 +102,19 @@ func jobCommand(ctx context.Context, a *app, pos []string) error {
 	return a.out.Record(fields, j)
 }
 
-// pollInterval is how often watch reads the job: the engine updates jobs at
-// least twice a second.
-const pollInterval = 500 * time.Millisecond
-
 func watchCommand(ctx context.Context, a *app, pos []string) error {
 	return a.watch(ctx, pos[0])
 }
 
 // watch follows a job to its end: a progress bar redrawn in place on a
 // terminal, a line per change otherwise, and one JSON object per sample with
-// -o json. The exit code says how the job ended.
+// -o json. The exit code says how the job ended. The job is followed by a
+// subscription to its indications, and polled when the server takes none
+// (cmd/internal/jobwatch).
 func (a *app) watch(ctx context.Context, id string) error {
 	var last string
-	ticker := time.NewTicker(pollInterval)
-	defer ticker.Stop()
-	for {
-		j, err := a.getJob(ctx, id)
-		if err != nil {
-			if ctx.Err() != nil {
-				return a.interrupted(id, last)
-			}
-			return err
-		}
+	show := func(o *client.Object) error {
+		j := toJob(o)
 		line := progressLine(j, a.tty)
 		switch {
 		case a.json:
@@ -139,25 +129,28 @@ func (a *app) watch(ctx context.Context, id string) error {
 			fmt.Fprintln(a.stdout, line)
 		}
 		last = line
-		if j.terminal() {
-			if a.tty && !a.json {
-				fmt.Fprintln(a.stdout)
-			}
-			if j.JobState == 7 {
-				return nil
-			}
-			msg := fmt.Sprintf("job %s ended %s", id, j.State)
-			if j.ErrorDescription != "" {
-				msg += ": " + j.ErrorDescription
-			}
-			return &exitError{code: j.JobState, err: fmt.Errorf("%s", msg)}
-		}
-		select {
-		case <-ctx.Done():
-			return a.interrupted(id, last)
-		case <-ticker.C:
-		}
+		return nil
 	}
+	final, _, err := jobwatch.Follow(ctx, jobwatch.Config{Client: a.client, JobURI: classURI("CIM_ConcreteJob"),
+		Namespace: a.ns, JobID: id, OnChange: show, NoSubscription: a.poll})
+	if err != nil {
+		if ctx.Err() != nil {
+			return a.interrupted(id, last)
+		}
+		return err
+	}
+	if a.tty && !a.json {
+		fmt.Fprintln(a.stdout)
+	}
+	j := toJob(final)
+	if j.JobState == 7 {
+		return nil
+	}
+	msg := fmt.Sprintf("job %s ended %s", id, j.State)
+	if j.ErrorDescription != "" {
+		msg += ": " + j.ErrorDescription
+	}
+	return &exitError{code: j.JobState, err: fmt.Errorf("%s", msg)}
 }
 
 // interrupted ends a watch stopped by a signal: the job goes on, and the

@@ -113,10 +113,16 @@ func report(stderr io.Writer, err error) int {
 	fmt.Fprintln(stderr, "vsmigctl:", err)
 	var ee *exitError
 	var fault *client.Fault
+	var throttled *client.ThrottledError
 	switch {
 	case errors.As(err, &ee):
 		return ee.code
 	case errors.Is(err, client.ErrUnauthorized):
+		return exitAuth
+	case errors.As(err, &throttled):
+		// The server checks no credentials from this address for now:
+		// retrying at once only prolongs it.
+		fmt.Fprint(stderr, throttledHint)
 		return exitAuth
 	case errors.As(err, &fault):
 		return exitFailure
@@ -128,6 +134,13 @@ func report(stderr io.Writer, err error) int {
 	}
 	return exitFailure
 }
+
+// throttledHint follows an HTTP 429.
+const throttledHint = `vsmigctl: the server has seen too many failed logins from this address (your
+  own, or others' behind the same NAT) and refuses it until the time above has
+  passed. Check the user name and password (VSMIG_USER, VSMIG_PASSWORD or the
+  config file) before retrying.
+`
 
 // certificateHint follows a certificate the client could not verify: most
 // often vsmigd's own self-signed one, which is meant to be pinned.

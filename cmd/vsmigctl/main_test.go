@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -117,4 +119,20 @@ func TestOneSource(t *testing.T) {
 	global := flag.NewFlagSet("vsmigctl", flag.ContinueOnError)
 	globalFlags(global, &settings{})
 	global.VisitAll(func(f *flag.Flag) { check("global", f.Name) })
+}
+
+// TestThrottledLogin (issue #13): HTTP 429 says what happened and when to
+// retry (it was "HTTP 429 with a body that is not XML"), exit 77.
+func TestThrottledLogin(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "1")
+		w.WriteHeader(http.StatusTooManyRequests)
+	}))
+	defer srv.Close()
+	env := map[string]string{"VSMIG_ENDPOINT": srv.URL + "/wsman", "VSMIG_USER": "admin", "VSMIG_PASSWORD": "pw", "VSMIG_CONFIG": "/nonexistent"}
+	_, errOut, code := runCtl(t.Context(), env, "identify")
+	if code != exitAuth || !strings.Contains(errOut, "too many failed logins") || !strings.Contains(errOut, "retry after 1s") ||
+		strings.Contains(errOut, "not XML") {
+		t.Fatalf("exit %d:\n%s", code, errOut)
+	}
 }

@@ -54,12 +54,13 @@ type benchDaemon struct {
 	url     string
 	client  *http.Client
 	cluster *sim.Cluster
+	dir     string // the state directory (cert.pem)
 }
 
 // startBench serves a stack on the "src" host of c. tune adjusts the
 // engine's configuration (limits, observers) before the engine starts.
 // Everything is torn down when b ends.
-func startBench(b *testing.B, c *sim.Cluster, tune func(*migrate.Config)) *benchDaemon {
+func startBench(b testing.TB, c *sim.Cluster, tune func(*migrate.Config)) *benchDaemon {
 	b.Helper()
 	dir := b.TempDir()
 	cfg := defaultConfig()
@@ -126,7 +127,7 @@ func startBench(b *testing.B, c *sim.Cluster, tune func(*migrate.Config)) *bench
 		MaxIdleConnsPerHost: 128,
 	}
 	b.Cleanup(tr.CloseIdleConnections)
-	return &benchDaemon{st: st, url: "https://" + a.HTTPS + "/wsman", client: &http.Client{Transport: tr, Timeout: time.Minute}, cluster: c}
+	return &benchDaemon{st: st, url: "https://" + a.HTTPS + "/wsman", client: &http.Client{Transport: tr, Timeout: time.Minute}, cluster: c, dir: dir}
 }
 
 // post sends one envelope and returns the response body; a status other

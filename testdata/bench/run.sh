@@ -1,5 +1,5 @@
 #!/bin/sh
-# run.sh runs the front-end benchmarks of issues #3 and #4 once, through
+# run.sh runs the front-end benchmarks of issues #3, #4 and #13 once, through
 # the daemon's real stack (cmd/vsmigd: HTTPS on 127.0.0.1 with keep-alive,
 # Basic auth against a bcrypt users file, the bbolt job store, the engine
 # on the simulated cluster), and prints their figures with the ratios
@@ -8,7 +8,7 @@
 # cost is not in them. Raw `go test` output goes to $OUT (default
 # bench.out in a temporary directory).
 #
-#   testdata/bench/run.sh            # ~60 s on 2 cores
+#   testdata/bench/run.sh            # ~2 min on 2 cores
 set -eu
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-$(mktemp -d)/bench.out}
@@ -17,6 +17,7 @@ pkg=./cmd/vsmigd
 	go test -run '^$' -bench '^BenchmarkEnumerate10k$' -benchtime 5x "$pkg"
 	go test -run '^$' -bench '^BenchmarkInvokeAccept$' -benchtime 2000x "$pkg"
 	go test -run '^$' -bench '^BenchmarkScale1000$' -benchtime 1x "$pkg"
+	go test -run '^$' -bench '^BenchmarkFollow$' -benchtime 4x "$pkg"
 } >"$OUT" 2>&1 || { cat "$OUT"; exit 1; }
 
 awk '
@@ -51,5 +52,9 @@ END {
 	row("#4   progress samples per job", "Scale1000", "samples/job/s", 2, "min")
 	row("#4   jobs completed", "Scale1000", "completed", 1000, "min")
 	row("#4   wall time of the run", "Scale1000", "wall-s", "", "")
+	row("#13 client-observed / engine time, subscription", "Follow", "subscription-ratio", 1.05, "max")
+	row("#13   the subscription's overhead", "Follow", "subscription-overhead-ms", "", "")
+	row("#13   the same, polling every 500 ms", "Follow", "poll500ms-ratio", "", "")
+	row("#13   the same, polling every 200 ms", "Follow", "poll200ms-ratio", "", "")
 }' "$OUT"
 echo "raw output: $OUT"

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -155,6 +156,12 @@ type Fault struct {
 	Detail     string // the wsman:FaultDetail URI, if any
 }
 
+// Is reports whether the fault's subcode has the local name local
+// (servers write their own prefixes: wsen:TimedOut, n:TimedOut).
+func (f *Fault) Is(local string) bool {
+	return f.Subcode[strings.LastIndexByte(f.Subcode, ':')+1:] == local
+}
+
 func (f *Fault) Error() string {
 	msg := fmt.Sprintf("wsman fault %s: %s", f.Subcode, f.Reason)
 	if f.Detail != "" {
@@ -165,6 +172,37 @@ func (f *Fault) Error() string {
 
 // ErrUnauthorized is returned for HTTP 401.
 var ErrUnauthorized = errors.New("client: authentication failed (HTTP 401)")
+
+// ThrottledError is HTTP 429: the server refuses requests from this
+// client's address for a while (vsmigd: too many failed logins from it;
+// it checks no credentials until then).
+type ThrottledError struct {
+	// RetryAfter is the server's Retry-After, 0 if it gave none.
+	RetryAfter time.Duration
+}
+
+func (e *ThrottledError) Error() string {
+	msg := "client: the server refuses requests from this address for now: too many failed logins from it (HTTP 429)"
+	if e.RetryAfter > 0 {
+		msg += fmt.Sprintf("; retry after %s", e.RetryAfter)
+	}
+	return msg
+}
+
+// retryAfter reads a Retry-After header: delay-seconds or an HTTP date.
+func retryAfter(h string, now time.Time) time.Duration {
+	h = strings.TrimSpace(h)
+	if h == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(h); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(h); err == nil && t.After(now) {
+		return t.Sub(now).Round(time.Second)
+	}
+	return 0
+}
 
 // Request is one request to send.
 type Request struct {
@@ -247,6 +285,9 @@ func (c *Client) post(ctx context.Context, payload []byte) (*etree.Element, erro
 	}
 	if resp.StatusCode == http.StatusUnauthorized {
 		return nil, ErrUnauthorized
+	}
+	if resp.StatusCode == http.StatusTooManyRequests {
+		return nil, &ThrottledError{RetryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	}
 	doc := etree.NewDocument()
 	if err := doc.ReadFromBytes(data); err != nil {

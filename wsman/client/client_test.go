@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"time"
 	"testing"
 
 	"github.com/vsmig/vsmig/wsman"
@@ -88,5 +90,64 @@ func TestClientPinningAndAuth(t *testing.T) {
 	}
 	if _, err := client.New(client.Config{Endpoint: srv.URL, Fingerprint: "zz"}); err == nil {
 		t.Fatal("a malformed fingerprint was accepted")
+	}
+}
+
+// TestPullSubscription: a Pull subscription's events are read with Pull,
+// no event in time is no error, Renew and Unsubscribe work, and a Pull
+// after the unsubscription is the fault a follower falls back on.
+func TestPullSubscription(t *testing.T) {
+	svc := wsman.NewService(wsman.Config{})
+	t.Cleanup(func() { svc.Close() })
+	res := wsmantest.NewResource(3)
+	svc.Handle(wsmantest.ResourceURI, res)
+	srv := httptest.NewTLSServer(wsman.NewHTTPHandler(svc, wsman.HTTPConfig{Authenticator: auth.AuthenticatorFunc(
+		func(r *http.Request) (string, error) { return "u", nil })}))
+	t.Cleanup(srv.Close)
+	c, err := client.New(client.Config{Endpoint: srv.URL + "/wsman", User: "u", Password: "p", Fingerprint: client.Fingerprint(srv.Certificate())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	s, err := c.SubscribePull(ctx, wsmantest.ResourceURI, client.SubscribeOptions{Query: "SELECT * FROM VSMIG_TestItemEvent", Expires: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Context == "" || s.Identifier == "" {
+		t.Fatalf("subscription %+v", s)
+	}
+	res.Touch("item-2")
+	evs, err := c.PullEvents(ctx, s, 10, 5*time.Second)
+	if err != nil || len(evs) != 1 || evs[0].FindElement("./Name").Text() != "item-2" {
+		t.Fatalf("PullEvents = %v, %v", evs, err)
+	}
+	if evs, err := c.PullEvents(ctx, s, 10, time.Second); err != nil || evs != nil {
+		t.Fatalf("PullEvents with nothing to pull = %v, %v", evs, err)
+	}
+	if err := c.Renew(ctx, s, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Unsubscribe(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	var f *client.Fault
+	if _, err := c.PullEvents(ctx, s, 10, time.Second); !errors.As(err, &f) || !f.Is("InvalidEnumerationContext") {
+		t.Fatalf("Pull after Unsubscribe: %v", err)
+	}
+}
+
+// TestThrottled: HTTP 429 says so, with the server's Retry-After (it was
+// "HTTP 429 with a body that is not XML").
+func TestThrottled(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "42")
+		w.WriteHeader(http.StatusTooManyRequests)
+	}))
+	defer srv.Close()
+	c, _ := client.New(client.Config{Endpoint: srv.URL + "/wsman", User: "u", Password: "p"})
+	_, err := c.Identify(context.Background())
+	var te *client.ThrottledError
+	if !errors.As(err, &te) || te.RetryAfter != 42*time.Second || !strings.Contains(err.Error(), "too many failed logins") {
+		t.Fatalf("429: %v", err)
 	}
 }
