@@ -148,7 +148,7 @@ func BenchmarkFollow(b *testing.B) {
 			}
 			ratios[m] = append(ratios[m], cl.Seconds()/eng.Seconds())
 			if mode.poll == 0 {
-				overhead = append(overhead, float64((cl-eng).Milliseconds()))
+				overhead = append(overhead, float64((cl - eng).Milliseconds()))
 			}
 		}
 	}

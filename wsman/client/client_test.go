@@ -6,8 +6,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/vsmig/vsmig/wsman"
 	"github.com/vsmig/vsmig/wsman/auth"
