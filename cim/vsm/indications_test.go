@@ -15,10 +15,9 @@ import (
 
 // indication is one change an observer was told of.
 type indication struct {
-	kind        string // created, modified, deleted
-	prev, inst  *cim.Instance
-	at          time.Time
-	progressish bool // a modification whose state properties did not change
+	kind       string // created, modified, deleted
+	prev, inst *cim.Instance
+	at         time.Time
 }
 
 // indRecorder is a cim.ChangeObserver that records, with a subscriber
