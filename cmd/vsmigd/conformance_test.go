@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -37,9 +39,18 @@ func testStack(t *testing.T, tune func(*migrate.Config)) *stack {
 // testStackOn is testStack on cluster c (its host-a), returned with it.
 func testStackOn(t *testing.T, c *sim.Cluster, tune func(*migrate.Config)) (*stack, *sim.Cluster) {
 	t.Helper()
+	return testStackWith(t, c, nil, tune)
+}
+
+// testStackWith is testStackOn with the daemon's settings changed by mod.
+func testStackWith(t *testing.T, c *sim.Cluster, mod func(*Config), tune func(*migrate.Config)) (*stack, *sim.Cluster) {
+	t.Helper()
 	dir := t.TempDir()
 	cfg := defaultConfig()
 	cfg.StateDir, cfg.UsersFile, cfg.HTTPSAddr = dir, filepath.Join(dir, "users"), "127.0.0.1:0"
+	if mod != nil {
+		mod(&cfg)
+	}
 	os.WriteFile(cfg.UsersFile, nil, 0o600)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	engCfg := engineConfig(cfg, logger)
@@ -413,4 +424,49 @@ func TestJobIndicationsOnTheWire(t *testing.T) {
 			t.Errorf("Release: HTTP %d", status)
 		}
 	}
+}
+
+// TestPushedIndicationOnTheWire: a PushWithAck subscription through the
+// daemon's stack (push_targets allowing loopback) delivers the job's
+// indications to a receiver; the first message, the job's creation, is a
+// golden file (volatile parts masked).
+func TestPushedIndicationOnTheWire(t *testing.T) {
+	msgs := make(chan []byte, 64)
+	rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		msgs <- b
+		doc := etree.NewDocument()
+		doc.ReadFromBytes(b)
+		id := ""
+		if e := doc.FindElement("//Header/MessageID"); e != nil {
+			id = e.Text()
+		}
+		w.Header().Set("Content-Type", "application/soap+xml;charset=UTF-8")
+		io.WriteString(w, `<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing">`+
+			`<s:Header><a:Action>`+wsman.ActionAck+`</a:Action><a:RelatesTo>`+id+`</a:RelatesTo></s:Header><s:Body/></s:Envelope>`)
+	}))
+	defer rc.Close()
+	st, _ := testStackWith(t, sim.DemoCluster(), func(c *Config) { c.PushTargets = "127.0.0.1" }, nil)
+	body := `<e:Subscribe xmlns:e="http://schemas.xmlsoap.org/ws/2004/08/eventing">` +
+		`<e:Delivery Mode="http://schemas.dmtf.org/wbem/wsman/1/wsman/PushWithAck"><e:NotifyTo><a:Address>` + rc.URL + `/sink</a:Address>` +
+		`<a:ReferenceParameters><x:Sink xmlns:x="urn:collector">jobs</x:Sink></a:ReferenceParameters></e:NotifyTo></e:Delivery>` +
+		`<w:Filter Dialect="http://schemas.microsoft.com/wbem/wsman/1/WQL">SELECT * FROM CIM_InstCreation WHERE SourceInstance ISA CIM_ConcreteJob</w:Filter></e:Subscribe>`
+	if root, status := serve(t, st, actionSubscribe, allClassesURI, nil, body); status != 200 {
+		var b strings.Builder
+		root.WriteTo(&b, &etree.WriteSettings{})
+		t.Fatalf("Subscribe: HTTP %d\n%s", status, b.String())
+	}
+	id := migrateOnWire(t, st, "dns-01", "")
+	var msg []byte
+	select {
+	case msg = <-msgs:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no event reached the receiver")
+	}
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(msg); err != nil {
+		t.Fatal(err)
+	}
+	maskVolatile(doc.Root(), volatileProps...)
+	checkWireGolden(t, "event_push_job_creation", doc.Root(), map[string]string{id: "vsmig:(job)", rc.URL: "http://receiver"})
 }

@@ -77,3 +77,17 @@ func TestRestartWithQueuedJobOnSim(t *testing.T) {
 		t.Fatalf("after the restart the running job ended %v; want 10 Exception", w)
 	}
 }
+
+// TestEventingOnSim drives WS-Eventing end to end with python3-winrm
+// (test_eventing.py): a Pull subscription to a real migration's job
+// indications, Renew, GetStatus, Unsubscribe; Push and PushWithAck to
+// receivers the script starts, and the SubscriptionEnd when the receiver
+// disappears. Push delivery is allowed to loopback only.
+func TestEventingOnSim(t *testing.T) {
+	requirePython(t)
+	d := startDaemon(t, "127.0.0.1", append(simFlags, "-push-targets", "127.0.0.1/32")...)
+	r := results(python(t, d, "test_eventing.py"))
+	if r["pull_indications"] == "" || r["push_indications"] == "" {
+		t.Errorf("results %v", r)
+	}
+}

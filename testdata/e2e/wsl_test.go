@@ -77,7 +77,8 @@ func (w *wslClient) write(name, content string) string {
 
 // TestWSLOnSim drives every wsl command against vsmigd on the simulated
 // cluster: identify, enumerate, get, invoke (a Check and a Migrate, the
-// VM's EPR pasted from an enumeration as wsl does), and put.
+// VM's EPR pasted from an enumeration as wsl does; a job's GetErrors), and
+// put; and the scoping profiles' classes. (wsl has no WS-Eventing.)
 func TestWSLOnSim(t *testing.T) {
 	requireWSL(t)
 	d := startDaemon(t, "127.0.0.1", simFlags...)
@@ -147,5 +148,34 @@ func TestWSLOnSim(t *testing.T) {
 	}
 	if r := w.run("wslget", "http://schemas.vsmig.dev/wbem/wscim/1/cim-schema/2/VSMIG_MigrationJob", "InstanceID="+job[1]); !strings.Contains(r, "<p:DeleteOnCompletion>true</p:DeleteOnCompletion>") {
 		t.Fatalf("job after wslput: %s", r)
+	}
+
+	// Issue #13. GetErrors (DSP1103) on the one job: wslinvoke finds it
+	// by enumerating the class.
+	if r := w.run("wslinvoke", "http://schemas.vsmig.dev/wbem/wscim/1/cim-schema/2/VSMIG_MigrationJob", "GetErrors"); !strings.Contains(r, "<p:ReturnValue>0</p:ReturnValue>") {
+		t.Fatalf("wslinvoke GetErrors: %s", r)
+	}
+	// The scoping profiles: DSP1042 and DSP1057 registered in
+	// root/interop, a CIM_VirtualSystemSettingData per virtual system and
+	// its CIM_ElementSettingData.
+	r = w.run("wslenum", "CIM_RegisteredProfile", "-ns", "root/interop", "-opti", "100")
+	for _, name := range []string{"System Virtualization", "Virtual System", "Virtual System Migration"} {
+		if !strings.Contains(r, "<p:RegisteredName>"+name+"</p:RegisteredName>") {
+			t.Fatalf("wslenum CIM_RegisteredProfile lacks %s: %s", name, r)
+		}
+	}
+	r = w.run("wslenum", "CIM_VirtualSystemSettingData", "-opti", "100")
+	if !strings.Contains(r, "<p:ElementName>dns-01</p:ElementName>") || !strings.Contains(r, "<p:VirtualSystemType>vsmig:simulated</p:VirtualSystemType>") {
+		t.Fatalf("wslenum CIM_VirtualSystemSettingData: %s", r)
+	}
+	vssd := regexp.MustCompile(`<p:InstanceID>(vsmig:VirtualSystem:[^<]+)</p:InstanceID>`).FindStringSubmatch(r)
+	if vssd == nil {
+		t.Fatalf("no VSSD InstanceID in %s", r)
+	}
+	if r := w.run("wslget", "CIM_VirtualSystemSettingData", "InstanceID="+vssd[1]); !strings.Contains(r, "<p:VirtualSystemIdentifier>") {
+		t.Fatalf("wslget CIM_VirtualSystemSettingData: %s", r)
+	}
+	if r := w.run("wslenum", "CIM_ElementSettingData", "-opti", "100"); !strings.Contains(r, "<p:IsCurrent>") {
+		t.Fatalf("wslenum CIM_ElementSettingData: %s", r)
 	}
 }
