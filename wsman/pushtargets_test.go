@@ -106,9 +106,9 @@ func TestPushTargets(t *testing.T) {
 }
 
 // TestPushTargetsAtDial: the check is made again on every connection,
-// against the address dialled: an address that was allowed when the
-// subscription was made but no longer is (a name resolving elsewhere) is
-// not connected to; the delivery fails and the subscription ends.
+// against the address dialled: an address outside the networks (as a name
+// that resolved into them at Subscribe may resolve later) is not
+// connected to, and the delivery fails.
 func TestPushTargetsAtDial(t *testing.T) {
 	pt, _ := wsman.ParsePushTargets("10.0.0.0/8")
 	dial := wsman.PushDialerForTest(pt)
@@ -125,7 +125,7 @@ func TestPushTargetsAtDial(t *testing.T) {
 		}
 		t.Fatalf("dial of 127.0.0.1 with only 10.0.0.0/8 allowed: %v", err)
 	}
-	// And through a real delivery client built by the service.
+	// And through an HTTP client, as the service's delivery client uses it.
 	client := &http.Client{Transport: &http.Transport{DialContext: dial}}
 	if _, err := client.Get("http://" + l.Addr().String() + "/"); err == nil || !errors.Is(err, wsman.ErrPushTargetForTest) {
 		t.Fatalf("GET through the guarded dialer: %v", err)
