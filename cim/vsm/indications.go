@@ -51,13 +51,16 @@ type indications struct {
 }
 
 // startIndications connects the profile's feeds to the store and the
-// engine's inventory.
-func (p *Profile) startIndications(ctx context.Context) error {
+// engine's inventory. An inventory that cannot be read now (the
+// hypervisor not answering) leaves the virtual systems without
+// indications, logged; the jobs have theirs.
+func (p *Profile) startIndications(ctx context.Context) {
 	obs := p.cfg.Indications
 	vf := &vmFeed{p: p, obs: obs, doms: map[string]migrate.Domain{}, shown: map[string]vmState{},
 		migrating: map[string]bool{}}
 	if err := vf.start(ctx); err != nil {
-		return err
+		p.log.Warn("no indications of the virtual systems: the inventory cannot be read", "err", err)
+		vf.closed = true
 	}
 	p.ind = &indications{vms: vf}
 	if p.cfg.Jobs != nil {
@@ -69,7 +72,6 @@ func (p *Profile) startIndications(ctx context.Context) error {
 		p.ind.jobs = jf
 		p.cfg.Jobs.observe(jf.changed)
 	}
-	return nil
 }
 
 // stopIndications ends both feeds; nothing is reported afterwards.

@@ -123,9 +123,7 @@ func New(cfg Config) (*Profile, error) {
 	if cfg.Indications != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), defaultCallTimeout)
 		defer cancel()
-		if err := p.startIndications(ctx); err != nil {
-			return nil, fmt.Errorf("vsm: watching the inventory: %w", err)
-		}
+		p.startIndications(ctx)
 	}
 	if cfg.SweepInterval >= 0 {
 		p.sweeper = NewSweeper(p.engine, SweeperConfig{
