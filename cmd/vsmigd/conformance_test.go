@@ -470,3 +470,44 @@ func TestPushedIndicationOnTheWire(t *testing.T) {
 	maskVolatile(doc.Root(), volatileProps...)
 	checkWireGolden(t, "event_push_job_creation", doc.Root(), map[string]string{id: "vsmig:(job)", rc.URL: "http://receiver"})
 }
+
+// TestScopingProfilesOnTheWire: the scoping profiles through the daemon's
+// stack, as golden files: the registered profiles of root/interop (an
+// optimized Enumerate), a VM's CIM_VirtualSystemSettingData (Get), and the
+// VM's associations of DSP1057 (AssociationInstances).
+func TestScopingProfilesOnTheWire(t *testing.T) {
+	st := testStack(t, nil)
+	enum := func(filter string) string {
+		return `<n:Enumerate><w:OptimizeEnumeration/><w:MaxElements>50</w:MaxElements>` + filter + `</n:Enumerate>`
+	}
+	root, status := serve(t, st, "http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate",
+		wscim.CIMSchemaURI+"CIM_RegisteredProfile", map[string]string{"__cimnamespace": "root/interop"}, enum(""))
+	if status != 200 || len(root.FindElements("//Items/*")) != 3 {
+		t.Fatalf("registered profiles: HTTP %d", status)
+	}
+	checkWireGolden(t, "enum_registered_profiles", root, nil)
+
+	vm := sim.VMUUID("dns-01")
+	root, status = serve(t, st, "http://schemas.xmlsoap.org/ws/2004/09/transfer/Get",
+		wscim.CIMSchemaURI+"CIM_VirtualSystemSettingData", map[string]string{"InstanceID": "vsmig:VirtualSystem:" + vm}, "")
+	if status != 200 {
+		t.Fatalf("Get VSSD: HTTP %d", status)
+	}
+	checkWireGolden(t, "get_virtual_system_setting_data", root, nil)
+
+	object := `<b:Object><a:Address>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:Address>` +
+		`<a:ReferenceParameters><w:ResourceURI>` + wscim.CIMSchemaURI + `CIM_ComputerSystem</w:ResourceURI><w:SelectorSet>` +
+		`<w:Selector Name="CreationClassName">CIM_ComputerSystem</w:Selector><w:Selector Name="Name">` + vm + `</w:Selector>` +
+		`</w:SelectorSet></a:ReferenceParameters></b:Object>`
+	for _, class := range []string{"CIM_SettingsDefineState", "CIM_ElementSettingData", "CIM_HostedDependency"} {
+		filter := `<w:Filter Dialect="http://schemas.dmtf.org/wbem/wsman/1/cimbinding/associationFilter"><b:AssociationInstances>` +
+			object + `<b:ResultClassName>` + class + `</b:ResultClassName></b:AssociationInstances></w:Filter>`
+		root, status = serve(t, st, "http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate", allClassesURI, nil, enum(filter))
+		if status != 200 || len(root.FindElements("//Items/*")) != 1 {
+			var b strings.Builder
+			root.WriteTo(&b, &etree.WriteSettings{})
+			t.Fatalf("%s of the VM: HTTP %d\n%s", class, status, b.String())
+		}
+		checkWireGolden(t, "enum_references_"+strings.ToLower(strings.TrimPrefix(class, "CIM_")), root, nil)
+	}
+}
