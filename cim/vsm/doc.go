@@ -3,7 +3,12 @@
 // CIM_ComputerSystem instances, CIM_VirtualSystemMigrationService with its
 // four extrinsic methods, its capabilities and setting data, the
 // migration jobs (VSMIG_MigrationJob, a CIM_ConcreteJob), the associations
-// between them, and the profile registration in root/interop.
+// between them, and the profile registration in root/interop, with the
+// scoping profiles DSP1042 and DSP1057 at their minimum (profiles.go). It
+// reports every change of its jobs and virtual systems as lifecycle
+// indications (indications.go): the jobs' from the engine's job store,
+// wrapped by ObservedStore, the virtual systems' from the engine's
+// inventory watch.
 //
 // The migration engine (migrate.Engine) owns every migration: its rules,
 // its durable job, the host's inventory. The profile is its CIM face, and
@@ -16,7 +21,7 @@
 // stores with each job without reading them. It never sees the driver.
 //
 // New builds a Profile from a Config, Providers returns what to register
-// with the Broker, and Close stops the expiry sweeper.
+// with the Broker, and Close stops the expiry sweeper and the indications.
 //
 // Return codes. Everything that can be checked is checked before a job
 // exists, and refused with the profile's codes: 1 Not Supported, 4 Invalid
