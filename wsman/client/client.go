@@ -156,9 +156,9 @@ type Fault struct {
 	Detail     string // the wsman:FaultDetail URI, if any
 }
 
-// Is reports whether the fault's subcode has the local name local
+// HasSubcode reports whether the fault's subcode has the local name local
 // (servers write their own prefixes: wsen:TimedOut, n:TimedOut).
-func (f *Fault) Is(local string) bool {
+func (f *Fault) HasSubcode(local string) bool {
 	return f.Subcode[strings.LastIndexByte(f.Subcode, ':')+1:] == local
 }
 

@@ -131,7 +131,7 @@ func TestPullSubscription(t *testing.T) {
 		t.Fatal(err)
 	}
 	var f *client.Fault
-	if _, err := c.PullEvents(ctx, s, 10, time.Second); !errors.As(err, &f) || !f.Is("InvalidEnumerationContext") {
+	if _, err := c.PullEvents(ctx, s, 10, time.Second); !errors.As(err, &f) || !f.HasSubcode("InvalidEnumerationContext") {
 		t.Fatalf("Pull after Unsubscribe: %v", err)
 	}
 }

@@ -89,7 +89,7 @@ func (c *Client) PullEvents(ctx context.Context, s *Subscription, max int, maxTi
 	pull.CreateElement("n:MaxElements").SetText(strconv.Itoa(max))
 	body, err := c.Do(ctx, Request{Action: NSEnumeration + "/Pull", ResourceURI: s.ResourceURI, Body: pull})
 	var f *Fault
-	if errors.As(err, &f) && f.Is("TimedOut") {
+	if errors.As(err, &f) && f.HasSubcode("TimedOut") {
 		return nil, nil
 	}
 	if err != nil {
