@@ -38,8 +38,8 @@ type Probe struct {
 	cancel context.CancelFunc
 	done   sync.WaitGroup
 
-	mu    sync.Mutex
-	res   Result
+	mu   sync.Mutex
+	res  Result
 	last time.Time // the last answer, or the start
 }
 
