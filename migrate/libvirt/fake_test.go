@@ -40,6 +40,8 @@ type fakeHost struct {
 	// statsHang, if set, makes DomainGetJobStats of a running job wait on
 	// it, as libvirt does in a migration's finish phase.
 	statsHang chan struct{}
+	// storage holds pools, files and networks (fake_storage_test.go).
+	storage *fakeStorage
 }
 
 // fakeSub is one SubscribeEvents registration.
@@ -331,6 +333,12 @@ func (n fakeNet) open(_ context.Context, uri string) (*session, error) {
 // checkAsEngine checks p as the engine does: the VM as Domain reads it,
 // then Check (a missing VM is Check's to refuse).
 func checkAsEngine(ctx context.Context, d *Driver, p migrate.Plan) error {
+	_, err := checkDisksAsEngine(ctx, d, p)
+	return err
+}
+
+// checkDisksAsEngine is checkAsEngine with the disks' assessment.
+func checkDisksAsEngine(ctx context.Context, d *Driver, p migrate.Plan) (migrate.Assessment, error) {
 	dom, _ := d.Domain(ctx, p.VM)
 	return d.Check(ctx, p, dom)
 }

@@ -290,7 +290,7 @@ func TestMigrateParams(t *testing.T) {
 		return m
 	}
 	live := migrate.Plan{Type: migrate.Live, DestHost: "10.0.0.3", Bandwidth: 100*mib + 1}
-	ps, err := migrateParams(live, domainXML, "web1")
+	ps, err := migrateParams(live, domainXML, "web1", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,7 +300,7 @@ func TestMigrateParams(t *testing.T) {
 	}
 
 	v6 := migrate.Plan{Type: migrate.Live, DestHost: "fd00::3", NewName: "web2", NewMemoryKiB: 524288}
-	m = get(must2(migrateParams(v6, domainXML, "web1")))
+	m = get(must2(migrateParams(v6, domainXML, "web1", nil)))
 	if m["migrate_uri"] != "tcp://[fd00::3]" || m["destination_name"] != "web2" {
 		t.Errorf("v6 params = %v", m)
 	}
@@ -310,7 +310,7 @@ func TestMigrateParams(t *testing.T) {
 	}
 
 	restart := migrate.Plan{Type: migrate.Restart, DestHost: "h", NewName: "web3", NewVCPUs: 2}
-	m = get(must2(migrateParams(restart, domainXML, "web1")))
+	m = get(must2(migrateParams(restart, domainXML, "web1", nil)))
 	dxml, _ := m["destination_xml"].(string)
 	if !strings.Contains(dxml, "<name>web3</name>") || m["migrate_uri"] != nil || m["persistent_xml"] != nil {
 		t.Errorf("restart params = %v", m)

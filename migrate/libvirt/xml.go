@@ -109,16 +109,16 @@ type domainFacts struct {
 	// CPU is the <cpu> element as XML, for ConnectCompareCPU; empty if the
 	// domain has none or it names no model.
 	CPU string
+	// NICs are its network interfaces, whose networks or bridges the
+	// destination must have; Disks its disks that move (diskDef.moves).
+	NICs  []nicDef
+	Disks []diskDef
 }
 
 func parseDomainFacts(s string) (domainFacts, error) {
-	doc := etree.NewDocument()
-	if err := doc.ReadFromString(s); err != nil {
-		return domainFacts{}, fmt.Errorf("domain XML: %w", err)
-	}
-	dom := doc.SelectElement("domain")
-	if dom == nil {
-		return domainFacts{}, fmt.Errorf("domain XML: no <domain> element")
+	dom, err := domainRoot(s)
+	if err != nil {
+		return domainFacts{}, err
 	}
 	f := domainFacts{Type: dom.SelectAttrValue("type", "")}
 	if cpu := dom.SelectElement("cpu"); cpu != nil && cpu.SelectElement("model") != nil {
@@ -126,5 +126,37 @@ func parseDomainFacts(s string) (domainFacts, error) {
 		d.SetRoot(cpu.Copy())
 		f.CPU, _ = d.WriteToString()
 	}
+	var disks []diskDef
+	disks, f.NICs = parseDevices(dom)
+	for _, d := range disks {
+		if d.moves() {
+			f.Disks = append(f.Disks, d)
+		}
+	}
 	return f, nil
+}
+
+// domainRoot parses a domain's XML and returns its <domain> element.
+func domainRoot(s string) (*etree.Element, error) {
+	doc := etree.NewDocument()
+	if err := doc.ReadFromString(s); err != nil {
+		return nil, fmt.Errorf("domain XML: %w", err)
+	}
+	dom := doc.SelectElement("domain")
+	if dom == nil {
+		return nil, fmt.Errorf("domain XML: no <domain> element")
+	}
+	return dom, nil
+}
+
+// poolTargetPath reads the directory of a storage pool from its XML.
+func poolTargetPath(s string) (string, error) {
+	doc := etree.NewDocument()
+	if err := doc.ReadFromString(s); err != nil {
+		return "", fmt.Errorf("storage pool XML: %w", err)
+	}
+	if p := doc.FindElement("pool/target/path"); p != nil {
+		return strings.TrimSpace(p.Text()), nil
+	}
+	return "", nil
 }
