@@ -125,14 +125,6 @@ func (d *Driver) planDisks(ctx context.Context, plan migrate.Plan, dom golibvirt
 	return disks, nil
 }
 
-func defsOf(disks []diskFacts) []diskDef {
-	out := make([]diskDef, len(disks))
-	for i, f := range disks {
-		out[i] = f.def
-	}
-	return out
-}
-
 // unsupported refuses disks the driver cannot move: not a file (a raw
 // block device has no counterpart vsmig can make or verify on the
 // destination; network disks are fine, they are shared by nature).
