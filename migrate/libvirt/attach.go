@@ -50,7 +50,7 @@ func (d *Driver) Attach(ctx context.Context, plan migrate.Plan) (migrate.Migrati
 		return nil, migrate.ErrShuttingDown
 	}
 	m.sawJob = true
-	m.last = f.st.progress()
+	m.last = f.st.progress(0)
 	m.started = time.Now().Add(-m.last.Elapsed)
 	d.log.Info("attached to a running migration", "vm", plan.VM, "dest", plan.DestURI)
 	go m.watch()

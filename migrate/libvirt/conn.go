@@ -57,8 +57,6 @@ type hypervisor interface {
 	NetworkLookupByName(string) (golibvirt.Network, error)
 	NetworkIsActive(golibvirt.Network) (int32, error)
 	InterfaceLookupByName(string) (golibvirt.Interface, error)
-	ConnectListAllNodeDevices(need int32, flags uint32) ([]golibvirt.NodeDevice, uint32, error)
-	NodeDeviceGetXMLDesc(name string, flags uint32) (string, error)
 	// SubscribeEvents streams events of one kind until ctx ends.
 	SubscribeEvents(ctx context.Context, id golibvirt.DomainEventID, dom golibvirt.OptDomain) (<-chan any, error)
 }

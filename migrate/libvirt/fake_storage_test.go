@@ -28,8 +28,11 @@ type fakeStorage struct {
 	bridges  map[string]bool
 	// refuseCreate makes volume creation fail, as in a directory the
 	// daemon may not write.
-	refuseCreate     error
-	created, deleted []string
+	refuseCreate error
+	// noInterfaceDriver makes InterfaceLookupByName unsupported, as on a
+	// host without netcf.
+	noInterfaceDriver bool
+	created, deleted  []string
 }
 
 type fakePool struct {
@@ -226,17 +229,12 @@ func (f *fakeHost) NetworkIsActive(n golibvirt.Network) (int32, error) {
 }
 
 func (f *fakeHost) InterfaceLookupByName(name string) (golibvirt.Interface, error) {
-	return golibvirt.Interface{}, errNo(golibvirt.ErrNoSupport, "this function is not supported by the connection driver: virInterfaceLookupByName")
-}
-
-func (f *fakeHost) ConnectListAllNodeDevices(int32, uint32) ([]golibvirt.NodeDevice, uint32, error) {
-	var out []golibvirt.NodeDevice
-	for b := range f.st().bridges {
-		out = append(out, golibvirt.NodeDevice{Name: "net_" + b + "_52_54_00_00_00_01"})
+	s := f.st()
+	if s.noInterfaceDriver {
+		return golibvirt.Interface{}, errNo(golibvirt.ErrNoSupport, "this function is not supported by the connection driver: virInterfaceLookupByName")
 	}
-	return out, uint32(len(out)), nil
-}
-
-func (f *fakeHost) NodeDeviceGetXMLDesc(name string, _ uint32) (string, error) {
-	return "<device><name>" + name + "</name></device>", nil
+	if !s.bridges[name] {
+		return golibvirt.Interface{}, errNo(golibvirt.ErrNoInterface, "Interface not found: couldn't find interface named '%s'", name)
+	}
+	return golibvirt.Interface{Name: name}, nil
 }

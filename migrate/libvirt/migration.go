@@ -31,6 +31,7 @@ type migration struct {
 	stop    chan struct{} // closed by detach; ends an attached watcher
 	perform *conn         // the perform call's connection; nil if attached
 	storage *storageMove  // the disks it moves; nil if attached or diskless
+	memory  uint64        // the guest's memory in bytes; 0 if attached (stats.progress)
 
 	// Events. iters carries iteration numbers to the engine's monitor
 	// (capacity 1, the latest replacing one not yet read: a send never
@@ -124,7 +125,7 @@ func (d *Driver) Start(ctx context.Context, plan migrate.Plan) (migrate.Migratio
 		d.removeImages(context.WithoutCancel(ctx), plan, sm.created)
 		return nil, migrate.ErrShuttingDown
 	}
-	m.storage = sm
+	m.storage, m.memory = sm, sm.memory
 	d.log.Info("migration starting", "vm", plan.VM, "name", s.dom.Name, "dest", plan.DestURI,
 		"type", int(plan.Type), "flags", uint32(m.flags(s.state)), "params", len(params), "copied_disks", sm.copies())
 	m.perform = perform
@@ -509,7 +510,7 @@ func (m *migration) poll(mon *conn) bool {
 		switch {
 		case err == nil && running:
 			m.sawJob = true
-			m.last = st.progress()
+			m.last = st.progress(m.memory)
 		case err == nil && m.sawJob, err != nil && isNotRunning(err):
 			m.jobGone = true
 		}

@@ -2,7 +2,6 @@ package libvirt
 
 import (
 	"fmt"
-	"strings"
 
 	golibvirt "github.com/digitalocean/go-libvirt"
 )
@@ -11,8 +10,12 @@ import (
 // nothing: the libvirt network it is on (or that network inactive), or the
 // host bridge it is attached to.
 func nicProblem(h hypervisor, nic nicDef) (string, error) {
-	switch nic.Type {
-	case "network":
+	switch {
+	case nic.Network != "":
+		// A NIC on a libvirt network (the running guest's definition
+		// calls it type bridge, with the network's bridge, when the
+		// network forwards to a host bridge): the destination needs the
+		// network.
 		net, err := h.NetworkLookupByName(nic.Network)
 		if notFound(err) {
 			return fmt.Sprintf("the destination has no libvirt network %q (NIC %s)", nic.Network, nic.MAC), nil
@@ -25,7 +28,7 @@ func nicProblem(h hypervisor, nic nicDef) (string, error) {
 		} else if active == 0 {
 			return fmt.Sprintf("libvirt network %q is not active on the destination (NIC %s)", nic.Network, nic.MAC), nil
 		}
-	case "bridge":
+	case nic.Type == "bridge":
 		ok, err := bridgeExists(h, nic.Bridge)
 		if err != nil {
 			return "", err
@@ -37,33 +40,19 @@ func nicProblem(h hypervisor, nic nicDef) (string, error) {
 	return "", nil
 }
 
-// bridgeExists asks the destination whether it has a network interface
-// name: through libvirt's interface driver where the host has one, else
-// through its node devices (every host interface is a "net" device).
+// bridgeExists asks the destination whether it has the host bridge name.
+// Only libvirt's interface driver can answer that; where the host has
+// none (a common setup: it needs netcf or udev), the answer is yes, and
+// libvirt refuses the migration itself if the bridge is missing.
 func bridgeExists(h hypervisor, name string) (bool, error) {
-	if _, err := h.InterfaceLookupByName(name); err == nil {
+	_, err := h.InterfaceLookupByName(name)
+	switch {
+	case err == nil:
 		return true, nil
-	} else if !isRefused(err) {
-		return false, err
+	case isCode(err, golibvirt.ErrNoInterface):
+		return false, nil
+	case isRefused(err):
+		return true, nil // no interface driver: cannot tell
 	}
-	// Not among the interfaces libvirt manages (or no interface driver):
-	// it may still exist.
-	devs, _, err := h.ConnectListAllNodeDevices(1, uint32(golibvirt.ConnectListNodeDevicesCapNet))
-	if err != nil {
-		if isCode(err, golibvirt.ErrNoSupport) {
-			return true, nil // nothing to ask: leave it to libvirt
-		}
-		return false, err
-	}
-	for _, d := range devs {
-		// net_<interface>_<mac>
-		if strings.HasPrefix(d.Name, "net_"+name+"_") {
-			return true, nil
-		}
-		xml, err := h.NodeDeviceGetXMLDesc(d.Name, 0)
-		if err == nil && strings.Contains(xml, "<interface>"+name+"</interface>") {
-			return true, nil
-		}
-	}
-	return false, nil
+	return false, err
 }

@@ -222,12 +222,23 @@ func TestJobStats(t *testing.T) {
 		"memory_page_size": uint64(4096), "memory_bps": uint64(1000), "downtime": uint64(42),
 		"operation": int32(5),
 	}))
-	got := running.progress()
+	got := running.progress(0)
 	want := migrate.Progress{Elapsed: 1500 * time.Millisecond, DataTotal: 300, DataProcessed: 200, DataRemaining: 100,
 		MemoryTotal: 280, MemoryRemaining: 90, Iteration: 2, DirtyRate: 40960, Bandwidth: 1000,
 		ExpectedDowntime: 42 * time.Millisecond, Phase: "precopy"}
 	if got != want {
 		t.Errorf("progress = %+v\nwant %+v", got, want)
+	}
+	// While the disks are copied, libvirt's data figures count them
+	// alone; the memory still to send is added (figures as seen on the
+	// lab: 64 MiB disk, memory not started).
+	copying := decodeJobStats(int32(golibvirt.DomainJobUnbounded), params(map[string]any{
+		"data_total": uint64(64 << 20), "data_processed": uint64(16 << 20), "data_remaining": uint64(48 << 20),
+		"disk_total": uint64(64 << 20), "disk_processed": uint64(16 << 20), "disk_remaining": uint64(48 << 20),
+	}))
+	if got := copying.progress(256 << 20); got.Phase != "storage copy" || got.DataTotal != 320<<20 ||
+		got.DataRemaining != 304<<20 || got.DataProcessed != 16<<20 || got.MemoryTotal != 256<<20 {
+		t.Errorf("progress while copying disks = %+v", got)
 	}
 	if running.operation() != golibvirt.DomainJobOperationStrMigrationOut {
 		t.Errorf("operation = %d", running.operation())

@@ -18,6 +18,7 @@ import (
 type storageMove struct {
 	disks   []diskFacts
 	created []string // images this driver made on the destination
+	memory  uint64   // the guest's memory in bytes, for the job's figures
 }
 
 // startDisks plans the disks of a migration about to start, from the
@@ -28,7 +29,7 @@ func (d *Driver) startDisks(ctx context.Context, plan migrate.Plan, dom golibvir
 		return nil, err
 	}
 	if len(facts.Disks) == 0 {
-		return &storageMove{}, checkRelocations(plan, nil)
+		return &storageMove{memory: facts.MemoryBytes}, checkRelocations(plan, nil)
 	}
 	dc, err := d.destConn(plan)
 	if err != nil {
@@ -39,7 +40,7 @@ func (d *Driver) startDisks(ctx context.Context, plan migrate.Plan, dom golibvir
 	if err != nil {
 		return nil, err
 	}
-	return &storageMove{disks: disks}, nil
+	return &storageMove{disks: disks, memory: facts.MemoryBytes}, nil
 }
 
 // copies are the target devices libvirt copies (migrate_disks).

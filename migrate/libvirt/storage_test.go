@@ -125,6 +125,10 @@ func TestCheckDisks(t *testing.T) {
 			kind: migrate.Incompatible, in: `no bridge "br9"`},
 		{name: "bridge present", devices: "<interface type='bridge'><source bridge='br0'/></interface>",
 			setup: func(_, dst *fakeHost) { dst.st().bridges["br0"] = true }},
+		{name: "bridge: no interface driver to ask", devices: "<interface type='bridge'><source bridge='br9'/></interface>",
+			setup: func(_, dst *fakeHost) { dst.st().noInterfaceDriver = true }},
+		{name: "the running guest's network NIC", devices: "<interface type='bridge'><source network='other' bridge='br0'/></interface>",
+			setup: func(_, dst *fakeHost) { dst.st().bridges["br0"] = true }, kind: migrate.Incompatible, in: `no libvirt network "other"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

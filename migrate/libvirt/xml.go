@@ -113,6 +113,8 @@ type domainFacts struct {
 	// destination must have; Disks its disks that move (diskDef.moves).
 	NICs  []nicDef
 	Disks []diskDef
+	// MemoryBytes is the guest's memory (<memory>), 0 if unreadable.
+	MemoryBytes uint64
 }
 
 func parseDomainFacts(s string) (domainFacts, error) {
@@ -125,6 +127,9 @@ func parseDomainFacts(s string) (domainFacts, error) {
 		d := etree.NewDocument()
 		d.SetRoot(cpu.Copy())
 		f.CPU, _ = d.WriteToString()
+	}
+	if m := dom.SelectElement("memory"); m != nil {
+		f.MemoryBytes = memoryBytes(strings.TrimSpace(m.Text()), m.SelectAttrValue("unit", "KiB"))
 	}
 	var disks []diskDef
 	disks, f.NICs = parseDevices(dom)
@@ -159,4 +164,17 @@ func poolTargetPath(s string) (string, error) {
 		return strings.TrimSpace(p.Text()), nil
 	}
 	return "", nil
+}
+
+// memoryBytes reads a libvirt memory size in unit (b, KiB, MiB, GiB, TiB,
+// and the decimal KB, MB, GB, TB); 0 if unreadable.
+func memoryBytes(v, unit string) uint64 {
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return 0
+	}
+	mult := map[string]uint64{"b": 1, "bytes": 1, "k": 1 << 10, "kib": 1 << 10, "kb": 1e3,
+		"m": 1 << 20, "mib": 1 << 20, "mb": 1e6, "g": 1 << 30, "gib": 1 << 30, "gb": 1e9,
+		"t": 1 << 40, "tib": 1 << 40, "tb": 1e12}[strings.ToLower(unit)]
+	return n * mult
 }
