@@ -134,8 +134,12 @@ func removeGuest(t *testing.T, name string) {
 	}
 }
 
+// plan is a live migration over tcp. The lab's guests go back and forth:
+// the source's copy of a disk is removed after each move (by default it
+// stays, and would be in the way of the way back).
 func plan(vm, host, uri string) migrate.Plan {
-	return migrate.Plan{VM: vm, Type: migrate.Live, DestHost: host, Transport: migrate.TCP, DestURI: uri}
+	return migrate.Plan{VM: vm, Type: migrate.Live, DestHost: host, Transport: migrate.TCP, DestURI: uri,
+		Storage: migrate.Storage{RemoveSource: true}}
 }
 
 func serialLog(name string) string { return filepath.Join(labDir, "serial", name+".log") }

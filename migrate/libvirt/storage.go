@@ -271,7 +271,9 @@ func decide(plan migrate.Plan, f *diskFacts) error {
 	case !f.destPoolActive:
 		return incompatible("the destination's storage pool for %s is not active", path.Dir(f.destPath))
 	case f.destExists:
-		return incompatible("a file already exists at %s on the destination; vsmig does not overwrite it", f.destPath)
+		return incompatible("a file already exists at %s on the destination; vsmig does not overwrite it "+
+			"(a copy an earlier migration left there? remove it, e.g. virsh vol-delete, or relocate the disk; "+
+			"RemoveSourceStorage removes the source's copy after a migration)", f.destPath)
 	case f.probe.unwritable != nil:
 		return incompatible("%s on the destination is not writable: %v", path.Dir(f.destPath), f.probe.unwritable)
 	case f.physical > f.destFree:

@@ -556,7 +556,8 @@ define_host_resources() {
 # guest_xml NAME: the domain of a lab guest. Its workload and devices come
 # from the environment: VSMIG_LAB_GUEST_MEM and VSMIG_LAB_DIRTY (memory
 # region and pace), VSMIG_LAB_GUEST_DISK (none, local: a qcow2 in the host's
-# own images directory, or shared: one in the shared directory),
+# own images directory, shared: one in the shared directory, or
+# block:/dev/DEVICE: a raw block device of the machine),
 # VSMIG_LAB_GUEST_DISKW (the pace of its disk records), VSMIG_LAB_GUEST_NIC
 # (an address for a virtio NIC on the lab network), VSMIG_LAB_GUEST_ARGS.
 guest_xml() {
@@ -566,7 +567,16 @@ guest_xml() {
 	# guest's TLB flusher narrows that window (see README.md). QEMU 10 needs
 	# no workaround.
 	[[ -z $LAB_ROOT ]] || args="vsmig.flush=1ms${args:+ $args}"
-	if [[ $disk != none ]]; then
+	if [[ $disk == block:* ]]; then
+		# A raw block device of the host (a disk vsmig cannot move).
+		args+=" vsmig.disk=4M vsmig.diskw=${VSMIG_LAB_GUEST_DISKW:-64K@100ms}"
+		devices+="
+		    <disk type='block' device='disk'>
+		      <driver name='qemu' type='raw' cache='none'/>
+		      <source dev='$(guest_disk_path "$name" "$disk")'/>
+		      <target dev='vda' bus='virtio'/>
+		    </disk>"
+	elif [[ $disk != none ]]; then
 		args+=" vsmig.disk=16M vsmig.diskw=${VSMIG_LAB_GUEST_DISKW:-64K@100ms}"
 		devices+="
 		    <disk type='file' device='disk'>
@@ -619,7 +629,8 @@ guest_disk_path() {
 	case $2 in
 	local) printf '%s/%s.qcow2' "$LAB_IMAGES" "$1" ;;
 	shared) printf '%s/%s.qcow2' "$SHARED_DIR" "$1" ;;
-	*) die "guest disk $2: want none, local or shared" ;;
+	block:/dev/*) printf '%s' "${2#block:}" ;;
+	*) die "guest disk $2: want none, local, shared or block:/dev/DEVICE" ;;
 	esac
 }
 
@@ -627,7 +638,7 @@ guest_disk_path() {
 # host A (the guest starts over on it; a local copy left on B is removed).
 make_guest_disk() {
 	local name=$1 kind=$2 path
-	[[ $kind != none ]] || return 0
+	[[ $kind != none && $kind != block:* ]] || return 0
 	path=$(guest_disk_path "$name" "$kind")
 	if [[ $kind == local ]]; then
 		rm -f "$(host_path b "$path")"
@@ -672,14 +683,24 @@ ensure_guest() {
 		virsh_on b destroy "$name" >/dev/null 2>&1 || true
 		virsh_on b undefine "$name" >/dev/null 2>&1 || true
 	fi
+	if [[ -n ${VSMIG_LAB_GUEST_NIC:-} ]]; then
+		VSMIG_LAB_GUEST_NIC=$(guest_address "$name")
+	fi
+	# A guest defined otherwise than asked (by an older up.sh, or with
+	# other devices) is defined anew.
+	local want=$LAB_DIR/guest/$name.xml.new
+	guest_xml "$name" >"$want"
+	if has_domain a "$name" && ! cmp -s "$want" "$LAB_DIR/guest/$name.xml"; then
+		log "guest $name is defined otherwise than asked: defining it anew"
+		virsh_on a destroy "$name" >/dev/null 2>&1 || true
+		virsh_on a undefine "$name" >/dev/null 2>&1 || true
+	fi
 	if ! has_domain a "$name"; then
-		if [[ -n ${VSMIG_LAB_GUEST_NIC:-} ]]; then
-			VSMIG_LAB_GUEST_NIC=$(guest_address "$name")
-		fi
 		make_guest_disk "$name" "${VSMIG_LAB_GUEST_DISK:-none}"
-		guest_xml "$name" >"$LAB_DIR/guest/$name.xml"
+		mv -f "$want" "$LAB_DIR/guest/$name.xml"
 		virsh_on a define "$LAB_DIR/guest/$name.xml" >/dev/null
 	fi
+	rm -f "$want"
 	touch "$log"
 	local lines
 	lines=$(wc -l <"$log")
@@ -738,7 +759,18 @@ main() {
 	local n=${VSMIG_LAB_GUEST_COUNT:-2} i names=()
 	for ((i = 1; i <= n; i++)); do names+=("vsmig-g$i"); done
 	echo "${names[*]}" >"$LAB_DIR/guests"
-	for i in "${names[@]}"; do ensure_guest "$i"; done
+	for i in "${names[@]}"; do
+		# Real VMs in the current flavour: the first guest has a local
+		# disk, the second a shared one, both a NIC on the lab network.
+		# (The stock flavour's libvirt 9.0 has no shared_filesystems: its
+		# guests stay memory only.)
+		local disk=none nic=
+		if [[ -z $LAB_ROOT ]]; then
+			nic=1
+			case $i in vsmig-g1) disk=local ;; vsmig-g2) disk=shared ;; esac
+		fi
+		VSMIG_LAB_GUEST_DISK=${VSMIG_LAB_GUEST_DISK:-$disk} VSMIG_LAB_GUEST_NIC=${VSMIG_LAB_GUEST_NIC-$nic} ensure_guest "$i"
+	done
 	log "up ($LAB_FLAVOUR: $(lab_versions)): hosts $(host_uri a) and $(host_uri b) (also qemu+tls${ssh:+, qemu+ssh}); guests ${names[*]} on a; VSMIG_LAB_FLAVOUR=$LAB_FLAVOUR . testdata/lab/env.sh"
 }
 
