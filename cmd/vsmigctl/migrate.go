@@ -231,8 +231,8 @@ func checkCommand(ctx context.Context, a *app, pos []string, m *migrationFlags) 
 	}
 	ok := out.Get("IsMigratable") == "true"
 	result := struct {
-		VM          string `json:"vm"`
-		Destination string `json:"destination"`
+		VM          string   `json:"vm"`
+		Destination string   `json:"destination"`
 		Migratable  bool     `json:"migratable"`
 		Reason      string   `json:"reason,omitempty"`
 		Disks       []string `json:"disks,omitempty"`
