@@ -57,7 +57,7 @@ func (d *Driver) Check(ctx context.Context, plan migrate.Plan, vm migrate.Domain
 	if err := checkDest(plan, src, dst); err != nil {
 		return migrate.Assessment{}, err
 	}
-	disks, err := d.planDisks(ctx, plan, src.Dom, src.Facts.Disks, dc)
+	disks, err := d.planDisks(ctx, plan, src.Dom, src.Facts.Disks, dc, false)
 	if err != nil {
 		return migrate.Assessment{}, err
 	}

@@ -544,8 +544,12 @@ func TestDestinationDaemonKilled(t *testing.T) {
 
 // TestVirshBaseline times virsh doing the same live migration there and
 // back, the baseline of the engine-overhead benchmark.
+// TestVirshBaseline moves a memory-only guest with virsh alone: the lab
+// itself works, whatever the driver does.
 func TestVirshBaseline(t *testing.T) {
-	_, _, _ = guestOnA(t)
+	const guest = "vsmig-virsh"
+	addGuest(t, guest, "", "")
+	_, _, _ = namedGuestOnA(t, guest)
 	for _, leg := range [][2]string{{uriA, uriB}, {uriB, uriA}} {
 		start := time.Now()
 		out, err := exec.Command("virsh", "-c", leg[0], "migrate", "--live", "--p2p", "--persistent",
@@ -625,8 +629,12 @@ func mustParseUUID(s string) [16]byte {
 // TestRestartThereAndBack: a Restart migration shuts the guest down (it
 // powers off on the ACPI button), moves its definition to B and boots it
 // there; then it comes back live.
+// TestRestartThereAndBack moves a guest without a disk to copy by
+// Restart (an offline migration cannot copy disks: see TestCheckDisks).
 func TestRestartThereAndBack(t *testing.T) {
-	a, b, dom := guestOnA(t)
+	const guest = "vsmig-restart"
+	addGuest(t, guest, "", "")
+	a, b, dom := namedGuestOnA(t, guest)
 	offset := fileSize(t, serialLog(guest))
 	p := plan(dom.UUID, hostB, uriB)
 	p.Type = migrate.Restart

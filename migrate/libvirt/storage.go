@@ -74,8 +74,9 @@ func diskPlans(disks []diskFacts) []migrate.DiskPlan {
 // planDisks works out, for each movable disk (defs, of domain dom) of the
 // plan's VM, what happens to it, and refuses what cannot be done
 // (*migrate.CheckError). dc is a connection to the destination. A VM
-// without disks costs no call.
-func (d *Driver) planDisks(ctx context.Context, plan migrate.Plan, dom golibvirt.Domain, defs []diskDef, dc *conn) ([]diskFacts, error) {
+// without disks costs no call. For a migration already under way
+// (attached), it only classifies: the copies are on their way.
+func (d *Driver) planDisks(ctx context.Context, plan migrate.Plan, dom golibvirt.Domain, defs []diskDef, dc *conn, attached bool) ([]diskFacts, error) {
 	if err := checkRelocations(plan, defs); err != nil {
 		return nil, err
 	}
@@ -118,6 +119,10 @@ func (d *Driver) planDisks(ctx context.Context, plan migrate.Plan, dom golibvirt
 		}
 	}
 	for i := range disks {
+		if attached {
+			classify(&disks[i])
+			continue
+		}
 		if err := decide(plan, &disks[i]); err != nil {
 			return nil, err
 		}
@@ -233,25 +238,30 @@ func poolDir(h hypervisor, name string) (string, error) {
 	return dir, nil
 }
 
-// decide sets what happens to one disk, refusing what cannot be done.
-func decide(plan migrate.Plan, f *diskFacts) error {
-	incompatible := func(format string, args ...any) error {
-		return &migrate.CheckError{Kind: migrate.Incompatible, Reason: fmt.Sprintf("disk %s: ", f.def.Target) + fmt.Sprintf(format, args...)}
-	}
-	if f.dispo == migrate.DiskShared { // a network disk
-		return nil
-	}
-	shared := !f.relocated && f.probe.shared
+// classify sets what happens to one disk: a network disk or a file the
+// probe found shared stays (unless relocated), the rest is copied.
+func classify(f *diskFacts) {
 	switch {
+	case f.dispo == migrate.DiskShared: // a network disk
 	case f.relocated:
 		f.dispo = migrate.DiskRelocated
-	case shared:
+	case f.probe.shared:
 		f.dispo = migrate.DiskShared
 	default:
 		f.dispo = migrate.DiskCopied
 	}
+}
+
+// decide classifies one disk and refuses what cannot be done with it.
+func decide(plan migrate.Plan, f *diskFacts) error {
+	incompatible := func(format string, args ...any) error {
+		return &migrate.CheckError{Kind: migrate.Incompatible, Reason: fmt.Sprintf("disk %s: ", f.def.Target) + fmt.Sprintf(format, args...)}
+	}
+	network := f.dispo == migrate.DiskShared
+	classify(f)
 	if f.dispo == migrate.DiskShared {
 		switch {
+		case network:
 		case plan.Storage.Copy == migrate.CopyAlways:
 			return incompatible("%s is on storage both hosts share, and StorageCopy is Always: copied onto itself it would be destroyed; relocate it (NewResourceSettingData) instead", f.path)
 		case !f.def.safeShared():

@@ -24,6 +24,27 @@ type storageMove struct {
 // startDisks plans the disks of a migration about to start, from the
 // definition xml it starts with.
 func (d *Driver) startDisks(ctx context.Context, plan migrate.Plan, dom golibvirt.Domain, xml string) (*storageMove, error) {
+	return d.diskMove(ctx, plan, dom, xml, false)
+}
+
+// attachedDisks is what a migration this driver attached to (after a
+// restart of the daemon) does with the disks: the copies it is making
+// are taken as the driver's own, removed if it fails, and the source's
+// files removed after it completes if the plan asks for it.
+func (d *Driver) attachedDisks(ctx context.Context, plan migrate.Plan, dom golibvirt.Domain, xml string) (*storageMove, error) {
+	sm, err := d.diskMove(ctx, plan, dom, xml, true)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range sm.disks {
+		if f.dispo == migrate.DiskCopied || f.dispo == migrate.DiskRelocated {
+			sm.created = append(sm.created, f.destPath)
+		}
+	}
+	return sm, nil
+}
+
+func (d *Driver) diskMove(ctx context.Context, plan migrate.Plan, dom golibvirt.Domain, xml string, attached bool) (*storageMove, error) {
 	facts, err := parseDomainFacts(xml)
 	if err != nil {
 		return nil, err
@@ -36,7 +57,7 @@ func (d *Driver) startDisks(ctx context.Context, plan migrate.Plan, dom golibvir
 		return nil, err
 	}
 	defer dc.close()
-	disks, err := d.planDisks(ctx, plan, dom, facts.Disks, dc)
+	disks, err := d.planDisks(ctx, plan, dom, facts.Disks, dc, attached)
 	if err != nil {
 		return nil, err
 	}

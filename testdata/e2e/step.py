@@ -129,7 +129,12 @@ def main():
         start = time.time()
         job = wait_job(c, args.job, states=tuple(args.states.split(",")), timeout=args.timeout, poll=0.2, seen=samples)
         # how often did the job's progress change while it ran?
-        changes = sum(1 for a, b in zip(samples, samples[1:]) if a != b)
+        strip = lambda d: {k: v for k, v in d.items() if k != "at"}
+        changes = sum(1 for a, b in zip(samples, samples[1:]) if strip(a) != strip(b))
+        # how long the job showed its disk copy (to the poll's precision)
+        copying = [x["at"] for x in samples if "storage copy" in (x.get("JobStatus") or "")]
+        if copying:
+            print("RESULT storage_copy_s=%.2f" % (copying[-1] - copying[0]))
         print("RESULT state=%s" % job["JobState"])
         print("RESULT percent=%s" % job.get("PercentComplete"))
         print("RESULT errorcode=%s" % job.get("ErrorCode"))

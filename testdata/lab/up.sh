@@ -634,8 +634,10 @@ guest_disk_path() {
 	esac
 }
 
-# make_guest_disk NAME KIND: a fresh, empty 64 MiB qcow2 for the guest on
-# host A (the guest starts over on it; a local copy left on B is removed).
+# make_guest_disk NAME KIND: a fresh qcow2 for the guest on host A, 64 MiB
+# (VSMIG_LAB_GUEST_DISK_SIZE) and empty (or VSMIG_LAB_GUEST_DISK_FILL
+# bytes written); the guest starts over on it; a local copy left on B is
+# removed.
 make_guest_disk() {
 	local name=$1 kind=$2 path
 	[[ $kind != none && $kind != block:* ]] || return 0
@@ -645,7 +647,12 @@ make_guest_disk() {
 		path=$(host_path a "$path")
 	fi
 	mkdir -p "$(dirname "$path")"
-	quietly qemu-img create -q -f qcow2 "$path" 64M
+	quietly qemu-img create -q -f qcow2 "$path" "${VSMIG_LAB_GUEST_DISK_SIZE:-64M}"
+	# VSMIG_LAB_GUEST_DISK_FILL: data beyond the guest's records (which
+	# use the first 16 MiB), so that a copy has that much to send.
+	if [[ -n ${VSMIG_LAB_GUEST_DISK_FILL:-} ]]; then
+		quietly qemu-io -f qcow2 -c "write -P 0x5a 16M $VSMIG_LAB_GUEST_DISK_FILL" "$path"
+	fi
 }
 
 # guest_address NAME: the guest's address on the lab network, given once
