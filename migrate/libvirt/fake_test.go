@@ -42,6 +42,8 @@ type fakeHost struct {
 	statsHang chan struct{}
 	// storage holds pools, files and networks (fake_storage_test.go).
 	storage *fakeStorage
+	// uuidLookups counts DomainLookupByUUID calls.
+	uuidLookups int
 }
 
 // fakeSub is one SubscribeEvents registration.
@@ -114,6 +116,9 @@ func (f *fakeHost) ConnectListAllDomains(int32, golibvirt.ConnectListAllDomainsF
 	return out, uint32(len(out)), nil
 }
 func (f *fakeHost) DomainLookupByUUID(u golibvirt.UUID) (golibvirt.Domain, error) {
+	f.mu.Lock()
+	f.uuidLookups++
+	f.mu.Unlock()
 	d, err := f.dom(golibvirt.Domain{UUID: u})
 	if err != nil {
 		return golibvirt.Domain{}, err

@@ -164,10 +164,35 @@ const (
 
 // removeImages removes the images this driver made on the destination for
 // a migration that did not complete, retrying while the destination does
-// not answer. It returns once they are gone or it gives up (logged).
+// not answer. It returns once they are gone or it gives up (logged). It
+// never removes them while the destination has the VM, in whatever state:
+// a handle can fail while libvirt carries the migration on (the daemon's
+// connection lost, a peer-to-peer migration going on without it), and a
+// VM must never lose its disk.
 func (d *Driver) removeImages(ctx context.Context, plan migrate.Plan, paths []string) {
+	u, err := parseUUID(plan.VM)
+	if err != nil {
+		return
+	}
 	for attempt := 1; len(paths) > 0; attempt++ {
 		dc, err := d.destConn(plan)
+		if err == nil {
+			cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			var present bool
+			present, err = call(cctx, dc, "look for the VM on the destination", func(h hypervisor) (bool, error) {
+				_, err := h.DomainLookupByUUID(u)
+				if notFound(err) {
+					return false, nil
+				}
+				return err == nil, err
+			})
+			cancel()
+			if err == nil && present {
+				dc.close()
+				d.log.Info("the VM is on the destination: the images made there for it stay", "vm", plan.VM, "paths", paths)
+				return
+			}
+		}
 		if err == nil {
 			var left []string
 			for _, p := range paths {

@@ -228,3 +228,42 @@ func TestStartCopiesDisks(t *testing.T) {
 		})
 	}
 }
+
+// A migration whose handle fails while the destination has the VM (the
+// daemon lost its connection; libvirt goes on with a peer-to-peer
+// migration) leaves the destination's image: the VM runs from it.
+func TestFailedHandleKeepsTheVMsImage(t *testing.T) {
+	local := images + "/web1.qcow2"
+	d, src, dst := storagePair(t, fileDisk("vda", local, "none"))
+	src.addFile(local, 10<<20)
+	src.perform = func(golibvirt.Domain, string, []golibvirt.TypedParam, golibvirt.DomainMigrateFlags) error {
+		dst.addDomain(vmID, "web1", golibvirt.DomainRunning) // it arrived
+		return golibvirt.Error{Code: uint32(golibvirt.ErrOperationFailed), Message: "the reply was lost"}
+	}
+	m, err := d.Start(context.Background(), livePlan())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst.mu.Lock()
+	before := dst.uuidLookups // the Check's and the start's
+	dst.mu.Unlock()
+	<-m.Done()
+	if _, err := m.Result(); err == nil {
+		t.Fatal("Result = nil, want the handle's error")
+	}
+	// The removal runs in the background: once it has looked for the VM
+	// on the destination, it has decided.
+	for {
+		dst.mu.Lock()
+		asked := dst.uuidLookups > before
+		dst.mu.Unlock()
+		if asked {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(10 * time.Millisecond) // past the lookup, to the decision
+	if !dst.hasFile(local) {
+		t.Error("the destination's image was removed while the VM is there")
+	}
+}
