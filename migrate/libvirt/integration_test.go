@@ -537,15 +537,18 @@ func TestDestinationDaemonKilled(t *testing.T) {
 		t.Errorf("on A: %+v, %v; want running", got, err)
 	}
 	waitGuestHealthy(t, guest, offset)
-	// Restarted, B must have cleaned up the half-made incoming VM.
+	// Restarted, B must have cleaned up the half-made incoming VM, and the
+	// driver the copy of the guest's disk it had made there.
 	restartB()
 	assertOnlyOnA(t, a, b, dom.UUID)
+	waitFor(t, "the partial copy on B to be removed", func() bool {
+		_, err := os.Stat(filepath.Join(labDir, "hosts", "b", "lib", "images", guest+".qcow2"))
+		return os.IsNotExist(err)
+	})
 }
 
-// TestVirshBaseline times virsh doing the same live migration there and
-// back, the baseline of the engine-overhead benchmark.
-// TestVirshBaseline moves a memory-only guest with virsh alone: the lab
-// itself works, whatever the driver does.
+// TestVirshBaseline moves a memory-only guest with virsh alone, there and
+// back: the lab itself works, whatever the driver does.
 func TestVirshBaseline(t *testing.T) {
 	const guest = "vsmig-virsh"
 	addGuest(t, guest, "", "")

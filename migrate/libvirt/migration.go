@@ -122,7 +122,7 @@ func (d *Driver) Start(ctx context.Context, plan migrate.Plan) (migrate.Migratio
 	m := d.newMigration(plan, s.dom)
 	if m == nil {
 		perform.close()
-		d.removeImages(context.WithoutCancel(ctx), plan, sm.created)
+		d.cleanupImages(context.WithoutCancel(ctx), plan, sm.created)
 		return nil, migrate.ErrShuttingDown
 	}
 	m.storage, m.memory = sm, sm.memory
@@ -153,12 +153,13 @@ func (m *migration) flags(was migrate.DomainState) golibvirt.DomainMigrateFlags 
 
 // finish records the outcome, ends the event subscription and closes done.
 // The disks come first: a failed migration's images on the destination
-// are removed (in the background: the destination may be down for a
-// while), a completed one's source files when the client asked for it.
+// are removed before the job is seen to end (and, if the destination does
+// not answer, again in the background until it does), a completed one's
+// source files when the client asked for it.
 func (m *migration) finish(res migrate.Result, err error) {
 	if m.storage != nil {
 		if err != nil && len(m.storage.created) > 0 {
-			go m.d.removeImages(context.Background(), m.plan, m.storage.created)
+			m.d.cleanupImages(context.Background(), m.plan, m.storage.created)
 		} else if err == nil {
 			m.d.removeSources(context.Background(), m.plan, m.storage)
 		}

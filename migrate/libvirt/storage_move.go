@@ -144,7 +144,7 @@ func (d *Driver) prepareStorage(ctx context.Context, plan migrate.Plan, sm *stor
 			return err
 		})
 		if err != nil {
-			d.removeImages(context.WithoutCancel(ctx), plan, sm.created)
+			d.cleanupImages(context.WithoutCancel(ctx), plan, sm.created)
 			return fmt.Errorf("libvirt: %w", err)
 		}
 		sm.created = append(sm.created, f.destPath)
@@ -162,58 +162,26 @@ const (
 	cleanupEvery    = 5 * time.Second
 )
 
+// cleanupImages removes the images this driver made on the destination for
+// a migration that did not complete: at once, and those the destination
+// did not let it remove, in the background (removeImages).
+func (d *Driver) cleanupImages(ctx context.Context, plan migrate.Plan, paths []string) {
+	if left := d.removeImagesOnce(ctx, plan, paths); len(left) > 0 {
+		go d.removeImages(ctx, plan, left)
+	}
+}
+
 // removeImages removes the images this driver made on the destination for
 // a migration that did not complete, retrying while the destination does
-// not answer. It returns once they are gone or it gives up (logged). It
-// never removes them while the destination has the VM, in whatever state:
-// a handle can fail while libvirt carries the migration on (the daemon's
-// connection lost, a peer-to-peer migration going on without it), and a
-// VM must never lose its disk.
+// not answer. It returns once they are gone or it gives up (logged).
 func (d *Driver) removeImages(ctx context.Context, plan migrate.Plan, paths []string) {
-	u, err := parseUUID(plan.VM)
-	if err != nil {
-		return
-	}
 	for attempt := 1; len(paths) > 0; attempt++ {
-		dc, err := d.destConn(plan)
-		if err == nil {
-			cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			var present bool
-			present, err = call(cctx, dc, "look for the VM on the destination", func(h hypervisor) (bool, error) {
-				_, err := h.DomainLookupByUUID(u)
-				if notFound(err) {
-					return false, nil
-				}
-				return err == nil, err
-			})
-			cancel()
-			if err == nil && present {
-				dc.close()
-				d.log.Info("the VM is on the destination: the images made there for it stay", "vm", plan.VM, "paths", paths)
-				return
-			}
-		}
-		if err == nil {
-			var left []string
-			for _, p := range paths {
-				cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-				err = d.removeVolume(cctx, dc, p)
-				cancel()
-				if err != nil {
-					left = append(left, p)
-					continue
-				}
-				d.log.Info("removed the destination's image of a failed migration", "vm", plan.VM, "path", p)
-			}
-			dc.close()
-			paths = left
-		}
-		if len(paths) == 0 {
+		if paths = d.removeImagesOnce(ctx, plan, paths); len(paths) == 0 {
 			return
 		}
 		if attempt == cleanupAttempts || d.isClosed() {
 			d.log.Error("cannot remove the destination's images of a failed migration; remove them by hand",
-				"vm", plan.VM, "dest", plan.DestURI, "paths", paths, "err", err)
+				"vm", plan.VM, "dest", plan.DestURI, "paths", paths)
 			return
 		}
 		select {
@@ -222,6 +190,53 @@ func (d *Driver) removeImages(ctx context.Context, plan migrate.Plan, paths []st
 		case <-time.After(cleanupEvery):
 		}
 	}
+}
+
+// removeImagesOnce tries once to remove paths on the destination and
+// returns those left. It never removes them while the destination has
+// the VM, in whatever state (then none is left to try): a handle can fail
+// while libvirt carries the migration on (the daemon's connection lost, a
+// peer-to-peer migration going on without it), and a VM must never lose
+// its disk.
+func (d *Driver) removeImagesOnce(ctx context.Context, plan migrate.Plan, paths []string) []string {
+	u, err := parseUUID(plan.VM)
+	if err != nil {
+		return nil
+	}
+	dc, err := d.destConn(plan)
+	if err != nil {
+		return paths
+	}
+	defer dc.close()
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	present, err := call(cctx, dc, "look for the VM on the destination", func(h hypervisor) (bool, error) {
+		_, err := h.DomainLookupByUUID(u)
+		if notFound(err) {
+			return false, nil
+		}
+		return err == nil, err
+	})
+	cancel()
+	switch {
+	case err != nil:
+		return paths
+	case present:
+		d.log.Info("the VM is on the destination: the images made there for it stay", "vm", plan.VM, "paths", paths)
+		return nil
+	}
+	var left []string
+	for _, p := range paths {
+		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := d.removeVolume(cctx, dc, p)
+		cancel()
+		if err != nil {
+			d.log.Warn("cannot remove the destination's image of a failed migration yet", "vm", plan.VM, "path", p, "err", err)
+			left = append(left, p)
+			continue
+		}
+		d.log.Info("removed the destination's image of a failed migration", "vm", plan.VM, "path", p)
+	}
+	return left
 }
 
 // removeSources deletes the source's files of the copied disks after a
