@@ -123,6 +123,10 @@ type Config struct {
 	// Bandwidth caps each transfer in bytes per second; 0 leaves the
 	// hypervisor's default.
 	Bandwidth uint64
+	// RemoveSourceStorage removes the source's copy of every copied disk
+	// once its migration has completed, as if each request asked for it
+	// (Storage.RemoveSource). By default the files stay.
+	RemoveSourceStorage bool
 
 	// Store keeps the engine's jobs (Job); nil keeps them in memory
 	// (NewMemoryStore), for tests and the simulated demo. The engine does

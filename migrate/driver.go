@@ -86,6 +86,9 @@ type Plan struct {
 	NewVCPUs     int
 	// ShutdownTimeout bounds the clean shutdown of a Restart migration.
 	ShutdownTimeout time.Duration
+	// Storage is what the client asked for the VM's disks; the driver
+	// decides, disk by disk, what happens (see StorageMover).
+	Storage Storage
 }
 
 // Progress is a sample of a running migration.
@@ -131,13 +134,16 @@ type Driver interface {
 	// that stops plan now: a job already running on the VM, the
 	// destination unreachable or the same host as this one, a VM of the
 	// same UUID or (new) name there, too little memory or too few CPUs, a
-	// CPU model it cannot run. It returns a *CheckError that says why.
-	// vm is the VM as Domain reported it a moment ago; the driver need
-	// not read again what it says. The engine's own rules (the VM's state
-	// for the migration type, the destination named as this host, the
-	// admission limits) have been applied before; Check does not repeat
-	// them.
-	Check(ctx context.Context, plan Plan, vm Domain) error
+	// CPU model it cannot run, a network a NIC needs, a disk it cannot
+	// move (see Storage). It returns a *CheckError that says why, or what
+	// the migration will do with each of the VM's disks. vm is the VM as
+	// Domain reported it a moment ago; the driver need not read again
+	// what it says. The engine's own rules (the VM's state for the
+	// migration type, the destination named as this host, the admission
+	// limits) have been applied before; Check does not repeat them. A
+	// driver may briefly write a marker file on the destination to tell
+	// shared storage from local.
+	Check(ctx context.Context, plan Plan, vm Domain) (Assessment, error)
 	// Start begins plan and returns at once with a handle; the transfer goes
 	// on in the background until it ends or is aborted. It reads the VM's
 	// state anew and refuses, with StateAllows's error, a state that no

@@ -146,9 +146,9 @@ func (e *Engine) Migrating(vm string) string {
 
 // Check reports whether req would be accepted now, without changing
 // anything: every rule of Submit, in the same order (see evaluate).
-func (e *Engine) Check(ctx context.Context, req Request) error {
-	_, _, err := e.evaluate(ctx, req)
-	return err
+func (e *Engine) Check(ctx context.Context, req Request) (Assessment, error) {
+	_, _, a, err := e.evaluate(ctx, req)
+	return a, err
 }
 
 // Submit accepts req: it applies every rule (see evaluate), records the
@@ -168,7 +168,7 @@ func (e *Engine) Submit(ctx context.Context, req Request) (*Job, error) {
 	if req.JobID == "" {
 		return nil, &CheckError{Kind: InvalidParameter, Reason: "empty job ID"}
 	}
-	plan, dom, err := e.evaluate(ctx, req)
+	plan, dom, _, err := e.evaluate(ctx, req)
 	if err != nil {
 		e.log.Debug("migration refused", "job", req.JobID, "vm", req.Plan.VM, "err", err)
 		return nil, err
@@ -257,30 +257,31 @@ func (e *Engine) stored(j *job) {
 //     the migration type (StateAllows);
 //  3. the destination not named as this host;
 //  4. admission: the VM has no job, and the limits or the queue have room;
-//  5. the driver's check against the hypervisors (Driver.Check).
-func (e *Engine) evaluate(ctx context.Context, req Request) (Plan, Domain, error) {
+//  5. the driver's check against the hypervisors (Driver.Check), which
+//     says what happens to each disk too.
+func (e *Engine) evaluate(ctx context.Context, req Request) (Plan, Domain, Assessment, error) {
 	if err := validate(req.Plan); err != nil {
-		return Plan{}, Domain{}, err
+		return Plan{}, Domain{}, Assessment{}, err
 	}
 	plan := Resolve(e.cfg, req)
 	plan.VM = canonicalUUID(plan.VM)
 	dom, err := e.local.Domain(ctx, plan.VM)
 	if errors.Is(err, ErrNoDomain) {
 		// The driver's error says the same again: left out.
-		return Plan{}, Domain{}, &CheckError{Kind: InvalidParameter, Reason: fmt.Sprintf("no virtual machine %s on this host", plan.VM)}
+		return Plan{}, Domain{}, Assessment{}, &CheckError{Kind: InvalidParameter, Reason: fmt.Sprintf("no virtual machine %s on this host", plan.VM)}
 	}
 	if err != nil {
-		return Plan{}, Domain{}, fmt.Errorf("migrate: look up %s: %w", plan.VM, err)
+		return Plan{}, Domain{}, Assessment{}, fmt.Errorf("migrate: look up %s: %w", plan.VM, err)
 	}
 	if err := StateAllows(dom, plan.Type); err != nil {
-		return Plan{}, Domain{}, err
+		return Plan{}, Domain{}, Assessment{}, err
 	}
 	self, err := e.hostName(ctx)
 	if err != nil {
-		return Plan{}, Domain{}, err
+		return Plan{}, Domain{}, Assessment{}, err
 	}
 	if self == plan.DestHost {
-		return Plan{}, Domain{}, &CheckError{Kind: InvalidParameter, Reason: fmt.Sprintf("destination %s is the source host", plan.DestHost)}
+		return Plan{}, Domain{}, Assessment{}, &CheckError{Kind: InvalidParameter, Reason: fmt.Sprintf("destination %s is the source host", plan.DestHost)}
 	}
 	e.mu.Lock()
 	err = e.adm.check(plan.VM, plan.DestHost)
@@ -289,12 +290,13 @@ func (e *Engine) evaluate(ctx context.Context, req Request) (Plan, Domain, error
 	}
 	e.mu.Unlock()
 	if err != nil {
-		return Plan{}, Domain{}, err
+		return Plan{}, Domain{}, Assessment{}, err
 	}
-	if err := e.local.Check(ctx, plan, dom); err != nil {
-		return Plan{}, Domain{}, err
+	a, err := e.local.Check(ctx, plan, dom)
+	if err != nil {
+		return Plan{}, Domain{}, Assessment{}, err
 	}
-	return plan, dom, nil
+	return plan, dom, a, nil
 }
 
 // hostName is the local host's name, normalized; asked of the driver once.

@@ -93,7 +93,7 @@ func TestPausedVM(t *testing.T) {
 	restart := req("j3", "p3", "host-b")
 	restart.Plan.Type = migrate.Restart
 	var ce *migrate.CheckError
-	if err := f.e.Check(t.Context(), restart); !errors.As(err, &ce) || ce.Kind != migrate.InvalidState || !strings.Contains(ce.Reason, "paused") {
+	if err := checkErr(f.e.Check(t.Context(), restart)); !errors.As(err, &ce) || ce.Kind != migrate.InvalidState || !strings.Contains(ce.Reason, "paused") {
 		t.Errorf("Check of a restart of a paused VM: %v", err)
 	}
 	if _, err := f.e.Submit(t.Context(), restart); !errors.As(err, &ce) || ce.Kind != migrate.InvalidState {
@@ -106,7 +106,7 @@ func TestPausedVM(t *testing.T) {
 	resume := req("j2", "p2", "host-c")
 	resume.Plan.Type = migrate.Resume
 	for _, r := range []migrate.Request{live, resume} {
-		if err := f.e.Check(t.Context(), r); err != nil {
+		if err := checkErr(f.e.Check(t.Context(), r)); err != nil {
 			t.Fatalf("Check %v of a paused VM: %v", r.Plan.Type, err)
 		}
 		if err := errOf(f.e.Submit(t.Context(), r)); err != nil {

@@ -52,6 +52,7 @@ func Resolve(cfg Config, req Request) Plan {
 	if p.ShutdownTimeout == 0 {
 		p.ShutdownTimeout = cfg.ShutdownTimeout
 	}
+	p.Storage.RemoveSource = p.Storage.RemoveSource || cfg.RemoveSourceStorage
 	if p.Type == Live {
 		p.AutoConverge = p.AutoConverge || cfg.AllowAutoConverge
 		p.PostCopy = p.PostCopy || cfg.AllowPostCopy

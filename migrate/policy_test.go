@@ -20,7 +20,7 @@ func TestResolve(t *testing.T) {
 	}
 	want := Plan{VM: "u", Type: Live, DestHost: "fe80::1", Transport: TCP, DestURI: "qemu+tcp://[fe80::1]/system",
 		Bandwidth: 100 << 20, MaxDowntime: DefaultMaxDowntime, AutoConverge: true, ShutdownTimeout: DefaultShutdownTimeout}
-	if p != want {
+	if !reflect.DeepEqual(p, want) {
 		t.Errorf("Resolve:\n got %+v\nwant %+v", p, want)
 	}
 	req.Plan.Type, req.Plan.PostCopy, req.Plan.MaxDowntime = Resume, true, time.Second

@@ -161,7 +161,7 @@ func (e *Engine) recoverJob(ctx context.Context, r *Job, queued bool) error {
 
 // requeue queues again, under Submit's rules, a job whose record exists.
 func (e *Engine) requeue(ctx context.Context, req Request) error {
-	plan, dom, err := e.evaluate(ctx, req)
+	plan, dom, _, err := e.evaluate(ctx, req)
 	if err != nil {
 		return err
 	}

@@ -74,6 +74,8 @@ func TestClassesAndKeys(t *testing.T) {
 		{"CIM_InstCreation", "CIM_InstIndication", "", false, false},
 		{"CIM_InstModification", "CIM_InstIndication", "", false, false},
 		{"CIM_InstDeletion", "CIM_InstIndication", "", false, false},
+		{"CIM_StorageAllocationSettingData", "CIM_ResourceAllocationSettingData", "InstanceID", false, false},
+		{"VSMIG_VirtualSystemMigrationSettingData", "CIM_VirtualSystemMigrationSettingData", "InstanceID", false, false},
 	}
 	for _, tt := range tests {
 		c := mustClass(t, reg, tt.class)
@@ -228,6 +230,7 @@ func TestMigrationMethods(t *testing.T) {
 	// vsmig's extension: why IsMigratable is false, why a Migrate was
 	// refused.
 	why := param{"Error", "", "CIM_Error", cim.String, false, false, true}
+	disks := param{"StoragePlan", "", "", cim.String, true, false, true}
 	tests := []struct {
 		method string
 		params []param
@@ -235,8 +238,8 @@ func TestMigrationMethods(t *testing.T) {
 	}{
 		{"MigrateVirtualSystemToHost", []param{cs, host, msd, vssd, rasd, job, why}, true},
 		{"MigrateVirtualSystemToSystem", []param{cs, sys, msd, vssd, rasd, newCS, job, why}, true},
-		{"CheckVirtualSystemIsMigratableToHost", []param{cs, host, msd, vssd, rasd, ok, why}, false},
-		{"CheckVirtualSystemIsMigratableToSystem", []param{cs, sys, msd, vssd, rasd, ok, why}, false},
+		{"CheckVirtualSystemIsMigratableToHost", []param{cs, host, msd, vssd, rasd, ok, why, disks}, false},
+		{"CheckVirtualSystemIsMigratableToSystem", []param{cs, sys, msd, vssd, rasd, ok, why, disks}, false},
 	}
 	for _, tt := range tests {
 		m := svc.Method(tt.method)

@@ -34,22 +34,29 @@ type testDriver struct {
 	migrate.Driver
 
 	mu       sync.Mutex
-	checkErr error         // Check answers it, if set
-	startErr error         // Start answers it, if set
-	abortErr error         // a started migration's Abort answers it, if set
-	gate     chan struct{} // if set, Start waits until it is closed
-	onCheck  func()        // if set, runs at the start of every Check
+	checkErr error              // Check answers it, if set
+	disks    []migrate.DiskPlan // Check's assessment, if set
+	startErr error              // Start answers it, if set
+	abortErr error              // a started migration's Abort answers it, if set
+	gate     chan struct{}      // if set, Start waits until it is closed
+	onCheck  func()             // if set, runs at the start of every Check
 }
 
-func (d *testDriver) Check(ctx context.Context, p migrate.Plan, vm migrate.Domain) error {
+func (d *testDriver) Check(ctx context.Context, p migrate.Plan, vm migrate.Domain) (migrate.Assessment, error) {
 	d.mu.Lock()
-	err, on := d.checkErr, d.onCheck
+	err, on, disks := d.checkErr, d.onCheck, d.disks
 	d.mu.Unlock()
 	if on != nil {
 		on()
 	}
 	if err != nil {
-		return err
+		return migrate.Assessment{}, err
+	}
+	if disks != nil {
+		if _, err := d.Driver.Check(ctx, p, vm); err != nil {
+			return migrate.Assessment{}, err
+		}
+		return migrate.Assessment{Disks: disks}, nil
 	}
 	return d.Driver.Check(ctx, p, vm)
 }

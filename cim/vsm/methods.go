@@ -113,6 +113,11 @@ func (p *Profile) prepare(ctx context.Context, method string, in map[string]any,
 				NewName:      ch.NewName,
 				NewMemoryKiB: ch.NewMemoryKiB,
 				NewVCPUs:     ch.NewVCPUs,
+				Storage: migrate.Storage{
+					Copy:         s.Copy,
+					Relocate:     ch.Relocate,
+					RemoveSource: s.RemoveSource,
+				},
 			},
 			Meta: migrate.Meta{
 				Owner:              owner,
@@ -266,8 +271,10 @@ func (p *Profile) setError(method string, out map[string]any, e *cim.Instance) {
 // package doc for the answers.
 func (p *Profile) check(ctx context.Context, method string, in map[string]any, toSystem bool) (any, map[string]any, error) {
 	c, r := p.prepare(ctx, method, in, toSystem)
+	var found migrate.Assessment
 	if r == nil {
-		if err := p.engine.Check(ctx, c.req); err != nil {
+		var err error
+		if found, err = p.engine.Check(ctx, c.req); err != nil {
 			r = refusalOf(err)
 		}
 	}
@@ -276,7 +283,15 @@ func (p *Profile) check(ctx context.Context, method string, in map[string]any, t
 		delete(p.lastCheck, strings.ToLower(c.req.Plan.VM))
 		p.mu.Unlock()
 		p.rate.info(ctx, "migration check passed", method, RetOK, "vm", c.req.Plan.VM, "dest", c.req.Plan.DestHost)
-		return uint64(RetOK), map[string]any{"IsMigratable": true}, nil
+		out := map[string]any{"IsMigratable": true}
+		if len(found.Disks) > 0 {
+			plan := make([]string, len(found.Disks))
+			for i, d := range found.Disks {
+				plan[i] = d.String()
+			}
+			out["StoragePlan"] = plan
+		}
+		return uint64(RetOK), out, nil
 	}
 	switch r.Code {
 	case RetInvalidParameter, RetFailed, RetTimeout:

@@ -162,9 +162,22 @@ func TestMigrateReturnCodes(t *testing.T) {
 				t.Errorf("plan %+v", p)
 			}
 		}},
-		{name: "disk change", want: 6, in: func(f *fixture) map[string]any {
+		{name: "disk relocation without a place", want: 4, in: func(f *fixture) map[string]any {
 			return map[string]any{"ComputerSystem": vmRef(vmRunning), "DestinationHost": "host2.lab",
 				"NewResourceSettingData": []*cim.Instance{f.embed(ClassResourceSettingData, map[string]any{"ResourceType": 31, "VirtualQuantity": 1})}}
+		}},
+		{name: "disk relocation to a relative path", want: 4, in: func(f *fixture) map[string]any {
+			return map[string]any{"ComputerSystem": vmRef(vmRunning), "DestinationHost": "host2.lab",
+				"NewResourceSettingData": []*cim.Instance{f.embed(ClassStorageSettingData, map[string]any{"ResourceType": 31,
+					"HostResource": []string{"images/x.qcow2"}})}}
+		}},
+		{name: "network adapter change", want: 6, in: func(f *fixture) map[string]any {
+			return map[string]any{"ComputerSystem": vmRef(vmRunning), "DestinationHost": "host2.lab",
+				"NewResourceSettingData": []*cim.Instance{f.embed(ClassResourceSettingData, map[string]any{"ResourceType": 10, "VirtualQuantity": 1})}}
+		}},
+		{name: "storage copy value", want: 4, in: func(f *fixture) map[string]any {
+			return map[string]any{"ComputerSystem": vmRef(vmRunning), "DestinationHost": "host2.lab",
+				"MigrationSettingData": f.embed(ClassVsmigSettingData, map[string]any{"MigrationType": 2, "StorageCopy": 1})}
 		}},
 		{name: "memory in bad units", want: 6, in: func(f *fixture) map[string]any {
 			return map[string]any{"ComputerSystem": vmRef(vmRunning), "DestinationHost": "host2.lab",

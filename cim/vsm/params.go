@@ -3,6 +3,7 @@ package vsm
 import (
 	"fmt"
 	"math"
+	"path"
 	"strconv"
 	"strings"
 
@@ -18,6 +19,10 @@ type settings struct {
 	Transport migrate.Transport
 	Priority  uint16
 	Bandwidth uint64 // bytes per second, 0 = engine default
+	// Copy and RemoveSource come from vsmig's subclass of the setting
+	// data (ClassVsmigSettingData); the DMTF class leaves the defaults.
+	Copy         migrate.StorageCopy
+	RemoveSource bool
 }
 
 // parseSettingData reads a MigrationSettingData (nil = the defaults the
@@ -73,7 +78,38 @@ func (p *Profile) parseSettingData(msd *cim.Instance) (settings, *refusal) {
 			return s, r
 		}
 	}
+	if p.reg.IsA(msd.Class.Name, ClassVsmigSettingData) {
+		if r := parseStorageChoices(msd, &s); r != nil {
+			return s, r
+		}
+	}
 	return s, nil
+}
+
+// parseStorageChoices reads vsmig's StorageCopy and RemoveSourceStorage.
+func parseStorageChoices(msd *cim.Instance, s *settings) *refusal {
+	if v, ok, r := uintProp(msd, "StorageCopy"); r != nil {
+		return r
+	} else if ok {
+		switch v {
+		case 0:
+			s.Copy = migrate.CopyAuto
+		case 2:
+			s.Copy = migrate.CopyNever
+		case 3:
+			s.Copy = migrate.CopyAlways
+		default:
+			return refuse(RetInvalidParameter, fmt.Sprintf("StorageCopy %d is not a valid value (0 Automatic, 2 Never, 3 Always)", v))
+		}
+	}
+	switch v, _ := msd.Get("RemoveSourceStorage"); v := v.(type) {
+	case nil:
+	case bool:
+		s.RemoveSource = v
+	default:
+		return refuse(RetInvalidParameter, "RemoveSourceStorage is not a boolean")
+	}
+	return nil
 }
 
 // bandwidthBytes converts a Bandwidth and its BandwidthUnit (a DSP0004
@@ -164,6 +200,7 @@ type changes struct {
 	NewName      string
 	NewMemoryKiB uint64
 	NewVCPUs     int
+	Relocate     []migrate.DiskRelocation
 }
 
 // parseSystemSettingData takes the new name of the virtual system from a
@@ -192,14 +229,18 @@ func (p *Profile) parseSystemSettingData(vssd *cim.Instance, c *changes) *refusa
 
 // CIM_ResourceAllocationSettingData.ResourceType values vsmig can change.
 const (
-	resourceProcessor = 3
-	resourceMemory    = 4
+	resourceProcessor   = 3
+	resourceMemory      = 4
+	resourceDiskDrive   = 17
+	resourceLogicalDisk = 31
 )
 
 // parseResourceSettingData applies NewResourceSettingData: memory
 // (ResourceType 4, VirtualQuantity in AllocationUnits, "byte*2^20" if
-// empty) and virtual CPUs (ResourceType 3, VirtualQuantity). Anything else
-// cannot be applied to the destination definition: 6.
+// empty), virtual CPUs (ResourceType 3, VirtualQuantity) and disks
+// relocated on the destination (ResourceType 31 Logical Disk or 17 Disk
+// Drive, see parseRelocation). Anything else cannot be applied to the
+// destination definition: 6.
 func (p *Profile) parseResourceSettingData(rasds []*cim.Instance, c *changes) *refusal {
 	seen := map[uint64]bool{}
 	for i, rasd := range rasds {
@@ -217,8 +258,21 @@ func (p *Profile) parseResourceSettingData(rasds []*cim.Instance, c *changes) *r
 		if !ok {
 			return refuse(RetInvalidParameter, name+" has no ResourceType")
 		}
+		if rt == resourceLogicalDisk || rt == resourceDiskDrive {
+			reloc, r := parseRelocation(name, rasd)
+			if r != nil {
+				return r
+			}
+			for _, o := range c.Relocate {
+				if o.Disk == reloc.Disk {
+					return refuse(RetIncompatible, fmt.Sprintf("%s: disk %q is relocated twice", name, reloc.Disk))
+				}
+			}
+			c.Relocate = append(c.Relocate, reloc)
+			continue
+		}
 		if rt != resourceMemory && rt != resourceProcessor {
-			return refuse(RetIncompatible, fmt.Sprintf("%s: ResourceType %d cannot be changed by a migration (only 3 Processor and 4 Memory)", name, rt))
+			return refuse(RetIncompatible, fmt.Sprintf("%s: ResourceType %d cannot be changed by a migration (only 3 Processor, 4 Memory, 17 Disk Drive and 31 Logical Disk)", name, rt))
 		}
 		if seen[rt] {
 			return refuse(RetIncompatible, fmt.Sprintf("%s: ResourceType %d is given twice", name, rt))
@@ -254,6 +308,50 @@ func (p *Profile) parseResourceSettingData(rasds []*cim.Instance, c *changes) *r
 		c.NewMemoryKiB = uint64(kib)
 	}
 	return nil
+}
+
+// parseRelocation reads a disk's new place on the destination: which disk
+// (AddressOnParent, else ElementName: its target device, "vda"; neither
+// for a VM's only disk) and where (HostResource[0], else HostExtentName):
+// a storage pool's name, or an absolute path: a directory if it is a
+// storage pool's directory on the destination, else the new file.
+func parseRelocation(name string, rasd *cim.Instance) (migrate.DiskRelocation, *refusal) {
+	var d migrate.DiskRelocation
+	for _, prop := range []string{"AddressOnParent", "ElementName"} {
+		if v, _ := rasd.Get(prop); v != nil {
+			if s, _ := v.(string); s != "" {
+				d.Disk = s
+				break
+			}
+		}
+	}
+	if v, _ := rasd.Get("HostResource"); v != nil {
+		if l, _ := v.([]string); len(l) > 0 {
+			d.To = l[0]
+		}
+	}
+	if d.To == "" {
+		if v, _ := rasd.Get("HostExtentName"); v != nil {
+			d.To, _ = v.(string)
+		}
+	}
+	bad := func(format string, args ...any) (migrate.DiskRelocation, *refusal) {
+		return d, refuse(RetInvalidParameter, name+": "+fmt.Sprintf(format, args...))
+	}
+	switch {
+	case d.To == "":
+		return bad("a disk relocation needs HostResource (the new directory, file or storage pool)")
+	case strings.ContainsAny(d.To, "\x00\n\r") || len(d.To) > 4096:
+		return bad("HostResource %q is not a path or a pool name", d.To)
+	case strings.Contains(d.To, "/") && !path.IsAbs(d.To):
+		return bad("HostResource %q is not an absolute path", d.To)
+	case strings.ContainsAny(d.Disk, "/\x00\n\r ") || len(d.Disk) > 64:
+		return bad("%q does not name a disk (a target device such as vda)", d.Disk)
+	}
+	if strings.Contains(d.To, "/") {
+		d.To = path.Clean(d.To)
+	}
+	return d, nil
 }
 
 // memoryUnit returns the size in bytes of one AllocationUnit of memory.

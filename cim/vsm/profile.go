@@ -35,6 +35,11 @@ const (
 	// Classes of the embedded instances the methods take.
 	ClassSystemSettingData   = "CIM_VirtualSystemSettingData"
 	ClassResourceSettingData = "CIM_ResourceAllocationSettingData"
+	// ClassStorageSettingData relocates a disk in NewResourceSettingData;
+	// ClassVsmigSettingData is vsmig's MigrationSettingData with the
+	// storage choices (StorageCopy, RemoveSourceStorage).
+	ClassStorageSettingData = "CIM_StorageAllocationSettingData"
+	ClassVsmigSettingData   = "VSMIG_VirtualSystemMigrationSettingData"
 
 	// ServiceName is the Name key of the migration service.
 	ServiceName = "MigrationService"

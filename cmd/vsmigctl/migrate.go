@@ -13,11 +13,14 @@ import (
 
 // migrationFlags are the MigrationSettingData a user can set.
 type migrationFlags struct {
-	typ       *clidoc.Choice
-	transport *clidoc.Choice
-	bandwidth uint
-	priority  uint
-	newName   string
+	typ          *clidoc.Choice
+	transport    *clidoc.Choice
+	bandwidth    uint
+	priority     uint
+	newName      string
+	storageCopy  *clidoc.Choice
+	removeSource bool
+	relocate     []string // DISK=TO or TO
 }
 
 func (m *migrationFlags) register(fs *flag.FlagSet) {
@@ -26,6 +29,15 @@ func (m *migrationFlags) register(fs *flag.FlagSet) {
 	fs.UintVar(&m.bandwidth, "bandwidth", 0, "bandwidth cap in `MiB/s` (0: no cap)")
 	fs.UintVar(&m.priority, "priority", 0, "queue priority `N`: lower runs first (0: default)")
 	fs.StringVar(&m.newName, "new-name", "", "`NAME` of the VM on the destination")
+	m.storageCopy = clidoc.NewChoice(fs, "storage-copy", "", "when disks are copied: auto (the local ones), never (refuse a migration that needs a copy) or always (every disk; a shared one must be relocated) (default: auto)", "auto", "never", "always")
+	fs.BoolVar(&m.removeSource, "remove-source", false, "remove the source's copy of each copied disk once the migration has completed")
+	fs.Func("relocate", "put a disk elsewhere on the destination: `[DISK=]PLACE`, PLACE a storage pool, a directory or a file, DISK its target device (vda; may be left out for a VM with one disk); repeatable", func(s string) error {
+		if strings.TrimSpace(s) == "" || strings.HasSuffix(s, "=") {
+			return fmt.Errorf("want [DISK=]PLACE, got %q", s)
+		}
+		m.relocate = append(m.relocate, s)
+		return nil
+	})
 }
 
 var (
@@ -41,7 +53,11 @@ func (m *migrationFlags) settingData() (string, error) {
 		return "", usageErrorf("--type wants live, resume or restart, got %q", m.typ.Value)
 	}
 	var b strings.Builder
-	b.WriteString(`<INSTANCE CLASSNAME="CIM_VirtualSystemMigrationSettingData">`)
+	class := "CIM_VirtualSystemMigrationSettingData"
+	if m.storageCopy.Value != "" || m.removeSource {
+		class = "VSMIG_VirtualSystemMigrationSettingData" // vsmig's storage choices
+	}
+	fmt.Fprintf(&b, `<INSTANCE CLASSNAME="%s">`, class)
 	prop := func(name, typ, value string) {
 		fmt.Fprintf(&b, `<PROPERTY NAME="%s" TYPE="%s"><VALUE>%s</VALUE></PROPERTY>`, name, typ, value)
 	}
@@ -63,8 +79,43 @@ func (m *migrationFlags) settingData() (string, error) {
 	if m.priority > 0 {
 		prop("Priority", "uint16", strconv.FormatUint(uint64(m.priority), 10))
 	}
+	if v := m.storageCopy.Value; v != "" {
+		sc, ok := map[string]string{"auto": "0", "never": "2", "always": "3"}[v]
+		if !ok {
+			return "", usageErrorf("--storage-copy wants auto, never or always, got %q", v)
+		}
+		prop("StorageCopy", "uint16", sc)
+	}
+	if m.removeSource {
+		prop("RemoveSourceStorage", "boolean", "true")
+	}
 	b.WriteString(`</INSTANCE>`)
 	return b.String(), nil
+}
+
+// resourceSettingData encodes each --relocate as an embedded
+// CIM_StorageAllocationSettingData: the disk in AddressOnParent, where it
+// goes in HostResource (DSP1081's NewResourceSettingData).
+func (m *migrationFlags) resourceSettingData() []string {
+	var out []string
+	for _, r := range m.relocate {
+		disk, place, ok := strings.Cut(r, "=")
+		if !ok {
+			disk, place = "", r
+		}
+		var b strings.Builder
+		b.WriteString(`<INSTANCE CLASSNAME="CIM_StorageAllocationSettingData"><PROPERTY NAME="ResourceType" TYPE="uint16"><VALUE>31</VALUE></PROPERTY>`)
+		if disk != "" {
+			b.WriteString(`<PROPERTY NAME="AddressOnParent" TYPE="string"><VALUE>`)
+			xmlEscape(&b, disk)
+			b.WriteString(`</VALUE></PROPERTY>`)
+		}
+		b.WriteString(`<PROPERTY.ARRAY NAME="HostResource" TYPE="string"><VALUE.ARRAY><VALUE>`)
+		xmlEscape(&b, place)
+		b.WriteString(`</VALUE></VALUE.ARRAY></PROPERTY.ARRAY></INSTANCE>`)
+		out = append(out, b.String())
+	}
+	return out
 }
 
 func (m *migrationFlags) systemSettingData() string {
@@ -97,6 +148,9 @@ func (a *app) migrationParams(vm vmRecord, host string, m *migrationFlags) ([]cl
 	}
 	if s := m.systemSettingData(); s != "" {
 		params = append(params, client.Param{Name: "NewSystemSettingData", Text: s})
+	}
+	for _, s := range m.resourceSettingData() {
+		params = append(params, client.Param{Name: "NewResourceSettingData", Text: s})
 	}
 	return params, nil
 }
@@ -177,10 +231,11 @@ func checkCommand(ctx context.Context, a *app, pos []string, m *migrationFlags) 
 	}
 	ok := out.Get("IsMigratable") == "true"
 	result := struct {
-		VM          string `json:"vm"`
-		Destination string `json:"destination"`
-		Migratable  bool   `json:"migratable"`
-		Reason      string `json:"reason,omitempty"`
+		VM          string   `json:"vm"`
+		Destination string   `json:"destination"`
+		Migratable  bool     `json:"migratable"`
+		Reason      string   `json:"reason,omitempty"`
+		Disks       []string `json:"disks,omitempty"`
 	}{VM: vm.Name, Destination: pos[1], Migratable: ok}
 	answer := "yes"
 	fields := [][2]string{{"VM", vm.Name}, {"Destination", pos[1]}}
@@ -193,6 +248,15 @@ func checkCommand(ctx context.Context, a *app, pos []string, m *migrationFlags) 
 		}
 	}
 	fields = append(fields, [2]string{"Migratable", answer})
+	// What the migration does with each disk (vsmigd's StoragePlan).
+	for i, d := range out.Texts("StoragePlan") {
+		label := ""
+		if i == 0 {
+			label = "Disks"
+		}
+		fields = append(fields, [2]string{label, d})
+		result.Disks = append(result.Disks, d)
+	}
 	if err := a.out.Record(fields, result); err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"strings"
 	"testing"
 )
@@ -86,6 +87,15 @@ func TestCheckAnswers(t *testing.T) {
 	if code != exitNotMigrating || code == 1 || !strings.Contains(out, "no: the guest's CPU model X is not available on host-c") {
 		t.Errorf("not migratable: exit %d, want %d\n%s%s", code, exitNotMigrating, out, errOut)
 	}
+	// What happens to each disk (vsmigd's StoragePlan) is printed too.
+	f.setOutput(method, `<p:IsMigratable>true</p:IsMigratable>`+
+		`<p:StoragePlan>vda: copied to /var/lib/libvirt/images/w.qcow2 on the destination (1.0 GiB)</p:StoragePlan>`+
+		`<p:StoragePlan>vdb: shared, not copied (/srv/data.qcow2)</p:StoragePlan><p:ReturnValue>0</p:ReturnValue>`)
+	out, errOut, code = runCtl(t.Context(), against(f), "check", "web-01", "host-b")
+	if code != 0 || !strings.Contains(out, "Disks:") || !strings.Contains(out, "vda: copied to /var/lib/libvirt/images/w.qcow2") ||
+		!strings.Contains(out, "vdb: shared, not copied") {
+		t.Errorf("disks: exit %d\n%s%s", code, out, errOut)
+	}
 	f.setOutput(method, `<p:ReturnValue>1</p:ReturnValue>`)
 	if _, errOut, code := runCtl(t.Context(), against(f), "check", "web-01", "host-c"); code != 1 || !strings.Contains(errOut, "not supported") {
 		t.Errorf("Not Supported: exit %d, want 1\n%s", code, errOut)
@@ -143,5 +153,35 @@ func TestInterruptedWait(t *testing.T) {
 		if code != exitInterrupted || strings.Contains(errOut, "context canceled") {
 			t.Errorf("vsmigctl %s: exit %d, want %d\n%s", strings.Join(args, " "), code, exitInterrupted, errOut)
 		}
+	}
+}
+
+// The storage flags become vsmig's setting data and DSP1081's storage
+// allocation settings.
+func TestStorageFlags(t *testing.T) {
+	var m migrationFlags
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	m.register(fs)
+	if err := fs.Parse([]string{"--storage-copy", "never", "--remove-source", "--relocate", "vda=vsmig-alt", "--relocate", "/srv/x.qcow2"}); err != nil {
+		t.Fatal(err)
+	}
+	msd, err := m.settingData()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`CLASSNAME="VSMIG_VirtualSystemMigrationSettingData"`,
+		`<PROPERTY NAME="StorageCopy" TYPE="uint16"><VALUE>2</VALUE>`, `<PROPERTY NAME="RemoveSourceStorage" TYPE="boolean"><VALUE>true</VALUE>`} {
+		if !strings.Contains(msd, want) {
+			t.Errorf("setting data lacks %s:\n%s", want, msd)
+		}
+	}
+	rasd := m.resourceSettingData()
+	if len(rasd) != 2 || !strings.Contains(rasd[0], `<PROPERTY NAME="AddressOnParent" TYPE="string"><VALUE>vda</VALUE>`) ||
+		!strings.Contains(rasd[0], `<VALUE>vsmig-alt</VALUE>`) || strings.Contains(rasd[1], "AddressOnParent") ||
+		!strings.Contains(rasd[1], `<VALUE>/srv/x.qcow2</VALUE>`) {
+		t.Errorf("storage allocation settings:\n%s", strings.Join(rasd, "\n"))
+	}
+	if err := fs.Parse([]string{"--relocate", "vda="}); err == nil {
+		t.Error("--relocate vda= accepted")
 	}
 }

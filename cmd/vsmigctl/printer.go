@@ -30,6 +30,10 @@ func (p tablePrinter) Table(headers []string, rows [][]string, _ any) error {
 func (p tablePrinter) Record(fields [][2]string, _ any) error {
 	tw := tabwriter.NewWriter(p.w, 0, 4, 2, ' ', 0)
 	for _, f := range fields {
+		if f[0] == "" { // a further line of the field above
+			fmt.Fprintf(tw, "\t%s\n", f[1])
+			continue
+		}
 		fmt.Fprintf(tw, "%s:\t%s\n", f[0], f[1])
 	}
 	return tw.Flush()

@@ -53,6 +53,7 @@ type Config struct {
 	ProgressTimeout         time.Duration
 	AutoConverge            bool
 	AllowPostCopy           bool
+	RemoveSourceStorage     bool
 	DefaultTransport        string // tcp, tls, tls-strict, ssh
 
 	LogFormat string // text or json
@@ -160,6 +161,7 @@ func (c *Config) settings() []setting {
 		duration("progress_timeout", "abort when remaining data sets no new low for this long (0: engine default)", &c.ProgressTimeout),
 		boolean("auto_converge", "allow CPU throttling when the dirty rate keeps up with the bandwidth", &c.AutoConverge),
 		boolean("allow_post_copy", "allow switching to post-copy when pre-copy cannot converge", &c.AllowPostCopy),
+		boolean("remove_source_storage", "remove the source's copy of each copied disk once its migration has completed (by default it stays)", &c.RemoveSourceStorage),
 		str("default_transport", "transport when a request names none: tcp, tls, tls-strict or ssh", &c.DefaultTransport),
 		str("log_format", "log format: text or json", &c.LogFormat),
 		str("log_level", "log level: debug, info, warn or error", &c.LogLevel),

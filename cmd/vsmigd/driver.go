@@ -73,6 +73,7 @@ func engineConfig(cfg Config, logger *slog.Logger) migrate.Config {
 		ec.ProgressTimeout = cfg.ProgressTimeout
 	}
 	ec.AllowAutoConverge = cfg.AutoConverge
+	ec.RemoveSourceStorage = cfg.RemoveSourceStorage
 	ec.AllowPostCopy = cfg.AllowPostCopy
 	ec.DefaultTransport = migrate.Transport(transportType(cfg.DefaultTransport))
 	return ec

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -78,7 +79,7 @@ func TestStoreCRUD(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.VMName != j.VMName || !got.Submitted.Equal(t0) || got.Plan != j.Plan || got.Meta != j.Meta {
+		if got.VMName != j.VMName || !got.Submitted.Equal(t0) || !reflect.DeepEqual(got.Plan, j.Plan) || got.Meta != j.Meta {
 			t.Fatalf("Get = %+v", got)
 		}
 		got.Result.Downtime = 0 // copies must not alias the store
@@ -251,7 +252,7 @@ func TestBoltDurableAcrossReopen(t *testing.T) {
 		t.Fatalf("reopened store has %d jobs, want %d", len(js), len(want))
 	}
 	for i, j := range js {
-		if j.Status != want[j.ID] || j.Percent != i || j.Plan != newJob("x", t0).Plan {
+		if j.Status != want[j.ID] || j.Percent != i || !reflect.DeepEqual(j.Plan, newJob("x", t0).Plan) {
 			t.Errorf("job %s after reopen: %+v", j.ID, j)
 		}
 	}

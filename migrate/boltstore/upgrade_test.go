@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -134,7 +135,7 @@ func TestUpgradeFromE7B7390(t *testing.T) {
 		t.Fatal(err)
 	}
 	changed.Submitted, again.Submitted = changed.Submitted.UTC(), again.Submitted.UTC()
-	if again.StatusLine != "Recovering" || again.Plan != run.Plan || again.Percent != run.Percent || again.Meta != run.Meta ||
+	if again.StatusLine != "Recovering" || !reflect.DeepEqual(again.Plan, run.Plan) || again.Percent != run.Percent || again.Meta != run.Meta ||
 		!again.Started.Equal(run.Started) || again.Progress != run.Progress {
 		t.Errorf("rewritten record: %+v\nwas %+v", again, run)
 	}

@@ -23,6 +23,7 @@ func (d *Driver) Attach(ctx context.Context, plan migrate.Plan) (migrate.Migrati
 	type found struct {
 		dom golibvirt.Domain
 		st  jobStats
+		xml string
 	}
 	f, err := call(ctx, d.main, "find migration job", func(h hypervisor) (found, error) {
 		dom, err := h.DomainLookupByUUID(u)
@@ -30,7 +31,11 @@ func (d *Driver) Attach(ctx context.Context, plan migrate.Plan) (migrate.Migrati
 			return found{}, err
 		}
 		typ, params, err := h.DomainGetJobStats(dom, 0)
-		return found{dom, decodeJobStats(typ, params)}, err
+		if err != nil {
+			return found{}, err
+		}
+		xml, err := h.DomainGetXMLDesc(dom, golibvirt.DomainXMLMigratable)
+		return found{dom, decodeJobStats(typ, params), xml}, err
 	})
 	if err != nil {
 		if isNotRunning(err) {
@@ -45,12 +50,25 @@ func (d *Driver) Attach(ctx context.Context, plan migrate.Plan) (migrate.Migrati
 		return nil, fmt.Errorf("libvirt: VM %s has a job that is not an outgoing migration (operation %d): %w",
 			plan.VM, op, migrate.ErrNoJob)
 	}
+	// The disks it moves: what a failure leaves to remove, what a
+	// completion may remove on the source. Without an answer from the
+	// destination, the migration is followed all the same.
+	sm, err := d.attachedDisks(ctx, plan, f.dom, f.xml)
+	if err != nil {
+		d.log.Warn("attached migration: cannot tell what it does with the disks; their copies are left to the operator",
+			"vm", plan.VM, "err", err)
+		sm = nil
+	}
 	m := d.newMigration(plan, f.dom)
 	if m == nil {
 		return nil, migrate.ErrShuttingDown
 	}
 	m.sawJob = true
-	m.last = f.st.progress()
+	m.storage = sm
+	if sm != nil {
+		m.memory = sm.memory
+	}
+	m.last = f.st.progress(m.memory)
 	m.started = time.Now().Add(-m.last.Elapsed)
 	d.log.Info("attached to a running migration", "vm", plan.VM, "dest", plan.DestURI)
 	go m.watch()

@@ -15,32 +15,33 @@ import (
 // the VM; the destination unreachable, or the same host (same host UUID);
 // the VM's UUID or (new) name already defined there; too little memory in
 // all or free, too few CPUs; for KVM guests with a CPU model, a CPU the
-// destination cannot run. vm supplies what Domain read (state, memory,
+// destination cannot run; a libvirt network or bridge a NIC uses that the
+// destination lacks (disks are PlanStorage's). vm supplies what Domain read (state, memory,
 // vCPUs), so the source is asked only for the job, the definition and,
 // once per driver, its host UUID. Failures are *migrate.CheckError.
-func (d *Driver) Check(ctx context.Context, plan migrate.Plan, vm migrate.Domain) error {
+func (d *Driver) Check(ctx context.Context, plan migrate.Plan, vm migrate.Domain) (migrate.Assessment, error) {
 	if err := checkPlan(plan); err != nil {
-		return err
+		return migrate.Assessment{}, err
 	}
 	u, err := parseUUID(plan.VM)
 	if err != nil {
-		return &migrate.CheckError{Kind: migrate.InvalidParameter, Reason: "no such VM " + plan.VM, Err: err}
+		return migrate.Assessment{}, &migrate.CheckError{Kind: migrate.InvalidParameter, Reason: "no such VM " + plan.VM, Err: err}
 	}
 	src, err := d.sourceFacts(ctx, u, vm)
 	if err != nil {
 		if errors.Is(err, migrate.ErrNoDomain) {
-			return &migrate.CheckError{Kind: migrate.InvalidParameter, Reason: "no such VM " + plan.VM, Err: err}
+			return migrate.Assessment{}, &migrate.CheckError{Kind: migrate.InvalidParameter, Reason: "no such VM " + plan.VM, Err: err}
 		}
-		return &migrate.CheckError{Kind: migrate.InvalidState, Reason: "source host not answering", Err: err}
+		return migrate.Assessment{}, &migrate.CheckError{Kind: migrate.InvalidState, Reason: "source host not answering", Err: err}
 	}
 	if src.JobType != golibvirt.DomainJobNone {
-		return &migrate.CheckError{Kind: migrate.InvalidState,
+		return migrate.Assessment{}, &migrate.CheckError{Kind: migrate.InvalidState,
 			Reason: "the VM already has a job running in libvirt", Err: migrate.ErrVMBusy}
 	}
 
 	dc, err := d.destConn(plan)
 	if err != nil {
-		return err
+		return migrate.Assessment{}, err
 	}
 	defer dc.close()
 	dctx, cancel := context.WithTimeout(ctx, d.cfg.DestTimeout)
@@ -48,12 +49,19 @@ func (d *Driver) Check(ctx context.Context, plan migrate.Plan, vm migrate.Domain
 	dst, err := destFacts(dctx, dc, u, plan, src)
 	if err != nil {
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return migrate.Assessment{}, ctx.Err()
 		}
-		return &migrate.CheckError{Kind: migrate.InvalidState,
+		return migrate.Assessment{}, &migrate.CheckError{Kind: migrate.InvalidState,
 			Reason: "destination unreachable: " + plan.DestURI, Err: err}
 	}
-	return checkDest(plan, src, dst)
+	if err := checkDest(plan, src, dst); err != nil {
+		return migrate.Assessment{}, err
+	}
+	disks, err := d.planDisks(ctx, plan, src.Dom, src.Facts.Disks, dc, false)
+	if err != nil {
+		return migrate.Assessment{}, err
+	}
+	return migrate.Assessment{Disks: diskPlans(disks)}, nil
 }
 
 // checkPlan rejects plans that are formally wrong.
@@ -142,6 +150,8 @@ type dstFacts struct {
 	NameTaken  bool
 	CPUCompare int32 // -1 not compared; else virConnectCompareCPU's result
 	CPUErr     error
+	// NICProblem is what the destination lacks for a NIC ("" if nothing).
+	NICProblem string
 }
 
 func destFacts(ctx context.Context, c *conn, u golibvirt.UUID, p migrate.Plan, src srcFacts) (dstFacts, error) {
@@ -185,6 +195,11 @@ func destFacts(ctx context.Context, c *conn, u golibvirt.UUID, p migrate.Plan, s
 		if src.Facts.Type == "kvm" && src.Facts.CPU != "" {
 			f.CPUCompare, f.CPUErr = h.ConnectCompareCPU(src.Facts.CPU, 0)
 		}
+		for _, nic := range src.Facts.NICs {
+			if f.NICProblem, err = nicProblem(h, nic); err != nil || f.NICProblem != "" {
+				return f, err
+			}
+		}
 		return f, nil
 	})
 }
@@ -221,6 +236,8 @@ func checkDest(p migrate.Plan, src srcFacts, dst dstFacts) error {
 	case dst.CPUCompare == 0 && dst.CPUErr == nil:
 		// VIR_CPU_COMPARE_INCOMPATIBLE
 		return incompatible("the destination's CPU cannot run the VM's CPU model")
+	case dst.NICProblem != "":
+		return incompatible("%s", dst.NICProblem)
 	}
 	return nil
 }

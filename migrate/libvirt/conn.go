@@ -41,6 +41,22 @@ type hypervisor interface {
 	DomainCreate(golibvirt.Domain) error
 	DomainDestroy(golibvirt.Domain) error
 	DomainUndefineFlags(golibvirt.Domain, golibvirt.DomainUndefineFlagsValues) error
+	DomainGetBlockInfo(dom golibvirt.Domain, path string, flags uint32) (allocation, capacity, physical uint64, err error)
+	// Storage and networks: the storage plan (storage.go, probe.go) and
+	// the destination's networks for the VM's NICs (network.go).
+	StoragePoolLookupByName(string) (golibvirt.StoragePool, error)
+	StoragePoolLookupByTargetPath(string) (golibvirt.StoragePool, error)
+	StoragePoolGetInfo(golibvirt.StoragePool) (state uint8, capacity, allocation, available uint64, err error)
+	StoragePoolGetXMLDesc(golibvirt.StoragePool, golibvirt.StorageXMLFlags) (string, error)
+	StoragePoolRefresh(golibvirt.StoragePool, uint32) error
+	StorageVolLookupByName(golibvirt.StoragePool, string) (golibvirt.StorageVol, error)
+	StorageVolLookupByPath(string) (golibvirt.StorageVol, error)
+	StorageVolGetPath(golibvirt.StorageVol) (string, error)
+	StorageVolCreateXML(golibvirt.StoragePool, string, golibvirt.StorageVolCreateFlags) (golibvirt.StorageVol, error)
+	StorageVolDelete(golibvirt.StorageVol, golibvirt.StorageVolDeleteFlags) error
+	NetworkLookupByName(string) (golibvirt.Network, error)
+	NetworkIsActive(golibvirt.Network) (int32, error)
+	InterfaceLookupByName(string) (golibvirt.Interface, error)
 	// SubscribeEvents streams events of one kind until ctx ends.
 	SubscribeEvents(ctx context.Context, id golibvirt.DomainEventID, dom golibvirt.OptDomain) (<-chan any, error)
 }

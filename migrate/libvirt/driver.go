@@ -59,6 +59,9 @@ type Driver struct {
 	closed   bool
 	active   map[*migration]struct{}
 	hostUUID string // this host's UUID, once read
+	// probes are the storage directories of destinations probed lately,
+	// by destination URI and directory (probe.go).
+	probes map[string]dirProbe
 }
 
 func (d *Driver) cachedHostUUID() string {

@@ -35,3 +35,23 @@ func isCode(err error, code golibvirt.ErrorNumber) bool {
 func isNotRunning(err error) bool {
 	return isCode(err, golibvirt.ErrOperationInvalid) || isCode(err, golibvirt.ErrNoDomain)
 }
+
+// isRefused reports whether err is libvirt's answer to a call (an error it
+// reported), not a failure to reach it.
+func isRefused(err error) bool {
+	var e golibvirt.Error
+	return errors.As(err, &e)
+}
+
+// notFound reports libvirt's "no such" answers for the objects the
+// storage plan and NIC checks look up (go-libvirt's IsNotFound knows
+// domains only).
+func notFound(err error) bool {
+	for _, c := range []golibvirt.ErrorNumber{golibvirt.ErrNoDomain, golibvirt.ErrNoStoragePool,
+		golibvirt.ErrNoStorageVol, golibvirt.ErrNoNetwork, golibvirt.ErrNoInterface} {
+		if isCode(err, c) {
+			return true
+		}
+	}
+	return false
+}

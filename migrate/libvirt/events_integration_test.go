@@ -66,8 +66,13 @@ func TestEventsOfARealMigration(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the destination's record: %v", err)
 	}
-	if d := dst.result(); d.Iterations != res.Iterations || d.DataTransferred != res.DataTransferred {
-		t.Errorf("the event's figures %+v differ from the destination's %+v", res, d)
+	// The destination's record of the incoming job counts the memory
+	// only; the source's (the event's) counts the disks copied too.
+	d := dst.result()
+	disks := len(m.storage.copies()) > 0
+	if d.Iterations != res.Iterations || !disks && d.DataTransferred != res.DataTransferred ||
+		disks && res.DataTransferred <= d.DataTransferred {
+		t.Errorf("the event's figures %+v and the destination's %+v do not agree (disks copied: %t)", res, d, disks)
 	}
 	if uint64(seen["iteration"]) != res.Iterations || notices[len(notices)-1] != res.Iterations {
 		t.Errorf("%d iteration events, the last notice %d; the job counted %d iterations", seen["iteration"], notices[len(notices)-1], res.Iterations)

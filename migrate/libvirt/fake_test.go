@@ -40,6 +40,10 @@ type fakeHost struct {
 	// statsHang, if set, makes DomainGetJobStats of a running job wait on
 	// it, as libvirt does in a migration's finish phase.
 	statsHang chan struct{}
+	// storage holds pools, files and networks (fake_storage_test.go).
+	storage *fakeStorage
+	// uuidLookups counts DomainLookupByUUID calls.
+	uuidLookups int
 }
 
 // fakeSub is one SubscribeEvents registration.
@@ -112,6 +116,9 @@ func (f *fakeHost) ConnectListAllDomains(int32, golibvirt.ConnectListAllDomainsF
 	return out, uint32(len(out)), nil
 }
 func (f *fakeHost) DomainLookupByUUID(u golibvirt.UUID) (golibvirt.Domain, error) {
+	f.mu.Lock()
+	f.uuidLookups++
+	f.mu.Unlock()
 	d, err := f.dom(golibvirt.Domain{UUID: u})
 	if err != nil {
 		return golibvirt.Domain{}, err
@@ -331,6 +338,12 @@ func (n fakeNet) open(_ context.Context, uri string) (*session, error) {
 // checkAsEngine checks p as the engine does: the VM as Domain reads it,
 // then Check (a missing VM is Check's to refuse).
 func checkAsEngine(ctx context.Context, d *Driver, p migrate.Plan) error {
+	_, err := checkDisksAsEngine(ctx, d, p)
+	return err
+}
+
+// checkDisksAsEngine is checkAsEngine with the disks' assessment.
+func checkDisksAsEngine(ctx context.Context, d *Driver, p migrate.Plan) (migrate.Assessment, error) {
 	dom, _ := d.Domain(ctx, p.VM)
 	return d.Check(ctx, p, dom)
 }

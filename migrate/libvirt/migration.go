@@ -30,6 +30,8 @@ type migration struct {
 	done    chan struct{}
 	stop    chan struct{} // closed by detach; ends an attached watcher
 	perform *conn         // the perform call's connection; nil if attached
+	storage *storageMove  // the disks it moves; nil if attached or diskless
+	memory  uint64        // the guest's memory in bytes; 0 if attached (stats.progress)
 
 	// Events. iters carries iteration numbers to the engine's monitor
 	// (capacity 1, the latest replacing one not yet read: a send never
@@ -101,9 +103,17 @@ func (d *Driver) Start(ctx context.Context, plan migrate.Plan) (migrate.Migratio
 	if err := migrate.StateAllows(migrate.Domain{Name: s.dom.Name, State: s.state}, plan.Type); err != nil {
 		return nil, err
 	}
-	params, err := migrateParams(plan, s.xml, s.dom.Name)
+	// The disks' plan anew: what was checked may have changed since.
+	sm, err := d.startDisks(ctx, plan, s.dom, s.xml)
+	if err != nil {
+		return nil, err
+	}
+	params, err := migrateParams(plan, s.xml, s.dom.Name, sm)
 	if err != nil {
 		return nil, fmt.Errorf("libvirt: destination definition: %w", err)
+	}
+	if err := d.prepareStorage(ctx, plan, sm); err != nil {
+		return nil, err
 	}
 	perform := &conn{uri: d.cfg.URI, open: d.open}
 	if _, err := perform.get(ctx); err != nil {
@@ -112,10 +122,12 @@ func (d *Driver) Start(ctx context.Context, plan migrate.Plan) (migrate.Migratio
 	m := d.newMigration(plan, s.dom)
 	if m == nil {
 		perform.close()
+		d.cleanupImages(context.WithoutCancel(ctx), plan, sm.created)
 		return nil, migrate.ErrShuttingDown
 	}
+	m.storage, m.memory = sm, sm.memory
 	d.log.Info("migration starting", "vm", plan.VM, "name", s.dom.Name, "dest", plan.DestURI,
-		"type", int(plan.Type), "flags", uint32(migrateFlags(plan, s.state)), "params", len(params))
+		"type", int(plan.Type), "flags", uint32(m.flags(s.state)), "params", len(params), "copied_disks", sm.copies())
 	m.perform = perform
 	go m.run(perform, params, s.state)
 	return m, nil
@@ -134,8 +146,24 @@ func (d *Driver) newMigration(plan migrate.Plan, dom golibvirt.Domain) *migratio
 	return m
 }
 
+// flags are the libvirt migration flags of m, disks included.
+func (m *migration) flags(was migrate.DomainState) golibvirt.DomainMigrateFlags {
+	return migrateFlags(m.plan, was) | m.storage.flags()
+}
+
 // finish records the outcome, ends the event subscription and closes done.
+// The disks come first: a failed migration's images on the destination
+// are removed before the job is seen to end (and, if the destination does
+// not answer, again in the background until it does), a completed one's
+// source files when the client asked for it.
 func (m *migration) finish(res migrate.Result, err error) {
+	if m.storage != nil {
+		if err != nil && len(m.storage.created) > 0 {
+			m.d.cleanupImages(context.Background(), m.plan, m.storage.created)
+		} else if err == nil {
+			m.d.removeSources(context.Background(), m.plan, m.storage)
+		}
+	}
 	m.mu.Lock()
 	m.result, m.err = res, err
 	m.mu.Unlock()
@@ -181,7 +209,7 @@ func (m *migration) run(perform *conn, params []golibvirt.TypedParam, was migrat
 	m.listen()
 	go m.poll(&conn{uri: m.d.cfg.URI, open: m.d.open})
 	begin := time.Now()
-	_, err = s.h.DomainMigratePerform3Params(m.dom, golibvirt.OptString{p.DestURI}, params, nil, migrateFlags(p, was))
+	_, err = s.h.DomainMigratePerform3Params(m.dom, golibvirt.OptString{p.DestURI}, params, nil, m.flags(was))
 	total := time.Since(begin)
 	if err != nil && lostConnection(err) && !m.isAborted() && !m.d.isClosed() {
 		// The call's connection broke, not the migration: a peer-to-peer
@@ -483,7 +511,7 @@ func (m *migration) poll(mon *conn) bool {
 		switch {
 		case err == nil && running:
 			m.sawJob = true
-			m.last = st.progress()
+			m.last = st.progress(m.memory)
 		case err == nil && m.sawJob, err != nil && isNotRunning(err):
 			m.jobGone = true
 		}

@@ -45,14 +45,17 @@ func migrateFlags(p migrate.Plan, was migrate.DomainState) golibvirt.DomainMigra
 }
 
 // migrateParams returns the typed parameters of plan. xml is the VM's
-// migratable definition (inactive for Restart), name its current name.
+// migratable definition (inactive for Restart), name its current name, sm
+// the disks it moves (nil for none).
 //
 // New memory and vCPU counts cannot change a running guest's ABI, so for
 // Live and Resume they go into the persistent definition on the
 // destination (used from the next boot), while the running guest keeps its
 // own. For Restart the guest is off, and the new definition is the one it
-// boots with.
-func migrateParams(p migrate.Plan, xml, name string) ([]golibvirt.TypedParam, error) {
+// boots with. A relocated disk's new path is host-side configuration: it
+// goes into both the running guest's definition (DestXML) and the
+// persistent one. The copied disks are listed in migrate_disks.
+func migrateParams(p migrate.Plan, xml, name string, sm *storageMove) ([]golibvirt.TypedParam, error) {
 	var params []golibvirt.TypedParam
 	str := func(k, v string) {
 		params = append(params, golibvirt.TypedParam{Field: k, Value: *golibvirt.NewTypedParamValueString(v)})
@@ -63,10 +66,14 @@ func migrateParams(p migrate.Plan, xml, name string) ([]golibvirt.TypedParam, er
 		str(golibvirt.MigrateParamDestName, newName)
 	}
 	edit := domainEdit{MemoryKiB: p.NewMemoryKiB, VCPUs: p.NewVCPUs}
-	if !edit.empty() || p.Type == migrate.Restart && newName != name {
+	relocate := sm.relocations()
+	if !edit.empty() || len(relocate) > 0 || p.Type == migrate.Restart && newName != name {
 		edit.Name = newName
 		def, err := editDomainXML(xml, edit)
 		if err != nil {
+			return nil, err
+		}
+		if def, err = relocateDisks(def, relocate); err != nil {
 			return nil, err
 		}
 		if p.Type == migrate.Restart {
@@ -74,6 +81,18 @@ func migrateParams(p migrate.Plan, xml, name string) ([]golibvirt.TypedParam, er
 		} else {
 			str(golibvirt.MigrateParamPersistXML, def)
 		}
+	}
+	if p.Type != migrate.Restart && len(relocate) > 0 {
+		// The running guest as it is, its disks on their new paths (its
+		// name changes through DestName).
+		live, err := relocateDisks(xml, relocate)
+		if err != nil {
+			return nil, err
+		}
+		str(golibvirt.MigrateParamDestXML, live)
+	}
+	for _, target := range sm.copies() {
+		str(golibvirt.MigrateParamMigrateDisks, target)
 	}
 	if p.Bandwidth > 0 {
 		params = append(params, golibvirt.TypedParam{Field: golibvirt.MigrateParamBandwidth,

@@ -222,12 +222,23 @@ func TestJobStats(t *testing.T) {
 		"memory_page_size": uint64(4096), "memory_bps": uint64(1000), "downtime": uint64(42),
 		"operation": int32(5),
 	}))
-	got := running.progress()
+	got := running.progress(0)
 	want := migrate.Progress{Elapsed: 1500 * time.Millisecond, DataTotal: 300, DataProcessed: 200, DataRemaining: 100,
 		MemoryTotal: 280, MemoryRemaining: 90, Iteration: 2, DirtyRate: 40960, Bandwidth: 1000,
 		ExpectedDowntime: 42 * time.Millisecond, Phase: "precopy"}
 	if got != want {
 		t.Errorf("progress = %+v\nwant %+v", got, want)
+	}
+	// While the disks are copied, libvirt's data figures count them
+	// alone; the memory still to send is added (figures as seen on the
+	// lab: 64 MiB disk, memory not started).
+	copying := decodeJobStats(int32(golibvirt.DomainJobUnbounded), params(map[string]any{
+		"data_total": uint64(64 << 20), "data_processed": uint64(16 << 20), "data_remaining": uint64(48 << 20),
+		"disk_total": uint64(64 << 20), "disk_processed": uint64(16 << 20), "disk_remaining": uint64(48 << 20),
+	}))
+	if got := copying.progress(256 << 20); got.Phase != "storage copy" || got.DataTotal != 320<<20 ||
+		got.DataRemaining != 304<<20 || got.DataProcessed != 16<<20 || got.MemoryTotal != 256<<20 {
+		t.Errorf("progress while copying disks = %+v", got)
 	}
 	if running.operation() != golibvirt.DomainJobOperationStrMigrationOut {
 		t.Errorf("operation = %d", running.operation())
@@ -290,7 +301,7 @@ func TestMigrateParams(t *testing.T) {
 		return m
 	}
 	live := migrate.Plan{Type: migrate.Live, DestHost: "10.0.0.3", Bandwidth: 100*mib + 1}
-	ps, err := migrateParams(live, domainXML, "web1")
+	ps, err := migrateParams(live, domainXML, "web1", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,7 +311,7 @@ func TestMigrateParams(t *testing.T) {
 	}
 
 	v6 := migrate.Plan{Type: migrate.Live, DestHost: "fd00::3", NewName: "web2", NewMemoryKiB: 524288}
-	m = get(must2(migrateParams(v6, domainXML, "web1")))
+	m = get(must2(migrateParams(v6, domainXML, "web1", nil)))
 	if m["migrate_uri"] != "tcp://[fd00::3]" || m["destination_name"] != "web2" {
 		t.Errorf("v6 params = %v", m)
 	}
@@ -310,7 +321,7 @@ func TestMigrateParams(t *testing.T) {
 	}
 
 	restart := migrate.Plan{Type: migrate.Restart, DestHost: "h", NewName: "web3", NewVCPUs: 2}
-	m = get(must2(migrateParams(restart, domainXML, "web1")))
+	m = get(must2(migrateParams(restart, domainXML, "web1", nil)))
 	dxml, _ := m["destination_xml"].(string)
 	if !strings.Contains(dxml, "<name>web3</name>") || m["migrate_uri"] != nil || m["persistent_xml"] != nil {
 		t.Errorf("restart params = %v", m)

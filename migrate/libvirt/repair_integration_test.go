@@ -20,7 +20,10 @@ import (
 // both, keeps the copy that runs on the source and has the driver remove
 // B's; the guest runs on A only, healthy, and the job says what happened.
 func TestRecoverRepairsTwoRunningCopies(t *testing.T) {
-	const name = "vsmig-g2"
+	// A guest without a disk: one on shared storage cannot run twice (QEMU
+	// locks its image), which is the point of that lock.
+	const name = "vsmig-repair"
+	addGuest(t, name, "", "")
 	a, b, dom := namedGuestOnA(t, name)
 	xml, err := call(context.Background(), a.main, "guest XML", func(h hypervisor) (string, error) {
 		d, err := h.DomainLookupByName(name)

@@ -47,8 +47,13 @@ func (s jobStats) operation() golibvirt.DomainJobOperation {
 
 func ms(v uint64) time.Duration { return time.Duration(v) * time.Millisecond }
 
-// progress maps libvirt's job statistics to a migrate.Progress.
-func (s jobStats) progress() migrate.Progress {
+// progress maps libvirt's job statistics to a migrate.Progress. memory is
+// the guest's memory in bytes (0 if unknown): while libvirt copies disks,
+// before the memory moves, it counts the disks alone in its data figures;
+// the memory still to send is added then, so that the job's total and
+// remaining data cover the whole migration from its start and its
+// percentage never has to go back (or run ahead) when the memory begins.
+func (s jobStats) progress(memory uint64) migrate.Progress {
 	p := migrate.Progress{
 		Elapsed:          ms(s.get(golibvirt.DomainJobTimeElapsed)),
 		DataTotal:        s.get(golibvirt.DomainJobDataTotal),
@@ -67,6 +72,11 @@ func (s jobStats) progress() migrate.Progress {
 	}
 	p.DirtyRate = s.get(golibvirt.DomainJobMemoryDirtyRate) * page
 	p.Phase = s.phase()
+	if p.Phase == "storage copy" && p.MemoryTotal == 0 && memory > 0 {
+		p.MemoryTotal, p.MemoryRemaining = memory, memory
+		p.DataTotal += memory
+		p.DataRemaining += memory
+	}
 	return p
 }
 
@@ -83,6 +93,10 @@ func (s jobStats) phase() string {
 	}
 	total := s.get(golibvirt.DomainJobMemoryTotal)
 	switch {
+	case total == 0 && s.get(golibvirt.DomainJobDiskTotal) > 0:
+		// The disks are mirrored to the destination first (NBD); the
+		// memory follows once they are in step.
+		return "storage copy"
 	case total == 0:
 		return "setup"
 	case s.get(golibvirt.DomainJobMemoryRemaining) == 0 && s.get(golibvirt.DomainJobMemoryProcessed) > 0:

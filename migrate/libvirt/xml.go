@@ -109,16 +109,18 @@ type domainFacts struct {
 	// CPU is the <cpu> element as XML, for ConnectCompareCPU; empty if the
 	// domain has none or it names no model.
 	CPU string
+	// NICs are its network interfaces, whose networks or bridges the
+	// destination must have; Disks its disks that move (diskDef.moves).
+	NICs  []nicDef
+	Disks []diskDef
+	// MemoryBytes is the guest's memory (<memory>), 0 if unreadable.
+	MemoryBytes uint64
 }
 
 func parseDomainFacts(s string) (domainFacts, error) {
-	doc := etree.NewDocument()
-	if err := doc.ReadFromString(s); err != nil {
-		return domainFacts{}, fmt.Errorf("domain XML: %w", err)
-	}
-	dom := doc.SelectElement("domain")
-	if dom == nil {
-		return domainFacts{}, fmt.Errorf("domain XML: no <domain> element")
+	dom, err := domainRoot(s)
+	if err != nil {
+		return domainFacts{}, err
 	}
 	f := domainFacts{Type: dom.SelectAttrValue("type", "")}
 	if cpu := dom.SelectElement("cpu"); cpu != nil && cpu.SelectElement("model") != nil {
@@ -126,5 +128,53 @@ func parseDomainFacts(s string) (domainFacts, error) {
 		d.SetRoot(cpu.Copy())
 		f.CPU, _ = d.WriteToString()
 	}
+	if m := dom.SelectElement("memory"); m != nil {
+		f.MemoryBytes = memoryBytes(strings.TrimSpace(m.Text()), m.SelectAttrValue("unit", "KiB"))
+	}
+	var disks []diskDef
+	disks, f.NICs = parseDevices(dom)
+	for _, d := range disks {
+		if d.moves() {
+			f.Disks = append(f.Disks, d)
+		}
+	}
 	return f, nil
+}
+
+// domainRoot parses a domain's XML and returns its <domain> element.
+func domainRoot(s string) (*etree.Element, error) {
+	doc := etree.NewDocument()
+	if err := doc.ReadFromString(s); err != nil {
+		return nil, fmt.Errorf("domain XML: %w", err)
+	}
+	dom := doc.SelectElement("domain")
+	if dom == nil {
+		return nil, fmt.Errorf("domain XML: no <domain> element")
+	}
+	return dom, nil
+}
+
+// poolTargetPath reads the directory of a storage pool from its XML.
+func poolTargetPath(s string) (string, error) {
+	doc := etree.NewDocument()
+	if err := doc.ReadFromString(s); err != nil {
+		return "", fmt.Errorf("storage pool XML: %w", err)
+	}
+	if p := doc.FindElement("pool/target/path"); p != nil {
+		return strings.TrimSpace(p.Text()), nil
+	}
+	return "", nil
+}
+
+// memoryBytes reads a libvirt memory size in unit (b, KiB, MiB, GiB, TiB,
+// and the decimal KB, MB, GB, TB); 0 if unreadable.
+func memoryBytes(v, unit string) uint64 {
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return 0
+	}
+	mult := map[string]uint64{"b": 1, "bytes": 1, "k": 1 << 10, "kib": 1 << 10, "kb": 1e3,
+		"m": 1 << 20, "mib": 1 << 20, "mb": 1e6, "g": 1 << 30, "gib": 1 << 30, "gb": 1e9,
+		"t": 1 << 40, "tib": 1 << 40, "tb": 1e12}[strings.ToLower(unit)]
+	return n * mult
 }

@@ -35,7 +35,7 @@ func TestDemo(t *testing.T) {
 	}
 	for _, r := range refusals {
 		var ce *migrate.CheckError
-		if err := a.Check(ctx, plan(r.vm, r.dest), migrate.Domain{}); !errors.As(err, &ce) || ce.Kind != r.kind {
+		if _, err := a.Check(ctx, plan(r.vm, r.dest), migrate.Domain{}); !errors.As(err, &ce) || ce.Kind != r.kind {
 			t.Errorf("%s to %s: %v, want %v", r.vm, r.dest, err, r.kind)
 		}
 	}

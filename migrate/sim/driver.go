@@ -64,12 +64,13 @@ func (d *driver) Domain(ctx context.Context, id string) (migrate.Domain, error) 
 }
 
 // Check makes the refusals real hypervisors would (see check). It reads
-// the VM itself, as it is cheap here, rather than trust vm.
-func (d *driver) Check(ctx context.Context, plan migrate.Plan, _ migrate.Domain) error {
+// the VM itself, as it is cheap here, rather than trust vm. Simulated VMs
+// have no disks: nothing to assess.
+func (d *driver) Check(ctx context.Context, plan migrate.Plan, _ migrate.Domain) (migrate.Assessment, error) {
 	d.c.mu.Lock()
 	defer d.c.mu.Unlock()
 	_, _, err := d.check(plan)
-	return err
+	return migrate.Assessment{}, err
 }
 
 // check makes the refusals real hypervisors would: the VM missing or
@@ -85,6 +86,9 @@ func (d *driver) check(plan migrate.Plan) (*vm, *host, error) {
 	v, ok := src.vms[plan.VM]
 	if !ok {
 		return refuse(migrate.InvalidParameter, "no virtual machine %s on %s", plan.VM, d.name)
+	}
+	if len(plan.Storage.Relocate) > 0 {
+		return refuse(migrate.InvalidParameter, "virtual machine %s has no disk to relocate (simulated VMs have none)", v.cfg.Name)
 	}
 	if _, busy := d.c.migs[plan.VM]; busy {
 		return refuse(migrate.InvalidState, "virtual machine %s is already migrating", v.cfg.Name)

@@ -252,26 +252,26 @@ func TestCheckRefusals(t *testing.T) {
 		}(), migrate.Incompatible},
 	}
 	for _, tt := range tests {
-		err := src.Check(t.Context(), tt.p, migrate.Domain{})
+		_, err := src.Check(t.Context(), tt.p, migrate.Domain{})
 		var ce *migrate.CheckError
 		if !errors.As(err, &ce) || ce.Kind != tt.kind {
 			t.Errorf("%s: got %v, want kind %v", tt.name, err, tt.kind)
 		}
 	}
-	if err := src.Check(t.Context(), func() migrate.Plan { p := plan("v", "b"); p.NewName = "v-new"; return p }(), migrate.Domain{}); err != nil {
+	if _, err := src.Check(t.Context(), func() migrate.Plan { p := plan("v", "b"); p.NewName = "v-new"; return p }(), migrate.Domain{}); err != nil {
 		t.Errorf("renamed: %v", err)
 	}
 	c.SetDown("b", true)
 	p := plan("v", "b")
 	p.NewName = "v-new"
 	var ce *migrate.CheckError
-	if err := src.Check(t.Context(), p, migrate.Domain{}); !errors.As(err, &ce) || ce.Kind != migrate.InvalidState {
+	if _, err := src.Check(t.Context(), p, migrate.Domain{}); !errors.As(err, &ce) || ce.Kind != migrate.InvalidState {
 		t.Errorf("down host: %v", err)
 	}
 	// The VM's run state is the engine's rule (migrate.StateAllows): Check
 	// leaves it, Start applies it to the state it finds.
 	c.SetDown("b", false)
-	if err := src.Check(t.Context(), plan("off", "b"), migrate.Domain{}); err != nil {
+	if _, err := src.Check(t.Context(), plan("off", "b"), migrate.Domain{}); err != nil {
 		t.Errorf("Check of a live migration of a shut-off VM: %v, want the state left to the engine", err)
 	}
 	if _, err := src.Start(t.Context(), plan("off", "b")); !errors.As(err, &ce) || ce.Kind != migrate.InvalidState {

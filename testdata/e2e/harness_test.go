@@ -248,12 +248,17 @@ func python(t testing.TB, d *daemon, script string, args ...string) []string {
 	}
 	var results []string
 	sc := bufio.NewScanner(stdout)
+	// A job's samples (step.py's samples_json) make long lines.
+	sc.Buffer(make([]byte, 64<<10), 64<<20)
 	for sc.Scan() {
 		line := sc.Text()
 		t.Log(line)
 		if r, ok := strings.CutPrefix(line, "RESULT "); ok {
 			results = append(results, r)
 		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatalf("%s %v: reading its output: %v", script, args, err)
 	}
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("%s %v: %v\n%s", script, args, err, stderr.String())

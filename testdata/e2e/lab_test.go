@@ -133,8 +133,8 @@ func (l lab) heartbeat(t *testing.T, name string) (seq, size int) {
 }
 
 // damage are what a guest's serial log shows when a migration damaged it:
-// its own memory check failing, the kernel's reports, or a reboot.
-var damage = []string{"CHECK BAD", "Oops", "BUG:", "Kernel panic", "GUEST start"}
+// its own memory or disk check failing, the kernel's reports, or a reboot.
+var damage = []string{"CHECK BAD", "DISK BAD", "Oops", "BUG:", "Kernel panic", "GUEST start"}
 
 // requireAlive waits until the guest's heartbeat moves past after, and
 // fails if its serial log shows damage since it was at offset (from
@@ -165,10 +165,13 @@ func (l lab) requireAlive(t *testing.T, name string, after, offset int) {
 }
 
 // labFlags: policy timeouts short enough for CI, generous enough for TCG;
-// debug logs, whose progress lines requireConsistentFigures reads.
+// debug logs, whose progress lines requireConsistentFigures reads. The
+// guests go back and forth: the source's copy of a local disk is removed
+// after each move (by default it stays, in the way of the way back).
 func labFlags(uri, host string) []string {
 	return []string{"-driver", "libvirt", "-libvirt-uri", uri, "-host-name", host,
-		"-progress-timeout", "20s", "-completion-timeout-per-gib", "120s", "-log-level", "debug"}
+		"-progress-timeout", "20s", "-completion-timeout-per-gib", "120s", "-log-level", "debug",
+		"-remove-source-storage"}
 }
 
 func TestLab(t *testing.T) {

@@ -5,7 +5,8 @@ reading serial logs, asking virsh where a guest runs) and calls this script
 for each WS-Man step. Results are printed as `RESULT key=value` lines.
 
   step.py migrate VM DEST [--bandwidth MIBS] [--to-system] [--new-memory-mib N] [--type 2|3|4]
-  step.py check VM DEST [--new-memory-mib N] [--to-system] [--type 2|3|4]
+                [--relocate [DISK=]TO]... [--storage-copy auto|never|always] [--remove-source]
+  step.py check VM DEST [same options]
   step.py wait JOB [--states 7,8,9,10] [--timeout S]
   step.py cancel JOB
   step.py error JOB
@@ -50,7 +51,16 @@ def params(c, args):
     if getattr(args, "bandwidth", 0):
         props.append('<PROPERTY NAME="Bandwidth" TYPE="uint16"><VALUE>%d</VALUE></PROPERTY>' % args.bandwidth)
         props.append('<PROPERTY NAME="BandwidthUnit" TYPE="string"><VALUE>byte / second * 2^20</VALUE></PROPERTY>')
-    msd = '<INSTANCE CLASSNAME="CIM_VirtualSystemMigrationSettingData">%s</INSTANCE>' % "".join(props)
+    cls = "CIM_VirtualSystemMigrationSettingData"
+    if args.storage_copy or args.remove_source:
+        # vsmig's subclass carries the storage choices (a vendor extension).
+        cls = "VSMIG_VirtualSystemMigrationSettingData"
+        if args.storage_copy:
+            props.append('<PROPERTY NAME="StorageCopy" TYPE="uint16"><VALUE>%d</VALUE></PROPERTY>'
+                         % {"auto": 0, "never": 2, "always": 3}[args.storage_copy])
+        if args.remove_source:
+            props.append('<PROPERTY NAME="RemoveSourceStorage" TYPE="boolean"><VALUE>true</VALUE></PROPERTY>')
+    msd = '<INSTANCE CLASSNAME="%s">%s</INSTANCE>' % (cls, "".join(props))
     p += "<p:MigrationSettingData><![CDATA[%s]]></p:MigrationSettingData>" % msd
     if args.new_memory_mib:
         rasd = ('<INSTANCE CLASSNAME="CIM_ResourceAllocationSettingData">'
@@ -59,6 +69,18 @@ def params(c, args):
                 '<PROPERTY NAME="AllocationUnits" TYPE="string"><VALUE>byte*2^20</VALUE></PROPERTY>'
                 '</INSTANCE>') % args.new_memory_mib
         p += "<p:NewResourceSettingData><![CDATA[%s]]></p:NewResourceSettingData>" % rasd
+    for r in args.relocate:
+        # DSP1081's NewResourceSettingData with a storage allocation: the
+        # disk by its target device (AddressOnParent), where it goes in
+        # HostResource (a directory, file or storage pool).
+        disk, _, to = r.rpartition("=")
+        sasd = ('<INSTANCE CLASSNAME="CIM_StorageAllocationSettingData">'
+                '<PROPERTY NAME="ResourceType" TYPE="uint16"><VALUE>31</VALUE></PROPERTY>'
+                '%s<PROPERTY.ARRAY NAME="HostResource" TYPE="string"><VALUE.ARRAY><VALUE>%s</VALUE></VALUE.ARRAY></PROPERTY.ARRAY>'
+                '</INSTANCE>') % (
+                    ('<PROPERTY NAME="AddressOnParent" TYPE="string"><VALUE>%s</VALUE></PROPERTY>' % escape(disk)) if disk else "",
+                    escape(to))
+        p += "<p:NewResourceSettingData><![CDATA[%s]]></p:NewResourceSettingData>" % sasd
     return p
 
 
@@ -72,6 +94,9 @@ def main():
         s.add_argument("--bandwidth", type=int, default=0)
         s.add_argument("--to-system", action="store_true")
         s.add_argument("--new-memory-mib", type=int, default=0)
+        s.add_argument("--relocate", action="append", default=[])
+        s.add_argument("--storage-copy", choices=("auto", "never", "always"))
+        s.add_argument("--remove-source", action="store_true")
         s.add_argument("--type", type=int, default=2, help="MigrationType: 2 Live, 3 Resume, 4 Restart")
     s = sub.add_parser("wait")
     s.add_argument("job")
@@ -95,12 +120,21 @@ def main():
             print("RESULT job=%s" % out["Job"]["InstanceID"])
         if "IsMigratable" in out:
             print("RESULT migratable=%s" % out["IsMigratable"])
+        if out.get("StoragePlan"):
+            print("RESULT storage_plan=%s" % " | ".join(vc.as_list(out["StoragePlan"])))
+        if out.get("Error"):
+            print("RESULT error=%s" % out["Error"].replace("\n", " "))
     elif args.cmd == "wait":
         samples = []
         start = time.time()
         job = wait_job(c, args.job, states=tuple(args.states.split(",")), timeout=args.timeout, poll=0.2, seen=samples)
         # how often did the job's progress change while it ran?
-        changes = sum(1 for a, b in zip(samples, samples[1:]) if a != b)
+        strip = lambda d: {k: v for k, v in d.items() if k != "at"}
+        changes = sum(1 for a, b in zip(samples, samples[1:]) if strip(a) != strip(b))
+        # how long the job showed its disk copy (to the poll's precision)
+        copying = [x["at"] for x in samples if "storage copy" in (x.get("JobStatus") or "")]
+        if copying:
+            print("RESULT storage_copy_s=%.2f" % (copying[-1] - copying[0]))
         print("RESULT state=%s" % job["JobState"])
         print("RESULT percent=%s" % job.get("PercentComplete"))
         print("RESULT errorcode=%s" % job.get("ErrorCode"))

@@ -278,8 +278,8 @@ def as_list(v):
     return v if isinstance(v, list) else [v]
 
 
-# What wait_job records of each Get of a job.
-SAMPLE_KEYS = ("JobState", "PercentComplete", "DataTotal", "DataProcessed", "DataRemaining", "Iteration")
+# What wait_job records of each Get of a job (and "at", when it was read).
+SAMPLE_KEYS = ("JobState", "PercentComplete", "DataTotal", "DataProcessed", "DataRemaining", "Iteration", "JobStatus")
 
 
 def wait_job(client, job_id, states=("7", "8", "9", "10"), timeout=120, poll=0.25, seen=None):
@@ -290,7 +290,9 @@ def wait_job(client, job_id, states=("7", "8", "9", "10"), timeout=120, poll=0.2
     while True:
         job = client.get("CIM_ConcreteJob", {"InstanceID": job_id}, ns="root/virtualization")
         if seen is not None:
-            seen.append({k: job.get(k) for k in SAMPLE_KEYS})
+            sample = {k: job.get(k) for k in SAMPLE_KEYS}
+            sample["at"] = round(time.time(), 3)
+            seen.append(sample)
         if job.get("JobState") in states:
             return job
         if time.time() > deadline:

@@ -5,7 +5,9 @@
 // keeps a region of memory filled with a verifiable pattern, dirties it at
 // a rate-limited pace and verifies it periodically, so a migration that
 // loses or corrupts memory shows up as "CHECK BAD" on the destination's
-// serial log.
+// serial log. With a disk it writes checksummed, sequence-numbered records
+// to it and verifies them ("DISK BAD"); with a NIC it answers a UDP echo,
+// the probe of the downtime its clients see.
 //
 // On QEMU before 9.0 a helper process keeps QEMU's TCG TLB flushed
 // (vsmig.flush, see startFlusher).
@@ -15,6 +17,7 @@
 // Parameters come from the kernel command line (see ParseCmdline):
 //
 //	vsmig.mem=64M vsmig.dirty=64K@10ms vsmig.check=2s vsmig.hb=500ms [vsmig.flush=1ms]
+//	[vsmig.disk=16M vsmig.diskw=64K@100ms] [vsmig.ip=10.213.0.11/24]
 //
 // Build it static: CGO_ENABLED=0 go build -o init ./testdata/guest
 package main
@@ -45,7 +48,15 @@ func main() {
 	loadModules()
 	watchPowerButton()
 	startFlusher(cfg.FlushEvery)
-	run(cfg)
+	if cfg.IP != "" {
+		go runNet(cfg.IP)
+	}
+	var diskSeq chan uint64
+	if cfg.DiskBytes > 0 {
+		diskSeq = make(chan uint64, 1)
+		go runDisk(cfg, diskSeq)
+	}
+	run(cfg, diskSeq)
 }
 
 // console makes sure stdout reaches the serial console: the initramfs
@@ -66,7 +77,10 @@ func console() {
 	}
 }
 
-func run(cfg Config) {
+// run owns the memory region: it dirties and verifies it and prints the
+// heartbeat, with the disk check's record count (from diskSeq) when the
+// guest has a disk.
+func run(cfg Config, diskSeq <-chan uint64) {
 	boot := time.Now()
 	fmt.Printf("GUEST start mem=%d dirty=%d@%v check=%v\n",
 		cfg.MemBytes, cfg.DirtyBytes, cfg.DirtyEvery, cfg.CheckEvery)
@@ -83,13 +97,18 @@ func run(cfg Config) {
 	}
 	// One goroutine owns the region, so dirtying and verifying never
 	// race; a tick missed while verifying is simply skipped.
-	var seq uint64
+	var seq, disk uint64
 	for {
 		select {
 		case <-hb.C:
 			seq++
-			fmt.Printf("HB seq=%d uptime=%.1fs sum=%016x gen=%d\n",
-				seq, time.Since(boot).Seconds(), sum, r.Generations())
+			d := ""
+			if diskSeq != nil {
+				d = fmt.Sprintf(" disk=%d", disk)
+			}
+			fmt.Printf("HB seq=%d uptime=%.1fs sum=%016x gen=%d%s\n",
+				seq, time.Since(boot).Seconds(), sum, r.Generations(), d)
+		case disk = <-diskSeq:
 		case <-check.C:
 			sum, bad = r.Verify()
 			report(sum, bad, r)

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/binary"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +25,18 @@ type Config struct {
 	CheckEvery time.Duration
 	// Heartbeat is the heartbeat period (vsmig.hb=500ms).
 	Heartbeat time.Duration
+	// DiskBytes is the region of the guest's disk (/dev/vda) its record
+	// check uses (vsmig.disk=16M), one record per 4 KiB; zero (the
+	// default) leaves the disk alone.
+	DiskBytes int
+	// DiskWriteBytes of records are written every DiskWriteEvery
+	// (vsmig.diskw=64K@100ms); zero only verifies.
+	DiskWriteBytes int
+	DiskWriteEvery time.Duration
+	// IP is the address (with prefix) of the guest's first NIC, eth0
+	// (vsmig.ip=10.213.0.11/24); with one, the guest echoes every UDP
+	// datagram sent to its port 7.
+	IP string
 	// FlushEvery is the period of the TLB-flushing helper process
 	// (vsmig.flush=1ms; off by default): a workaround needed on QEMU
 	// before 9.0 only, see startFlusher in main.go.
@@ -64,6 +77,18 @@ func ParseCmdline(cmdline string) (Config, error) {
 			c.CheckEvery, err = time.ParseDuration(v)
 		case "vsmig.hb":
 			c.Heartbeat, err = time.ParseDuration(v)
+		case "vsmig.disk":
+			c.DiskBytes, err = ParseSize(v)
+			if err == nil && c.DiskBytes != 0 && c.DiskBytes < RecordSize {
+				err = fmt.Errorf("smaller than one record")
+			}
+		case "vsmig.diskw":
+			c.DiskWriteBytes, c.DiskWriteEvery, err = ParseDirty(v)
+		case "vsmig.ip":
+			c.IP = v
+			if _, _, e := net.ParseCIDR(v); e != nil {
+				err = fmt.Errorf("want ADDRESS/PREFIX: %w", e)
+			}
 		case "vsmig.flush":
 			if v == "off" || v == "0" {
 				c.FlushEvery = 0
@@ -78,6 +103,7 @@ func ParseCmdline(cmdline string) (Config, error) {
 		}
 	}
 	c.MemBytes -= c.MemBytes % PageSize
+	c.DiskBytes -= c.DiskBytes % RecordSize
 	return c, nil
 }
 

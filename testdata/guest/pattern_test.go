@@ -16,6 +16,14 @@ func TestParseCmdline(t *testing.T) {
 			want: Config{MemBytes: 8 << 20, DirtyBytes: 256 << 10, DirtyEvery: 10 * time.Millisecond,
 				CheckEvery: time.Second, Heartbeat: 250 * time.Millisecond, FlushEvery: time.Millisecond}},
 		{in: "vsmig.flush=off", want: DefaultConfig()},
+		{in: "vsmig.disk=16M vsmig.diskw=64K@100ms vsmig.ip=10.213.0.11/24", want: func() Config {
+			c := DefaultConfig()
+			c.DiskBytes, c.DiskWriteBytes, c.DiskWriteEvery, c.IP = 16<<20, 64<<10, 100*time.Millisecond, "10.213.0.11/24"
+			return c
+		}()},
+		{in: "vsmig.disk=10000", want: func() Config { c := DefaultConfig(); c.DiskBytes = 8192; return c }()},
+		{in: "vsmig.disk=100", wantErr: true},
+		{in: "vsmig.ip=10.213.0.11", wantErr: true},
 		{in: "vsmig.flush=5ms", want: func() Config { c := DefaultConfig(); c.FlushEvery = 5 * time.Millisecond; return c }()},
 		{in: "vsmig.dirty=off", want: func() Config { c := DefaultConfig(); c.DirtyBytes, c.DirtyEvery = 0, 0; return c }()},
 		{in: "vsmig.mem=10000", want: func() Config { c := DefaultConfig(); c.MemBytes = 8192; return c }()},

@@ -6,17 +6,24 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 )
 
 // loadModules loads the kernel modules the initramfs carries in
-// /lib/modules (the ACPI power button and evdev, so a clean shutdown
-// request reaches us).
+// /lib/modules, in the order /lib/modules/load lists them (each after
+// those it depends on): the ACPI power button and evdev, so a clean
+// shutdown request reaches us, and the virtio disk and NIC drivers.
 func loadModules() {
-	mods, _ := filepath.Glob("/lib/modules/*.ko")
-	for _, m := range mods {
+	list, err := os.ReadFile("/lib/modules/load")
+	if err != nil {
+		fmt.Printf("GUEST modules: %v\n", err)
+		return
+	}
+	for _, name := range strings.Fields(string(list)) {
+		m := filepath.Join("/lib/modules", name)
 		f, err := os.Open(m)
 		if err != nil {
 			continue

@@ -33,6 +33,7 @@ done
 if [[ -s $MADE_DIRS ]]; then
 	tac "$MADE_DIRS" | while read -r d; do rmdir "$d" 2>/dev/null || true; done
 fi
+! ip link show "$LAB_BRIDGE" >/dev/null 2>&1 || ip link del "$LAB_BRIDGE"
 rm -rf "$LAB_DIR"
 if [[ ${1:-} == --purge ]]; then
 	rm -rf "$LAB_CACHE"

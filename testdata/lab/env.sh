@@ -47,3 +47,17 @@ export VSMIG_LAB_GUESTS
 # The guest image (kernel and initramfs with the Go /init of testdata/guest).
 export VSMIG_LAB_KERNEL=$GUEST_KERNEL
 export VSMIG_LAB_INITRD=$GUEST_INITRD
+# The guests' network and disks: the bridge and the machine's address on it
+# (a probe's side), where each guest's address is listed ("NAME ADDRESS"
+# lines), the hosts' local images directory (inside their namespaces; on
+# the machine at $VSMIG_LAB_DIR/hosts/<h>/lib/images), a second local one
+# (a relocation target), the shared directory both hosts see, and the
+# libvirt network and pools every host has.
+export VSMIG_LAB_BRIDGE=$LAB_BRIDGE
+export VSMIG_LAB_NET_HOST=$LAB_SUBNET.1
+export VSMIG_LAB_GUEST_ADDRS=$GUEST_ADDRS
+export VSMIG_LAB_IMAGES=$LAB_IMAGES
+export VSMIG_LAB_ALT_IMAGES=$LAB_ALT_IMAGES
+export VSMIG_LAB_SHARED_DIR=$SHARED_DIR
+export VSMIG_LAB_NETWORK=$LAB_NETWORK
+export VSMIG_LAB_POOLS="$LAB_POOL_LOCAL $LAB_POOL_ALT $LAB_POOL_SHARED"

@@ -20,7 +20,10 @@ remove)
 		virsh_on "$h" destroy "$2" >/dev/null 2>&1 || true
 		virsh_on "$h" undefine "$2" >/dev/null 2>&1 || true
 	done
-	rm -f "$SERIAL_DIR/$2.log" "$LAB_DIR/guest/$2.xml"
+	rm -f "$SERIAL_DIR/$2.log" "$LAB_DIR/guest/$2.xml" "$SHARED_DIR/$2.qcow2"
+	for h in "${LAB_HOSTS[@]}"; do
+		rm -f "$(host_path "$h" "$LAB_IMAGES/$2.qcow2")" "$(host_path "$h" "$LAB_ALT_IMAGES/$2.qcow2")"
+	done
 	;;
 *)
 	die "usage: guest.sh add NAME [DIRTY [MEM]] | guest.sh remove NAME"

@@ -20,6 +20,7 @@ current)
 	LAB_ROOT=
 	declare -A HOST_ADDR=([a]=127.0.0.2 [b]=127.0.0.3)
 	LAB_DEFAULT_DIRTY=64K@10ms
+	LAB_BRIDGE=vsmigbr0 LAB_SUBNET=10.213.0
 	;;
 stock)
 	LAB_DIR=${VSMIG_LAB_DIR:-/var/lib/vsmig-lab-stock}
@@ -29,6 +30,7 @@ stock)
 	# in 9.0): the stock lab's guests only verify their memory, so a
 	# migration has few stores to lose (see README.md).
 	LAB_DEFAULT_DIRTY=off
+	LAB_BRIDGE=vsmigbr1 LAB_SUBNET=10.213.1
 	;;
 *)
 	printf 'lab: error: VSMIG_LAB_FLAVOUR is %s, want current or stock\n' "$LAB_FLAVOUR" >&2
@@ -37,12 +39,25 @@ stock)
 esac
 # An address on which no libvirtd listens.
 LAB_UNREACHABLE=127.0.0.4
+# The guests' network: one Linux bridge on the machine that both hosts'
+# libvirt network LAB_NETWORK forwards to (one L2 segment, as in a
+# datacenter), the machine at .1 of LAB_SUBNET/24, guests from .11 on.
+LAB_NETWORK=vsmig-lan
+# Storage pools of every host: the host's own images directory (local
+# disks, private to each host), another local directory (a relocation
+# target), and a directory under the lab's that both hosts see at the same
+# path (shared disks).
+LAB_POOL_LOCAL=default
+LAB_POOL_ALT=vsmig-alt
+LAB_POOL_SHARED=vsmig-shared
+LAB_IMAGES=/var/lib/libvirt/images
+LAB_ALT_IMAGES=/var/lib/libvirt/alt-images
 # Packages of the lab: QEMU and libvirt from backports on the machine (the
 # current flavour), the rest from Debian 12. The stock flavour's QEMU and
 # libvirt are in its root (STOCK_ROOT_PACKAGES).
 LAB_BACKPORTS_PACKAGES=(qemu-system-x86 qemu-utils libvirt-daemon libvirt-daemon-driver-qemu
 	libvirt-daemon-system libvirt-clients)
-LAB_PACKAGES=(cpio openssl openssh-server iptables debootstrap)
+LAB_PACKAGES=(cpio openssl openssh-server iptables debootstrap iproute2)
 STOCK_ROOT_PACKAGES=qemu-system-x86,qemu-utils,libvirt-daemon,libvirt-daemon-driver-qemu
 # Distinct host UUIDs: libvirt refuses to migrate between equal ones.
 declare -A HOST_UUID=([a]=6d1f6a3e-7c2b-4b8e-9a51-0000000000a1 [b]=6d1f6a3e-7c2b-4b8e-9a51-0000000000b2)
@@ -83,11 +98,27 @@ GUEST_INITRD=$LAB_DIR/guest/initramfs.gz
 # Serial logs live outside the per-host binds, so the source's and, after a
 # migration, the destination's QEMU append to the same file.
 SERIAL_DIR=$LAB_DIR/serial
+# The shared disks' directory, at the same path for both hosts (outside
+# their binds), and where each guest's network address is kept.
+SHARED_DIR=$LAB_DIR/shared
+GUEST_ADDRS=$LAB_DIR/guest/addresses
 
 log() { printf 'lab: %s\n' "$*" >&2; }
 die() { printf 'lab: error: %s\n' "$*" >&2; exit 1; }
 
 host_dir() { printf '%s/hosts/%s' "$LAB_DIR" "$1"; }
+# host_path HOST PATH: where PATH of HOST's namespace (under one of its
+# binds, e.g. /var/lib/libvirt/images) is on the machine.
+host_path() {
+	local h=$1 p=$2 b
+	for b in "${LAB_BINDS[@]}"; do
+		if [[ $p == "$b"/* || $p == "$b" ]]; then
+			printf '%s/%s%s' "$(host_dir "$h")" "$(bind_sub "$b")" "${p#"$b"}"
+			return
+		fi
+	done
+	die "$p is not under a host's binds"
+}
 host_uri() { printf 'qemu+tcp://%s/system' "${HOST_ADDR[$1]}"; }
 host_tls_uri() { printf 'qemu+tls://%s/system?pkipath=%s' "${HOST_ADDR[$1]}" "$CLIENT_PKI"; }
 virsh_on() { local h=$1; shift; virsh -q -c "$(host_uri "$h")" "$@"; }

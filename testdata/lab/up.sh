@@ -105,13 +105,20 @@ build_initramfs() {
 	stage=$(mktemp -d)
 	mkdir -p "$stage"/{dev,proc,sys,tmp,lib/modules}
 	(cd "$LAB_SRC" && CGO_ENABLED=0 "$go" build -trimpath -ldflags='-s -w' -o "$stage/init" ./testdata/guest)
-	# The ACPI power button and evdev drivers are modules in Debian's
-	# cloud kernel; the guest loads them to hear a clean shutdown request.
+	# Modules of Debian's cloud kernel, from the same package, that the
+	# guest loads in this order (each after those it depends on): the ACPI
+	# power button and evdev to hear a clean shutdown request, the virtio
+	# PCI transport, disk and NIC drivers.
 	kver=$(basename "$GUEST_KERNEL_SRC" | sed 's/^vmlinuz-//')
-	for m in kernel/drivers/acpi/button.ko kernel/drivers/input/evdev.ko; do
-		cp "$LAB_CACHE/root/lib/modules/$kver/$m" "$stage/lib/modules/"
+	local load=()
+	for m in acpi/button input/evdev virtio/virtio_ring virtio/virtio virtio/virtio_pci_legacy_dev \
+		virtio/virtio_pci_modern_dev virtio/virtio_pci block/virtio_blk ../net/core/failover \
+		net/net_failover net/virtio_net; do
+		cp "$LAB_CACHE/root/lib/modules/$kver/kernel/drivers/$m.ko" "$stage/lib/modules/"
+		load+=("${m##*/}.ko")
 	done
-	stamp=$(cat "$stage/init" "$stage"/lib/modules/*.ko | sha256sum | cut -d' ' -f1)
+	echo "${load[*]}" >"$stage/lib/modules/load"
+	stamp=$(cat "$stage/init" "$stage"/lib/modules/* | sha256sum | cut -d' ' -f1)
 	if [[ -s $GUEST_INITRD && $(cat "$LAB_DIR/guest/initramfs.stamp" 2>/dev/null) == "$stamp" ]]; then
 		rm -rf "$stage"
 		return
@@ -346,6 +353,11 @@ write_host_config() {
 		spice_listen = "$addr"
 		default_tls_x509_cert_dir = "$dir/pki/qemu"
 	CONF
+	# The shared disks' directory is on the machine's own filesystem, seen
+	# by both hosts at one path: tell libvirt (10.3 and later) it is
+	# shared, as it would be over NFS, so it migrates such disks without
+	# copying them.
+	[[ -n $LAB_ROOT ]] || printf 'shared_filesystems = [ "%s" ]\n' "$SHARED_DIR" >>"$dir/etc/qemu.conf"
 }
 
 host_up() { virsh -c "$(host_uri "$1")" version >/dev/null 2>&1; }
@@ -499,12 +511,89 @@ ssh_up() {
 		"test /run/libvirt/libvirt-sock -ef $dir/run/libvirt-sock"
 }
 
+# make_bridge: the Linux bridge of the guests' network, on the machine,
+# with the machine's address on it (the probe's side of the network).
+make_bridge() {
+	if ! ip link show "$LAB_BRIDGE" >/dev/null 2>&1; then
+		ip link add "$LAB_BRIDGE" type bridge
+		log "made the bridge $LAB_BRIDGE ($LAB_SUBNET.1/24)"
+	fi
+	ip addr replace "$LAB_SUBNET.1/24" dev "$LAB_BRIDGE"
+	ip link set "$LAB_BRIDGE" up
+}
+
+# define_host_resources HOST: the libvirt network and storage pools every
+# host has: LAB_NETWORK forwarding to the bridge (no DHCP: guests have
+# fixed addresses), and the pools of LAB_POOL_* (libvirt creates a
+# missing disk of a migrating VM in the destination's pool of its
+# directory). Left alone where they are defined and active.
+define_host_resources() {
+	local h=$1 f
+	f=$(mktemp)
+	if ! virsh_on "$h" net-info "$LAB_NETWORK" >/dev/null 2>&1; then
+		printf "<network><name>%s</name><forward mode='bridge'/><bridge name='%s'/></network>\n" \
+			"$LAB_NETWORK" "$LAB_BRIDGE" >"$f"
+		virsh_on "$h" net-define "$f" >/dev/null
+		virsh_on "$h" net-autostart "$LAB_NETWORK" >/dev/null
+	fi
+	[[ $(virsh_on "$h" net-info "$LAB_NETWORK" | awk '/^Active:/ {print $2}') == yes ]] ||
+		virsh_on "$h" net-start "$LAB_NETWORK" >/dev/null
+	local pool dir
+	for pool in "$LAB_POOL_LOCAL:$LAB_IMAGES" "$LAB_POOL_ALT:$LAB_ALT_IMAGES" "$LAB_POOL_SHARED:$SHARED_DIR"; do
+		dir=${pool#*:} pool=${pool%%:*}
+		if [[ $dir == "$SHARED_DIR" ]]; then mkdir -p "$dir"; else mkdir -p "$(host_path "$h" "$dir")"; fi
+		if ! virsh_on "$h" pool-info "$pool" >/dev/null 2>&1; then
+			printf "<pool type='dir'><name>%s</name><target><path>%s</path></target></pool>\n" "$pool" "$dir" >"$f"
+			virsh_on "$h" pool-define "$f" >/dev/null
+			virsh_on "$h" pool-autostart "$pool" >/dev/null
+		fi
+		[[ $(virsh_on "$h" pool-info "$pool" | awk '/^State:/ {print $2}') == running ]] ||
+			virsh_on "$h" pool-start "$pool" >/dev/null
+	done
+	rm -f "$f"
+}
+
+# guest_xml NAME: the domain of a lab guest. Its workload and devices come
+# from the environment: VSMIG_LAB_GUEST_MEM and VSMIG_LAB_DIRTY (memory
+# region and pace), VSMIG_LAB_GUEST_DISK (none, local: a qcow2 in the host's
+# own images directory, shared: one in the shared directory, or
+# block:/dev/DEVICE: a raw block device of the machine),
+# VSMIG_LAB_GUEST_DISKW (the pace of its disk records), VSMIG_LAB_GUEST_NIC
+# (an address for a virtio NIC on the lab network), VSMIG_LAB_GUEST_ARGS.
 guest_xml() {
 	local name=$1 mem=${VSMIG_LAB_GUEST_MEM:-64M} dirty=${VSMIG_LAB_DIRTY:-$LAB_DEFAULT_DIRTY} args=${VSMIG_LAB_GUEST_ARGS:-}
+	local disk=${VSMIG_LAB_GUEST_DISK:-none} ip=${VSMIG_LAB_GUEST_NIC:-} devices=
 	# QEMU 7.2 (stock) can lose a TCG guest's stores while migrating; the
 	# guest's TLB flusher narrows that window (see README.md). QEMU 10 needs
 	# no workaround.
 	[[ -z $LAB_ROOT ]] || args="vsmig.flush=1ms${args:+ $args}"
+	if [[ $disk == block:* ]]; then
+		# A raw block device of the host (a disk vsmig cannot move).
+		args+=" vsmig.disk=4M vsmig.diskw=${VSMIG_LAB_GUEST_DISKW:-64K@100ms}"
+		devices+="
+		    <disk type='block' device='disk'>
+		      <driver name='qemu' type='raw' cache='none'/>
+		      <source dev='$(guest_disk_path "$name" "$disk")'/>
+		      <target dev='vda' bus='virtio'/>
+		    </disk>"
+	elif [[ $disk != none ]]; then
+		args+=" vsmig.disk=16M vsmig.diskw=${VSMIG_LAB_GUEST_DISKW:-64K@100ms}"
+		devices+="
+		    <disk type='file' device='disk'>
+		      <driver name='qemu' type='qcow2' cache='none'/>
+		      <source file='$(guest_disk_path "$name" "$disk")'/>
+		      <target dev='vda' bus='virtio'/>
+		    </disk>"
+	fi
+	if [[ -n $ip ]]; then
+		args+=" vsmig.ip=$ip/24"
+		devices+="
+		    <interface type='network'>
+		      <source network='$LAB_NETWORK'/>
+		      <mac address='$(guest_mac "$ip")'/>
+		      <model type='virtio'/>
+		    </interface>"
+	fi
 	cat <<-XML
 		<domain type='qemu'>
 		  <name>$name</name>
@@ -514,7 +603,7 @@ guest_xml() {
 		    <type arch='x86_64' machine='pc'>hvm</type>
 		    <kernel>$GUEST_KERNEL</kernel>
 		    <initrd>$GUEST_INITRD</initrd>
-		    <cmdline>console=ttyS0 quiet panic=-1 vsmig.mem=$mem vsmig.dirty=$dirty${args:+ $args}</cmdline>
+		    <cmdline>console=ttyS0 quiet panic=-1 vsmig.mem=$mem vsmig.dirty=$dirty${args:+ ${args# }}</cmdline>
 		  </os>
 		  <features><acpi/></features>
 		  <clock offset='utc'/>
@@ -522,7 +611,7 @@ guest_xml() {
 		  <on_reboot>restart</on_reboot>
 		  <on_crash>destroy</on_crash>
 		  <devices>
-		    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+		    <emulator>/usr/bin/qemu-system-x86_64</emulator>$devices
 		    <serial type='file'>
 		      <source path='$SERIAL_DIR/$name.log' append='on'/>
 		      <target port='0'/>
@@ -531,6 +620,61 @@ guest_xml() {
 		  </devices>
 		</domain>
 	XML
+}
+
+# guest_disk_path NAME KIND: the path a guest's disk has in the hosts'
+# namespaces: local disks in the host's images directory, shared ones in
+# the shared directory.
+guest_disk_path() {
+	case $2 in
+	local) printf '%s/%s.qcow2' "$LAB_IMAGES" "$1" ;;
+	shared) printf '%s/%s.qcow2' "$SHARED_DIR" "$1" ;;
+	block:/dev/*) printf '%s' "${2#block:}" ;;
+	*) die "guest disk $2: want none, local, shared or block:/dev/DEVICE" ;;
+	esac
+}
+
+# make_guest_disk NAME KIND: a fresh qcow2 for the guest on host A, 64 MiB
+# (VSMIG_LAB_GUEST_DISK_SIZE) and empty (or VSMIG_LAB_GUEST_DISK_FILL
+# bytes written); the guest starts over on it; a local copy left on B is
+# removed.
+make_guest_disk() {
+	local name=$1 kind=$2 path
+	[[ $kind != none && $kind != block:* ]] || return 0
+	path=$(guest_disk_path "$name" "$kind")
+	if [[ $kind == local ]]; then
+		rm -f "$(host_path b "$path")"
+		path=$(host_path a "$path")
+	fi
+	mkdir -p "$(dirname "$path")"
+	quietly qemu-img create -q -f qcow2 "$path" "${VSMIG_LAB_GUEST_DISK_SIZE:-64M}"
+	# VSMIG_LAB_GUEST_DISK_FILL: data beyond the guest's records (which
+	# use the first 16 MiB), so that a copy has that much to send.
+	if [[ -n ${VSMIG_LAB_GUEST_DISK_FILL:-} ]]; then
+		quietly qemu-io -f qcow2 -c "write -P 0x5a 16M $VSMIG_LAB_GUEST_DISK_FILL" "$path"
+	fi
+}
+
+# guest_address NAME: the guest's address on the lab network, given once
+# per name (from .11 on) and kept in GUEST_ADDRS.
+guest_address() {
+	local name=$1 n=11 ip
+	touch "$GUEST_ADDRS"
+	ip=$(awk -v n="$name" '$1 == n {print $2}' "$GUEST_ADDRS")
+	if [[ -z $ip ]]; then
+		while grep -q " $LAB_SUBNET.$n\$" "$GUEST_ADDRS"; do ((n++)); done
+		((n < 255)) || die "no address left on $LAB_SUBNET.0/24"
+		ip=$LAB_SUBNET.$n
+		echo "$name $ip" >>"$GUEST_ADDRS"
+	fi
+	echo "$ip"
+}
+
+# guest_mac IP: a fixed, locally administered MAC for the guest at IP.
+guest_mac() {
+	local o d
+	IFS=. read -r _ _ o d <<<"$1"
+	printf '52:54:00:d5:%02x:%02x' "$o" "$d"
 }
 
 has_domain() { virsh_on "$1" dominfo "$2" >/dev/null 2>&1; }
@@ -546,10 +690,24 @@ ensure_guest() {
 		virsh_on b destroy "$name" >/dev/null 2>&1 || true
 		virsh_on b undefine "$name" >/dev/null 2>&1 || true
 	fi
+	if [[ -n ${VSMIG_LAB_GUEST_NIC:-} ]]; then
+		VSMIG_LAB_GUEST_NIC=$(guest_address "$name")
+	fi
+	# A guest defined otherwise than asked (by an older up.sh, or with
+	# other devices) is defined anew.
+	local want=$LAB_DIR/guest/$name.xml.new
+	guest_xml "$name" >"$want"
+	if has_domain a "$name" && ! cmp -s "$want" "$LAB_DIR/guest/$name.xml"; then
+		log "guest $name is defined otherwise than asked: defining it anew"
+		virsh_on a destroy "$name" >/dev/null 2>&1 || true
+		virsh_on a undefine "$name" >/dev/null 2>&1 || true
+	fi
 	if ! has_domain a "$name"; then
-		guest_xml "$name" >"$LAB_DIR/guest/$name.xml"
+		make_guest_disk "$name" "${VSMIG_LAB_GUEST_DISK:-none}"
+		mv -f "$want" "$LAB_DIR/guest/$name.xml"
 		virsh_on a define "$LAB_DIR/guest/$name.xml" >/dev/null
 	fi
+	rm -f "$want"
 	touch "$log"
 	local lines
 	lines=$(wc -l <"$log")
@@ -581,7 +739,7 @@ wait_for_quiet() { (wait_for "$@") 2>/dev/null; }
 main() {
 	install_packages
 	make_stock_root
-	mkdir -p "$LAB_DIR" "$SERIAL_DIR"
+	mkdir -p "$LAB_DIR" "$SERIAL_DIR" "$SHARED_DIR"
 	echo "$LAB_FLAVOUR" >"$LAB_DIR/flavour"
 	fetch_kernel
 	build_initramfs
@@ -596,9 +754,11 @@ main() {
 		[[ -z $ssh ]] || write_sshd_config "$h"
 		start_host "$h"
 	done
+	make_bridge
 	for h in "${LAB_HOSTS[@]}"; do
 		wait_for 30 "libvirtd of host $h" host_up "$h"
 		wait_for 30 "libvirtd of host $h over TLS" tls_up "$h"
+		define_host_resources "$h"
 		[[ -z $ssh ]] && continue
 		start_sshd "$h"
 		wait_for 30 "sshd of host $h" ssh_up "$h"
@@ -606,7 +766,18 @@ main() {
 	local n=${VSMIG_LAB_GUEST_COUNT:-2} i names=()
 	for ((i = 1; i <= n; i++)); do names+=("vsmig-g$i"); done
 	echo "${names[*]}" >"$LAB_DIR/guests"
-	for i in "${names[@]}"; do ensure_guest "$i"; done
+	for i in "${names[@]}"; do
+		# Real VMs in the current flavour: the first guest has a local
+		# disk, the second a shared one, both a NIC on the lab network.
+		# (The stock flavour's libvirt 9.0 has no shared_filesystems: its
+		# guests stay memory only.)
+		local disk=none nic=
+		if [[ -z $LAB_ROOT ]]; then
+			nic=1
+			case $i in vsmig-g1) disk=local ;; vsmig-g2) disk=shared ;; esac
+		fi
+		VSMIG_LAB_GUEST_DISK=${VSMIG_LAB_GUEST_DISK:-$disk} VSMIG_LAB_GUEST_NIC=${VSMIG_LAB_GUEST_NIC-$nic} ensure_guest "$i"
+	done
 	log "up ($LAB_FLAVOUR: $(lab_versions)): hosts $(host_uri a) and $(host_uri b) (also qemu+tls${ssh:+, qemu+ssh}); guests ${names[*]} on a; VSMIG_LAB_FLAVOUR=$LAB_FLAVOUR . testdata/lab/env.sh"
 }
 
