@@ -142,3 +142,19 @@ type DrainVM struct {
 	JobID     string       `json:"job,omitempty"` // the current or last job
 	Attempts  int          `json:"attempts,omitempty"`
 }
+
+// ClusterJobState is an unfinished job as the cluster shows it.
+type ClusterJobState struct {
+	ClusterJob
+	Running bool // it holds a slot; else it is queued
+}
+
+// DrainRequest asks for the drain of a host.
+type DrainRequest struct {
+	// ID names the drain; the caller chooses it (vsm makes a CIM
+	// InstanceID).
+	ID    string
+	Owner string
+	// Meta is given to the migration jobs the drain submits.
+	Meta Meta
+}

@@ -1,7 +1,7 @@
 // Package schemas holds the MOF class definitions vsmig's object model is
 // built from: the subset of the DMTF CIM Schema that the Virtual System
 // Migration Profile (DSP1081), Job Control (DSP1103) and the lifecycle
-// indications (CIM::Event) use, and vsmig's own VSMIG_MigrationJob. The MOF files are the single source of truth
+// indications (CIM::Event) use, and vsmig's own VSMIG_MigrationJob and cluster classes (VSMIG_Fleet.mof). The MOF files are the single source of truth
 // for class names, keys, types, value maps and method signatures; they
 // are embedded in the binary and parsed at start-up.
 //

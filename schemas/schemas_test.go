@@ -69,6 +69,9 @@ func TestClassesAndKeys(t *testing.T) {
 		{"CIM_InstCreation", "CIM_InstIndication", "", false, false},
 		{"CIM_InstModification", "CIM_InstIndication", "", false, false},
 		{"CIM_InstDeletion", "CIM_InstIndication", "", false, false},
+		{"CIM_ConcreteComponent", "CIM_Component", "GroupComponent,PartComponent", false, true},
+		{"VSMIG_VirtualSystemMigrationService", "CIM_VirtualSystemMigrationService", "Name,SystemCreationClassName,SystemName,CreationClassName", false, false},
+		{"VSMIG_DrainJob", "CIM_ConcreteJob", "InstanceID", false, false},
 	}
 	for _, tt := range tests {
 		c := mustClass(t, reg, tt.class)

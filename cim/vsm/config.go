@@ -72,6 +72,10 @@ type Config struct {
 	// SweepInterval is how often expired jobs are removed
 	// (DefaultSweepInterval if zero; negative disables the sweeper).
 	SweepInterval time.Duration
+
+	// Fleet is the cluster the host belongs to (fleet.go); nil for a
+	// host on its own, which serves DSP1081's classes only.
+	Fleet Fleet
 }
 
 func (c *Config) fill() {

@@ -81,6 +81,13 @@ func New(cfg Config) (*Profile, error) {
 			missing = append(missing, c)
 		}
 	}
+	if cfg.Fleet != nil {
+		for _, c := range fleetClasses {
+			if _, ok := cfg.Registry.Class(c); !ok {
+				missing = append(missing, c)
+			}
+		}
+	}
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("vsm: classes missing from the registry: %s", strings.Join(missing, ", "))
 	}
@@ -127,7 +134,7 @@ func (p *Profile) HostName() string { return p.host }
 
 // Providers returns the instance providers to register with the Broker.
 func (p *Profile) Providers() []cim.InstanceProvider {
-	return []cim.InstanceProvider{
+	ps := []cim.InstanceProvider{
 		&systemProvider{p},
 		&serviceProvider{p},
 		&capsProvider{p},
@@ -135,6 +142,10 @@ func (p *Profile) Providers() []cim.InstanceProvider {
 		&assocProvider{p},
 		&interopProvider{p},
 	}
+	if p.cfg.Fleet != nil {
+		ps = append(ps, &drainProvider{p}, &componentProvider{p})
+	}
+	return ps
 }
 
 // LastCheck returns the CIM_Error of the last failed Check method call for
@@ -231,10 +242,10 @@ func (p *Profile) vmPath(uuid string) cim.ObjectPath {
 }
 
 func (p *Profile) servicePath() cim.ObjectPath {
-	return cim.ObjectPath{Namespace: p.cfg.Namespace, ClassName: ClassService, Keys: []cim.KeyBinding{
+	return cim.ObjectPath{Namespace: p.cfg.Namespace, ClassName: p.serviceClass(), Keys: []cim.KeyBinding{
 		{Name: "SystemCreationClassName", Value: ClassComputerSystem},
 		{Name: "SystemName", Value: p.host},
-		{Name: "CreationClassName", Value: ClassService},
+		{Name: "CreationClassName", Value: p.serviceClass()},
 		{Name: "Name", Value: ServiceName},
 	}}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/vsmig/vsmig/cim/wsbind"
 	"github.com/vsmig/vsmig/migrate"
 	"github.com/vsmig/vsmig/migrate/boltstore"
+	"github.com/vsmig/vsmig/migrate/fleet"
 	"github.com/vsmig/vsmig/schemas"
 	"github.com/vsmig/vsmig/wsman"
 )
@@ -29,6 +30,7 @@ type stack struct {
 	store   migrate.Store
 	profile *vsm.Profile
 	metrics *metrics
+	fleet   *fleet.Fleet // nil for a host on its own
 
 	closers []func() error // in construction order; Close runs them backwards
 }
@@ -62,6 +64,16 @@ func newStack(ctx context.Context, cfg Config, drv migrate.Driver, host string, 
 	s.store = store
 	s.closers = append(s.closers, store.Close)
 
+	fl, err := openFleet(cfg, host, logger)
+	if err != nil {
+		return nil, err
+	}
+	if fl != nil {
+		s.fleet = fl
+		engCfg.Cluster = fl
+		s.closers = append(s.closers, fl.Close)
+	}
+
 	m := newMetrics()
 	s.metrics = m
 	observe := engCfg.OnUpdate
@@ -77,13 +89,18 @@ func newStack(ctx context.Context, cfg Config, drv migrate.Driver, host string, 
 		return nil, fmt.Errorf("engine: %w", err)
 	}
 	s.eng = eng
-	p, err := vsm.New(vsm.Config{
+	vc := vsm.Config{
 		Registry: reg,
 		Engine:   eng,
 		HostName: host,
 		OwnerOf:  cim.UserFrom,
 		Logger:   logger,
-	})
+	}
+	if fl != nil {
+		startFleet(ctx, fl, eng, logger)
+		vc.Fleet = fl
+	}
+	p, err := vsm.New(vc)
 	if err != nil {
 		return nil, fmt.Errorf("profile: %w", err)
 	}

@@ -359,22 +359,16 @@ func (f *Fleet) rewriteHeld(s *concurrency.Session) {
 
 // Jobs returns the cluster's unfinished jobs whose source or destination
 // is host, from the VM locks, with whether each holds a slot (runs).
-func (f *Fleet) Jobs(host string) []ClusterJobState {
+func (f *Fleet) Jobs(host string) []migrate.ClusterJobState {
 	running := map[string]bool{}
 	for _, cj := range f.cache.slots("slots/total/") {
 		running[cj.ID] = true
 	}
-	var out []ClusterJobState
+	var out []migrate.ClusterJobState
 	for _, cj := range f.cache.locks() {
 		if cj.Source == host || cj.Dest == host {
-			out = append(out, ClusterJobState{ClusterJob: cj, Running: running[cj.ID]})
+			out = append(out, migrate.ClusterJobState{ClusterJob: cj, Running: running[cj.ID]})
 		}
 	}
 	return out
-}
-
-// ClusterJobState is a job as the cluster view shows it.
-type ClusterJobState struct {
-	migrate.ClusterJob
-	Running bool // holds a slot
 }

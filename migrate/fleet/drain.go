@@ -48,20 +48,10 @@ type drainRun struct {
 	done     chan struct{}
 }
 
-// DrainRequest asks for a drain of this host.
-type DrainRequest struct {
-	// ID names the drain; the caller chooses it (vsm makes a CIM
-	// InstanceID).
-	ID    string
-	Owner string
-	// Meta is given to the migration jobs it submits.
-	Meta migrate.Meta
-}
-
 // StartDrain begins the drain of this host and returns its record. It
 // refuses (InvalidState) when the cluster is unavailable or another drain
 // of the host has not ended.
-func (f *Fleet) StartDrain(ctx context.Context, req DrainRequest) (*migrate.DrainRecord, error) {
+func (f *Fleet) StartDrain(ctx context.Context, req migrate.DrainRequest) (*migrate.DrainRecord, error) {
 	if _, err := f.session(); err != nil {
 		return nil, err
 	}

@@ -228,9 +228,11 @@ func (f *Fleet) Host() string { return f.cfg.Host }
 func (f *Fleet) Config() Config { return f.cfg }
 
 // Start registers the host with the engine's facts, starts following the
-// cluster and resumes this host's unfinished drains. It returns once the
-// first registration is written or ctx ends; the membership is then kept
-// (and taken back after a lapse) in the background until Close.
+// cluster and, once registered, resumes this host's unfinished drains.
+// It returns once the first registration is written, or with an error
+// when ctx ends first: the fleet goes on trying in the background (the
+// host answers "cluster unavailable" meanwhile). The membership is kept,
+// and taken back after a lapse, until Close.
 func (f *Fleet) Start(ctx context.Context, eng Engine) error {
 	f.mu.Lock()
 	f.eng = eng
@@ -244,16 +246,15 @@ func (f *Fleet) Start(ctx context.Context, eng Engine) error {
 	registered := make(chan struct{})
 	go func() {
 		defer f.wg.Done()
-		f.keep(registered)
+		f.keep(ready, registered)
 	}()
 	for _, c := range []chan struct{}{ready, registered} {
 		select {
 		case <-c:
 		case <-ctx.Done():
-			return fmt.Errorf("fleet: start: %w", ctx.Err())
+			return fmt.Errorf("fleet: start: %w (it goes on trying in the background)", ctx.Err())
 		}
 	}
-	f.resumeDrains()
 	return nil
 }
 
@@ -345,8 +346,15 @@ func (f *Fleet) opErr(what string, err error) error {
 // keep holds the membership: a session (the lease of the last run if it
 // is still alive), the registration, its refresh; after a lapse, a new
 // session, and what this host's jobs hold is written again under it.
-func (f *Fleet) keep(registered chan struct{}) {
-	once := sync.OnceFunc(func() { close(registered) })
+func (f *Fleet) keep(ready, registered chan struct{}) {
+	once := sync.OnceFunc(func() {
+		close(registered)
+		select {
+		case <-ready:
+			f.resumeDrains()
+		case <-f.ctx.Done():
+		}
+	})
 	backoff := 200 * time.Millisecond
 	for f.ctx.Err() == nil {
 		s, err := f.newSession()

@@ -338,7 +338,7 @@ func TestDrain(t *testing.T) {
 	if dests["b"] != 2 || dests["c"] != 2 {
 		t.Errorf("plan spreads %v, want 2 on b and 2 on c", dests)
 	}
-	rec, err := a.f.StartDrain(context.Background(), fleet.DrainRequest{ID: "vsmig:Drain:1"})
+	rec, err := a.f.StartDrain(context.Background(), migrate.DrainRequest{ID: "vsmig:Drain:1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -366,7 +366,7 @@ func TestDrainReportsWhatCannotMove(t *testing.T) {
 	h := newHarness(t, etcd, cfg, nil)
 	h.waitMembers(2)
 	a := h.nodes["a"]
-	rec, err := a.f.StartDrain(context.Background(), fleet.DrainRequest{ID: "vsmig:Drain:2"})
+	rec, err := a.f.StartDrain(context.Background(), migrate.DrainRequest{ID: "vsmig:Drain:2"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -406,7 +406,7 @@ func TestLeaderKilledDuringDrain(t *testing.T) {
 	h := newHarness(t, etcd, cfg, nil)
 	h.waitMembers(3)
 	a := h.nodes["a"]
-	rec, err := a.f.StartDrain(context.Background(), fleet.DrainRequest{ID: "vsmig:Drain:3"})
+	rec, err := a.f.StartDrain(context.Background(), migrate.DrainRequest{ID: "vsmig:Drain:3"})
 	if err != nil {
 		t.Fatal(err)
 	}
