@@ -298,13 +298,18 @@ func (f *Fleet) Reattach(ctx context.Context, cj migrate.ClusterJob) error {
 			ki = k
 		}
 	}
+	over := false
 	if kt == "" {
-		kt = f.cfg.Prefix + totalDir + slotName(freeSlot(f.cache.slots(totalDir), f.cfg.MaxRunning), cj.ID)
+		i := freeSlot(f.cache.slots(totalDir), f.cfg.MaxRunning)
+		over = over || i < 0
+		kt = f.cfg.Prefix + totalDir + slotName(i, cj.ID)
 	}
 	if ki == "" {
-		ki = f.cfg.Prefix + inDir + slotName(freeSlot(f.cache.slots(inDir), f.maxIncoming(cj.Dest)), cj.ID)
+		i := freeSlot(f.cache.slots(inDir), f.maxIncoming(cj.Dest))
+		over = over || i < 0
+		ki = f.cfg.Prefix + inDir + slotName(i, cj.ID)
 	}
-	if kt[len(kt)-len(cj.ID):] == cj.ID || ki[len(ki)-len(cj.ID):] == cj.ID {
+	if over {
 		f.log.Warn("recovered migration runs over the cluster's limits", "job", cj.ID, "dest", cj.Dest)
 	}
 	val := string(mustJSON(cj))
