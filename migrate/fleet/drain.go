@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -380,6 +381,7 @@ func (f *Fleet) follow1(ctx context.Context, eng Engine, rec *migrate.DrainRecor
 				v.State, v.Reason = migrate.VMSkipped, "not moved: the drain was cancelled"
 			case rec.State == migrate.DrainRunning && v.Attempts < maxAttempts && f.stillHere(ctx, eng, v.VM):
 				v.State, v.Reason = migrate.VMPending, "retrying after: "+why
+				f.log.Warn("drain: migration failed; trying again", "drain", rec.ID, "vm", v.Name, "job", j.ID, "err", why)
 			default:
 				v.State, v.Reason = migrate.VMStays, why
 			}
@@ -437,6 +439,9 @@ func (f *Fleet) start(ctx context.Context, eng Engine, rec *migrate.DrainRecord,
 	}
 	if _, err := f.session(); err != nil {
 		return false, false, true
+	}
+	if cj, ok := f.cache.locks()[v.VM]; ok && slices.Contains(rec.Jobs, cj.ID) {
+		return false, false, false // an earlier attempt's lock is being released
 	}
 	p, err := f.newPlanner()
 	if err != nil {

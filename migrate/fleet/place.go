@@ -116,9 +116,24 @@ func noDestination(cs []migrate.Candidate) string {
 	if len(cs) == 0 {
 		return "no other host is a member of the cluster"
 	}
-	var parts []string
+	// Hosts with the same reason are said once: "dst1, dst2 and 3
+	// others: not enough free memory".
+	var reasons []string
+	hosts := map[string][]string{}
 	for _, c := range cs {
-		parts = append(parts, c.Host+": "+c.Reason)
+		if _, ok := hosts[c.Reason]; !ok {
+			reasons = append(reasons, c.Reason)
+		}
+		hosts[c.Reason] = append(hosts[c.Reason], c.Host)
+	}
+	var parts []string
+	for _, r := range reasons {
+		hs := hosts[r]
+		names := strings.Join(hs, ", ")
+		if len(hs) > 3 {
+			names = fmt.Sprintf("%s and %d others", strings.Join(hs[:2], ", "), len(hs)-2)
+		}
+		parts = append(parts, names+": "+r)
 	}
 	return "no host can take it (" + strings.Join(parts, "; ") + ")"
 }
