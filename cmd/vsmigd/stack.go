@@ -80,6 +80,9 @@ func newStack(ctx context.Context, cfg Config, drv migrate.Driver, host string, 
 	engCfg.Store = store
 	engCfg.OnUpdate = func(u migrate.Update) {
 		m.observeUpdate(u)
+		if fl != nil {
+			fl.Notify(u)
+		}
 		if observe != nil {
 			observe(u)
 		}

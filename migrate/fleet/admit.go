@@ -126,8 +126,23 @@ func freeSlot(taken map[string]migrate.ClusterJob, max int) int {
 // waits for the cache to change (a slot freed, a member gone); it gives
 // up when the cluster is unavailable, the destination leaves, or ctx
 // ends.
+//
+// A job that has to wait queues in etcd (waiters/<job>, under the
+// lease): when slots free, only the longest-waiting jobs that could use
+// them try, as many as there are free slots, so that a freed slot does
+// not send every waiting host of the cluster at it at once (and the
+// longest waiting is served first). A waiter whose destination is full
+// does not hold back the others.
 func (f *Fleet) Acquire(ctx context.Context, cj migrate.ClusterJob, waiting func(string)) error {
-	told := false
+	told, queued := false, false
+	waiterKey := f.key("waiters", cj.ID)
+	defer func() {
+		if queued {
+			dctx, cancel := f.op(context.Background())
+			f.cli.Delete(dctx, waiterKey)
+			cancel()
+		}
+	}()
 	for {
 		s, err := f.session()
 		if err != nil {
@@ -141,24 +156,38 @@ func (f *Fleet) Acquire(ctx context.Context, cj migrate.ClusterJob, waiting func
 		total, in := f.cache.slots(totalDir), f.cache.slots(inDir)
 		maxIn := f.maxIncoming(cj.Dest)
 		i, j := freeSlot(total, f.cfg.MaxRunning), freeSlot(in, maxIn)
-		if i >= 0 && j >= 0 {
-			ok, err := f.takeSlots(ctx, s, cj, totalDir+strconv.Itoa(i), inDir+strconv.Itoa(j))
+		switch {
+		case i >= 0 && j >= 0 && f.myTurn(cj, queued, f.cfg.MaxRunning-len(total)):
+			ok, err := f.takeSlots(ctx, s, cj, totalDir+strconv.Itoa(i), inDir+strconv.Itoa(j), queued)
 			if err != nil {
 				return err
 			}
 			if ok {
+				queued = false // the transaction deleted the waiter key
 				return nil
 			}
-		} else if !told && waiting != nil {
-			told = true
-			why := fmt.Sprintf("waiting for a slot: %d of the cluster's %d migrations run", len(total), f.cfg.MaxRunning)
-			if j < 0 {
-				why = fmt.Sprintf("waiting for a slot: %s receives %d of its %d migrations", cj.Dest, len(in), maxIn)
+		case i < 0 || j < 0:
+			if !told && waiting != nil {
+				told = true
+				why := fmt.Sprintf("waiting for a slot: %d of the cluster's %d migrations run", len(total), f.cfg.MaxRunning)
+				if j < 0 {
+					why = fmt.Sprintf("waiting for a slot: %s receives %d of its %d migrations", cj.Dest, len(in), maxIn)
+				}
+				waiting(why)
 			}
-			waiting(why)
 		}
-		// A lost race or a full limit: the watch tells when it changes;
-		// the timer is a backstop, not the mechanism.
+		if !queued {
+			octx, cancel := f.op(ctx)
+			_, err := f.cli.Put(octx, waiterKey, string(mustJSON(cj)), clientv3.WithLease(s.Lease()))
+			cancel()
+			if err != nil {
+				return f.opErr("queue for a migration slot", err)
+			}
+			queued = true
+			continue
+		}
+		// The watch tells when something changes; the timer is a
+		// backstop, not the mechanism.
 		t := time.NewTimer(2 * time.Second)
 		select {
 		case <-changed:
@@ -172,15 +201,41 @@ func (f *Fleet) Acquire(ctx context.Context, cj migrate.ClusterJob, waiting func
 	}
 }
 
-// takeSlots creates both slot keys if neither exists.
-func (f *Fleet) takeSlots(ctx context.Context, s *concurrency.Session, cj migrate.ClusterJob, total, in string) (bool, error) {
+// myTurn reports whether cj may try for a slot now: among the waiters
+// whose destination has a free incoming slot, it is one of the first
+// free; a job not queued yet goes first only if nobody waits.
+func (f *Fleet) myTurn(cj migrate.ClusterJob, queued bool, free int) bool {
+	if free <= 0 {
+		return false
+	}
+	rank := 0
+	in := f.cache.inCounts()
+	for _, w := range f.cache.waiters() {
+		if w.ID == cj.ID {
+			return rank < free
+		}
+		if in[w.Dest] < f.maxIncoming(w.Dest) {
+			rank++
+		}
+	}
+	// Not in the cache's queue (not queued, or not seen yet).
+	return rank < free && (!queued || rank == 0)
+}
+
+// takeSlots creates both slot keys if neither exists, and removes the
+// job's waiter key if it queued.
+func (f *Fleet) takeSlots(ctx context.Context, s *concurrency.Session, cj migrate.ClusterJob, total, in string, queued bool) (bool, error) {
 	kt, ki := f.cfg.Prefix+total, f.cfg.Prefix+in
 	val := string(mustJSON(cj))
+	ops := []clientv3.Op{clientv3.OpPut(kt, val, clientv3.WithLease(s.Lease())), clientv3.OpPut(ki, val, clientv3.WithLease(s.Lease()))}
+	if queued {
+		ops = append(ops, clientv3.OpDelete(f.key("waiters", cj.ID)))
+	}
 	octx, cancel := f.op(ctx)
 	defer cancel()
 	r, err := f.cli.Txn(octx).
 		If(clientv3.Compare(clientv3.CreateRevision(kt), "=", 0), clientv3.Compare(clientv3.CreateRevision(ki), "=", 0)).
-		Then(clientv3.OpPut(kt, val, clientv3.WithLease(s.Lease())), clientv3.OpPut(ki, val, clientv3.WithLease(s.Lease()))).
+		Then(ops...).
 		Commit()
 	if err != nil {
 		return false, f.opErr("take a migration slot", err)

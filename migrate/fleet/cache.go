@@ -20,30 +20,37 @@ type cache struct {
 	prefix string
 
 	mu      sync.Mutex
-	kv      map[string][]byte // by key without the prefix
+	kv      map[string]entry // by key without the prefix
 	rev     int64
 	changed chan struct{} // closed and replaced at each change
 }
 
 func newCache(prefix string) *cache {
-	return &cache{prefix: prefix, kv: make(map[string][]byte), changed: make(chan struct{})}
+	return &cache{prefix: prefix, kv: make(map[string]entry), changed: make(chan struct{})}
+}
+
+// entry is a key's value and the revision that created it.
+type entry struct {
+	value  []byte
+	create int64
 }
 
 // reset replaces everything with a full listing at rev.
 func (c *cache) reset(kvs []*mvccKV, rev int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.kv = make(map[string][]byte, len(kvs))
+	c.kv = make(map[string]entry, len(kvs))
 	for _, kv := range kvs {
-		c.kv[strings.TrimPrefix(kv.key, c.prefix)] = kv.value
+		c.kv[strings.TrimPrefix(kv.key, c.prefix)] = entry{kv.value, kv.create}
 	}
 	c.rev = rev
 	c.notifyLocked()
 }
 
 type mvccKV struct {
-	key   string
-	value []byte
+	key    string
+	value  []byte
+	create int64
 }
 
 // apply folds watch events in.
@@ -55,7 +62,7 @@ func (c *cache) apply(evs []*clientv3.Event, rev int64) {
 		if ev.Type == clientv3.EventTypeDelete {
 			delete(c.kv, k)
 		} else {
-			c.kv[k] = ev.Kv.Value
+			c.kv[k] = entry{ev.Kv.Value, ev.Kv.CreateRevision}
 		}
 	}
 	c.rev = rev
@@ -87,7 +94,7 @@ func (c *cache) scan(dir string, fn func(key string, val []byte)) {
 	sort.Strings(keys)
 	vals := make([][]byte, len(keys))
 	for i, k := range keys {
-		vals[i] = c.kv[k]
+		vals[i] = c.kv[k].value
 	}
 	c.mu.Unlock()
 	for i, k := range keys {
@@ -98,8 +105,50 @@ func (c *cache) scan(dir string, fn func(key string, val []byte)) {
 func (c *cache) get(key string) ([]byte, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	v, ok := c.kv[key]
-	return v, ok
+	e, ok := c.kv[key]
+	return e.value, ok
+}
+
+// inCounts returns how many incoming slots each destination has taken.
+func (c *cache) inCounts() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[string]int{}
+	for k := range c.kv {
+		if rest, ok := strings.CutPrefix(k, "slots/in/"); ok {
+			if i := strings.LastIndexByte(rest, '/'); i > 0 {
+				out[rest[:i]]++
+			}
+		}
+	}
+	return out
+}
+
+// waiters returns the jobs waiting for a slot, the longest waiting
+// first (by the revision that created their key).
+func (c *cache) waiters() []migrate.ClusterJob {
+	c.mu.Lock()
+	type w struct {
+		cj     migrate.ClusterJob
+		create int64
+	}
+	var ws []w
+	for k, e := range c.kv {
+		if !strings.HasPrefix(k, "waiters/") {
+			continue
+		}
+		var cj migrate.ClusterJob
+		if json.Unmarshal(e.value, &cj) == nil {
+			ws = append(ws, w{cj, e.create})
+		}
+	}
+	c.mu.Unlock()
+	sort.Slice(ws, func(i, j int) bool { return ws[i].create < ws[j].create })
+	out := make([]migrate.ClusterJob, len(ws))
+	for i, x := range ws {
+		out[i] = x.cj
+	}
+	return out
 }
 
 func (c *cache) members() []migrate.Member {
@@ -175,7 +224,7 @@ func (f *Fleet) follow(ready chan struct{}) {
 		}
 		kvs := make([]*mvccKV, 0, len(resp.Kvs))
 		for _, kv := range resp.Kvs {
-			kvs = append(kvs, &mvccKV{key: string(kv.Key), value: kv.Value})
+			kvs = append(kvs, &mvccKV{key: string(kv.Key), value: kv.Value, create: kv.CreateRevision})
 		}
 		f.cache.reset(kvs, resp.Header.Revision)
 		once()

@@ -10,6 +10,7 @@
 //	vms/<uuid>              the VM's lock: the job that moves it (migrate.ClusterJob), under the source's lease
 //	slots/total/<i>         one of Config.MaxRunning slots of the cluster, held by a running job
 //	slots/in/<host>/<i>     one of the destination's MaxIncoming slots, held by a job to it
+//	waiters/<job>           a job waiting for slots, under its source's lease (the queue's order)
 //	drains/<id>             a drain's record (migrate.DrainRecord), without a lease: it outlives a restart
 //	drainlock/<host>/...    the concurrency.Mutex that lets one drain at a time run per host
 //

@@ -47,6 +47,24 @@ type drainRun struct {
 	stopc    chan struct{}
 	stopOnce sync.Once
 	done     chan struct{}
+	wake     chan struct{} // a job ended (Notify); buffered 1
+}
+
+// Notify tells the fleet of the engine's job updates (give it to
+// migrate.Config.OnUpdate): a drain whose migration ended starts the
+// next one at once instead of at its next look.
+func (f *Fleet) Notify(u migrate.Update) {
+	if !u.Status.Terminal() {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, r := range f.drains {
+		select {
+		case r.wake <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // StartDrain begins the drain of this host and returns its record. It
@@ -113,7 +131,7 @@ func (f *Fleet) run(rec *migrate.DrainRecord) {
 		f.mu.Unlock()
 		return
 	}
-	r := &drainRun{id: rec.ID, stopc: make(chan struct{}), done: make(chan struct{})}
+	r := &drainRun{id: rec.ID, stopc: make(chan struct{}), done: make(chan struct{}), wake: make(chan struct{}, 1)}
 	f.drains[rec.ID] = r
 	f.mu.Unlock()
 	f.updateRegistration() // Draining: no longer a destination
@@ -315,6 +333,7 @@ func (f *Fleet) runDrain(rec *migrate.DrainRecord, r *drainRun) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-r.wake:
 		case <-r.stopc:
 		}
 	}

@@ -83,7 +83,9 @@ func startSimhv(t *testing.T, cfg sim.Config) string {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(simhvPath(t), "-listen", "127.0.0.1:0", "-config", path)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	// Its own session (no terminal signals, no shared process group),
+	// and killed if this process dies before its cleanup kills it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -201,7 +201,9 @@ func (c *Cluster) start(m *Member, initial, state string) error {
 	}
 	cmd := exec.Command(c.bin, args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, log, log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	// Its own session (no terminal signals, no shared process group),
+	// and killed if this process dies before its cleanup kills it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		log.Close()
 		return fmt.Errorf("starting etcd %s: %w", m.Name, err)
