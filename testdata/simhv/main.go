@@ -24,7 +24,7 @@ import (
 
 func main() {
 	listen := flag.String("listen", "127.0.0.1:0", "listen `ADDR`")
-	config := flag.String("config", "", "cluster `FILE` (JSON sim.Config)")
+	config := flag.String("config", "", "cluster `FILE` (JSON sim.Config); empty: sim.ClusterDemoConfig, the demo's")
 	flag.Parse()
 	if err := run(*listen, *config); err != nil {
 		fmt.Fprintln(os.Stderr, "simhv:", err)
@@ -33,13 +33,16 @@ func main() {
 }
 
 func run(listen, config string) error {
-	b, err := os.ReadFile(config)
-	if err != nil {
-		return err
-	}
-	var cfg sim.Config
-	if err := json.Unmarshal(b, &cfg); err != nil {
-		return fmt.Errorf("%s: %w", config, err)
+	cfg := sim.ClusterDemoConfig()
+	if config != "" {
+		b, err := os.ReadFile(config)
+		if err != nil {
+			return err
+		}
+		cfg = sim.Config{}
+		if err := json.Unmarshal(b, &cfg); err != nil {
+			return fmt.Errorf("%s: %w", config, err)
+		}
 	}
 	c, err := sim.NewCluster(cfg)
 	if err != nil {
