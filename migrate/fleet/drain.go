@@ -35,8 +35,15 @@ import (
 // restart, and the engine refuses an ID it already holds. With the VM's
 // cluster lock, no VM is ever moved by two jobs at once.
 
-// maxAttempts bounds the migrations a drain tries for one VM.
-const maxAttempts = 3
+// maxAttempts bounds the migrations a drain tries for one VM that
+// failed while they moved data; maxTries bounds all its tries, those
+// refused before they ran included (a destination that began its own
+// drain, or left the cluster, after it was chosen: a race of placement,
+// not a failure of the migration).
+const (
+	maxAttempts = 3
+	maxTries    = 10
+)
 
 // drainTick is how often a running drain looks at its migrations.
 const drainTick = 200 * time.Millisecond
@@ -398,7 +405,7 @@ func (f *Fleet) follow1(ctx context.Context, eng Engine, rec *migrate.DrainRecor
 			switch {
 			case rec.State == migrate.DrainStopping && (j.Status == migrate.StatusCancelled || j.Status == migrate.StatusKilled):
 				v.State, v.Reason = migrate.VMSkipped, "not moved: the drain was cancelled"
-			case rec.State == migrate.DrainRunning && v.Attempts < maxAttempts && f.stillHere(ctx, eng, v.VM):
+			case rec.State == migrate.DrainRunning && v.Attempts < triesFor(j) && f.stillHere(ctx, eng, v.VM):
 				v.State, v.Reason = migrate.VMPending, "retrying after: "+why
 				f.log.Warn("drain: migration failed; trying again", "drain", rec.ID, "vm", v.Name, "job", j.ID, "err", why)
 			default:
@@ -493,7 +500,7 @@ func (f *Fleet) start(ctx context.Context, eng Engine, rec *migrate.DrainRecord,
 		v.State, v.Attempts = migrate.VMPending, v.Attempts-1
 		return false, true, true
 	default:
-		if v.Attempts < maxAttempts && migrate.KindOf(err) == migrate.InvalidState {
+		if v.Attempts < maxTries && migrate.KindOf(err) == migrate.InvalidState {
 			v.State, v.Reason = migrate.VMPending, "retrying after: "+reasonOf(err)
 		} else {
 			v.State, v.Reason = migrate.VMStays, reasonOf(err)
@@ -528,4 +535,13 @@ func summary(rec *migrate.DrainRecord) string {
 		}
 	}
 	return s
+}
+
+// triesFor is how many tries a VM whose job j failed may have: fewer if
+// the migration had moved data.
+func triesFor(j *migrate.Job) int {
+	if j.Progress.DataTotal > 0 || j.Progress.DataProcessed > 0 || j.Result != nil {
+		return maxAttempts
+	}
+	return maxTries
 }

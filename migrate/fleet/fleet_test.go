@@ -582,3 +582,40 @@ func TestCutOff(t *testing.T) {
 }
 
 func clientv3WithPrefix() []clientv3.OpOption { return []clientv3.OpOption{clientv3.WithPrefix()} }
+
+// TestTLSClientCertificate: a host registers in an etcd that asks for
+// client certificates, with the certificate of its configuration; one
+// without a certificate is refused, and its host says "cluster
+// unavailable".
+func TestTLSClientCertificate(t *testing.T) {
+	tl := fleettest.NewTLS(t)
+	etcd := fleettest.Start(t, 1, fleettest.Options{TLS: tl})
+	cfg := sim.Config{Hosts: hosts("a", "b"), VMs: vms("a", 1)}
+	h := newHarness(t, etcd, sim.Config{Hosts: cfg.Hosts[:1], VMs: cfg.VMs}, func(c *fleet.Config) {
+		c.CertFile, c.KeyFile, c.CAFile = tl.ClientCert, tl.Client, tl.CAFile
+	})
+	h.waitMembers(1)
+	if m := h.nodes["a"].f.Members(); len(m) != 1 || m[0].Name != "a" || m[0].MemoryKiB == 0 {
+		t.Fatalf("members over TLS: %+v", m)
+	}
+	f, err := fleet.New(fleet.Config{Endpoints: etcd.Endpoints(), Host: "b", CAFile: tl.CAFile, OpTimeout: time.Second, Prefix: h.prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ec := migrate.DefaultConfig()
+	ec.Cluster = f
+	eng, err := migrate.New(ec, h.sc.Host("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Shutdown(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := f.Start(ctx, eng); err == nil {
+		t.Fatal("registered without a client certificate")
+	}
+	if ok, why := f.Available(); ok || !strings.Contains(why, "cluster unavailable") {
+		t.Errorf("available %t (%s) without a client certificate", ok, why)
+	}
+}
