@@ -43,17 +43,21 @@ func (a *app) hosts(ctx context.Context) ([]hostRecord, error) {
 			continue
 		}
 		status := "ok"
-		if d := o.Texts("StatusDescriptions"); len(d) > 0 {
+		if d := o.Texts("StatusDescriptions"); len(d) > 0 && d[0] != "" {
 			status = d[0]
 		}
 		if o.Get("OperatingStatus") == "10" {
 			status = "draining"
 		}
+		self := o.Get("Name") == svc.Get("SystemName")
 		ep := ""
 		if info := o.Texts("OtherIdentifyingInfo"); len(info) > 0 {
 			ep = info[0]
 		}
-		out = append(out, hostRecord{Name: o.Get("Name"), Endpoint: ep, Status: status, Self: o.Get("Name") == svc.Get("SystemName")})
+		if self && ep == "" {
+			ep = a.settings.Endpoint // the one this client reached it at
+		}
+		out = append(out, hostRecord{Name: o.Get("Name"), Endpoint: ep, Status: status, Self: self})
 	}
 	return out, nil
 }
