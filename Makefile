@@ -8,7 +8,7 @@ GOFLAGS    ?=
 VERSION    ?= 0.1.0-dev
 export GOFLAGS VERSION
 
-.PHONY: all build run test deps check scripts-test unit e2e package package-test image image-test lab lab-down lab-test lab-repeat bench bench-wsman bench-lab fuzz-smoke install clean
+.PHONY: all build run run-cluster bench-fleet test deps check scripts-test unit e2e package package-test image image-test lab lab-down lab-test lab-repeat bench bench-wsman bench-lab fuzz-smoke install clean
 
 all: build
 
@@ -26,6 +26,11 @@ run: build
 # started, and the two-host libvirt lab (current and stock QEMU and
 # libvirt) with its integration and end-to-end tests.
 test: deps check scripts-test unit e2e package-test image-test lab-test
+
+# The fleet demo: a 3-member etcd, three simulated hosts, a vsmigd each
+# (README "Fleet"); Ctrl-C stops it all. `make run` stays single-host.
+run-cluster: build
+	@bash testdata/ci/run-cluster.sh "$(BIN)/vsmigd" "$(STATE)"
 
 deps:
 	@bash testdata/ci/deps.sh
@@ -80,8 +85,12 @@ lab-repeat: build
 
 # Benchmarks print their figures and the ratios against the issues'
 # targets; none of them runs in `make test` (these machines are shared).
-bench: bench-wsman
+bench: bench-wsman bench-fleet
 	bash testdata/bench/run.sh
+
+# 50 hosts x 20 VMs drained through a real etcd (README "Fleet").
+bench-fleet:
+	$(GO) test -run '^$$' -bench '^BenchmarkDrain1000$$' -benchtime 1x ./migrate/fleet/
 
 bench-wsman:
 	$(GO) test -run '^$$' -bench 'BenchmarkHTTP' -benchtime 10000x ./wsman/

@@ -140,6 +140,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Clock is the source of time; nil is the wall clock.
 	Clock Clock
+	// Cluster is the fleet the host belongs to, whose rules admission
+	// applies too (see Cluster); nil for a host on its own.
+	Cluster Cluster
 }
 
 // DefaultConfig returns the defaults above.

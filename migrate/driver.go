@@ -60,6 +60,8 @@ type Host struct {
 	FreeKiB    uint64
 	Hypervisor string // e.g. "QEMU 7.2.0 (TCG)" or "simulated"
 	Simulated  bool
+	// CPUs is the number of host CPUs; 0 if the driver does not say.
+	CPUs int
 }
 
 // Plan is one fully resolved migration, as handed to a driver. Every policy
@@ -207,4 +209,19 @@ type IterationNotifier interface {
 // the other. The engine decides which copy to keep (see Engine.Recover).
 type Repairer interface {
 	Repair(ctx context.Context, plan Plan, keep Location) error
+}
+
+// Resourcer is implemented by a Driver that can name its host's virtual
+// networks and storage pools, and those a VM uses, so that placement in a
+// cluster can match them. Without it placement does not filter on them
+// (the driver's Check still refuses what the destination lacks).
+type Resourcer interface {
+	HostResources(ctx context.Context) (Resources, error)
+	DomainResources(ctx context.Context, uuid string) (Resources, error)
+}
+
+// Resources are virtual networks and storage pools, by name.
+type Resources struct {
+	Networks     []string `json:"networks,omitempty"`
+	StoragePools []string `json:"storage_pools,omitempty"`
 }

@@ -41,6 +41,11 @@ type job struct {
 	mig          Migration
 	cancel       cancelKind
 	abortReason  string
+
+	// cj is the job as the cluster knows it (Config.Cluster); stopWait
+	// ends its wait for a cluster slot (a Cancel while it waits).
+	cj       ClusterJob
+	stopWait context.CancelFunc
 }
 
 // update returns an Update of j carrying its migration type.
@@ -190,12 +195,21 @@ func (e *Engine) Submit(ctx context.Context, req Request) (*Job, error) {
 		ID: j.id, Plan: plan, VMName: dom.Name, Priority: j.priority, Submitted: j.submitted,
 		Status: StatusQueued, StatusLine: "Queued", Changed: j.submitted, Meta: req.Meta,
 	}
+	j.cj = e.clusterJob(j, dom.Name, dom.MemoryKiB)
+	if c := e.cfg.Cluster; c != nil {
+		if err := c.Lock(ctx, j.cj); err != nil {
+			e.log.Debug("migration refused", "job", j.id, "vm", j.vm, "err", err)
+			return nil, err
+		}
+	}
 	if err := e.enqueue(j); err != nil {
+		e.clusterRelease(j)
 		e.log.Debug("migration refused", "job", j.id, "vm", j.vm, "err", err)
 		return nil, err
 	}
 	if err := e.store.Create(ctx, rec); err != nil {
 		e.withdraw(j)
+		e.clusterRelease(j)
 		if errors.Is(err, ErrExists) {
 			return nil, &CheckError{Kind: InvalidParameter, Reason: fmt.Sprintf("job ID %q is already in use", j.id)}
 		}
@@ -257,6 +271,7 @@ func (e *Engine) stored(j *job) {
 //     the migration type (StateAllows);
 //  3. the destination not named as this host;
 //  4. admission: the VM has no job, and the limits or the queue have room;
+//     then, in a cluster (Config.Cluster), the cluster's rules (Cluster.Check);
 //  5. the driver's check against the hypervisors (Driver.Check), which
 //     says what happens to each disk too.
 func (e *Engine) evaluate(ctx context.Context, req Request) (Plan, Domain, Assessment, error) {
@@ -291,6 +306,12 @@ func (e *Engine) evaluate(ctx context.Context, req Request) (Plan, Domain, Asses
 	e.mu.Unlock()
 	if err != nil {
 		return Plan{}, Domain{}, Assessment{}, err
+	}
+	if c := e.cfg.Cluster; c != nil {
+		cj := ClusterJob{ID: req.JobID, VM: plan.VM, VMName: dom.Name, Source: self, Dest: plan.DestHost, MemoryKiB: dom.MemoryKiB}
+		if err := c.Check(ctx, cj); err != nil {
+			return Plan{}, Domain{}, Assessment{}, err
+		}
 	}
 	a, err := e.local.Check(ctx, plan, dom)
 	if err != nil {
@@ -425,12 +446,16 @@ func (e *Engine) Cancel(ctx context.Context, jobID string, kill bool) error {
 		e.forgetLocked(j)
 		e.mu.Unlock()
 		e.emit(j.update(Update{Status: final, Reason: "cancelled before it started"}))
+		e.clusterRelease(j)
 		return nil
 	case j.status.Terminal():
 		e.mu.Unlock()
 		return ErrFinished
 	case j.mig == nil: // starting: run aborts once Start returns
 		j.cancel = kind
+		if j.stopWait != nil { // waiting for a cluster slot
+			j.stopWait()
+		}
 		e.mu.Unlock()
 		e.noteStopping(ctx, j.id, stop)
 		return nil
@@ -470,6 +495,7 @@ func (e *Engine) end(j *job, u Update) {
 	j.status = u.Status
 	e.mu.Unlock()
 	e.emit(j.update(u))
+	e.clusterRelease(j)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.forgetLocked(j)

@@ -48,3 +48,21 @@ func (e *Engine) Domains(ctx context.Context) ([]Domain, error) { return e.local
 func (e *Engine) Domain(ctx context.Context, uuid string) (Domain, error) {
 	return e.local.Domain(ctx, canonicalUUID(uuid))
 }
+
+// HostResources names the local host's virtual networks and storage
+// pools; ErrUnsupported if its driver cannot say (see Resourcer).
+func (e *Engine) HostResources(ctx context.Context) (Resources, error) {
+	if r, ok := e.local.(Resourcer); ok {
+		return r.HostResources(ctx)
+	}
+	return Resources{}, ErrUnsupported
+}
+
+// DomainResources names the networks and storage pools a local VM uses;
+// ErrUnsupported if the driver cannot say.
+func (e *Engine) DomainResources(ctx context.Context, uuid string) (Resources, error) {
+	if r, ok := e.local.(Resourcer); ok {
+		return r.DomainResources(ctx, canonicalUUID(uuid))
+	}
+	return Resources{}, ErrUnsupported
+}

@@ -10,6 +10,10 @@ import (
 // report its end.
 func (e *Engine) run(j *job) {
 	e.emit(j.update(Update{Status: StatusStarting}))
+	if err := e.clusterAcquire(j); err != nil {
+		e.notStarted(j, err)
+		return
+	}
 	mig, err := e.local.Start(e.ctx, j.plan)
 	if err != nil {
 		if e.shuttingDown() {

@@ -98,8 +98,12 @@ func (e *Engine) recoverJob(ctx context.Context, r *Job, queued bool) error {
 	plan := Resolve(e.cfg, req)
 	plan.VM = canonicalUUID(plan.VM)
 	var memBytes uint64
+	vmName := r.VMName
 	if d, err := e.local.Domain(ctx, plan.VM); err == nil {
 		memBytes = d.MemoryKiB * 1024
+	}
+	if _, err := e.hostName(ctx); err != nil {
+		return err
 	}
 	j := &job{
 		id: req.JobID, vm: plan.VM, dest: plan.DestHost,
@@ -107,6 +111,7 @@ func (e *Engine) recoverJob(ctx context.Context, r *Job, queued bool) error {
 		plan: plan, opts: PolicyFor(e.cfg, plan, memBytes),
 		status: StatusRunning, stored: true,
 	}
+	j.cj = e.clusterJob(j, vmName, memBytes/1024)
 	e.mu.Lock()
 	if e.stopping {
 		e.mu.Unlock()
@@ -126,6 +131,12 @@ func (e *Engine) recoverJob(ctx context.Context, r *Job, queued bool) error {
 	mig, err := e.local.Attach(ctx, plan)
 	switch {
 	case err == nil:
+		if c := e.cfg.Cluster; c != nil {
+			// It runs already: the cluster counts it, whatever the limits.
+			if err := c.Reattach(ctx, j.cj); err != nil {
+				e.log.Warn("cannot retake the cluster slot of a running migration", "job", j.id, "err", err)
+			}
+		}
 		e.mu.Lock()
 		j.mig = mig
 		pending := j.cancel
@@ -171,7 +182,17 @@ func (e *Engine) requeue(ctx context.Context, req Request) error {
 		plan: plan, opts: PolicyFor(e.cfg, plan, dom.MemoryKiB*1024),
 		status: StatusQueued, stored: true,
 	}
-	return e.enqueue(j)
+	j.cj = e.clusterJob(j, dom.Name, dom.MemoryKiB)
+	if c := e.cfg.Cluster; c != nil {
+		if err := c.Lock(ctx, j.cj); err != nil {
+			return err
+		}
+	}
+	if err := e.enqueue(j); err != nil {
+		e.clusterRelease(j)
+		return err
+	}
+	return nil
 }
 
 // stillHere reports whether the VM is on this host in a state a

@@ -2,8 +2,8 @@
 // built from: the subset of the DMTF CIM Schema that the Virtual System
 // Migration Profile (DSP1081), its scoping profiles (DSP1042 System
 // Virtualization, DSP1057 Virtual System), Job Control (DSP1103) and the
-// lifecycle indications (CIM::Event) use, and vsmig's own
-// VSMIG_MigrationJob. The MOF files are the single source of truth
+// lifecycle indications (CIM::Event) use, vsmig's own VSMIG_MigrationJob
+// and its cluster classes (VSMIG_Fleet.mof). The MOF files are the single source of truth
 // for class names, keys, types, value maps and method signatures; they
 // are embedded in the binary and parsed at start-up.
 //

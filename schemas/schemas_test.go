@@ -76,6 +76,9 @@ func TestClassesAndKeys(t *testing.T) {
 		{"CIM_InstDeletion", "CIM_InstIndication", "", false, false},
 		{"CIM_StorageAllocationSettingData", "CIM_ResourceAllocationSettingData", "InstanceID", false, false},
 		{"VSMIG_VirtualSystemMigrationSettingData", "CIM_VirtualSystemMigrationSettingData", "InstanceID", false, false},
+		{"CIM_ConcreteComponent", "CIM_Component", "GroupComponent,PartComponent", false, true},
+		{"VSMIG_VirtualSystemMigrationService", "CIM_VirtualSystemMigrationService", "Name,SystemCreationClassName,SystemName,CreationClassName", false, false},
+		{"VSMIG_DrainJob", "CIM_ConcreteJob", "InstanceID", false, false},
 	}
 	for _, tt := range tests {
 		c := mustClass(t, reg, tt.class)

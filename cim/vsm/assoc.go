@@ -98,6 +98,9 @@ func (ap *assocProvider) EnumerateInstances(ctx context.Context, ns, class strin
 			p.set(inst, "OwnedElement", jp)
 			out = append(out, inst)
 		}
+		if equalClass(class, ClassOwningJobElement) {
+			out = append(out, p.drainOwnings()...)
+		}
 		return out, nil
 	}
 	return nil, cim.Errorf(cim.StatusInvalidClass, "class %s is not served here", class)

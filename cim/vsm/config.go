@@ -83,6 +83,9 @@ type Config struct {
 	// ProgressInterval is the shortest time between two progress-only
 	// indications of a job (DefaultProgressInterval if zero).
 	ProgressInterval time.Duration
+	// Fleet is the cluster the host belongs to (fleet.go); nil for a
+	// host on its own, which serves DSP1081's classes only.
+	Fleet Fleet
 }
 
 func (c *Config) fill() {

@@ -109,6 +109,9 @@ func (jp *jobProvider) Classes() []cim.ClassRef {
 func (jp *jobProvider) GetInstance(ctx context.Context, path cim.ObjectPath) (*cim.Instance, error) {
 	j, err := jp.p.jobAt(ctx, path)
 	if err != nil {
+		if inst, ferr := findByPath(jp.p.incomingJobs(), path); ferr == nil {
+			return inst, nil
+		}
 		return nil, err
 	}
 	return jp.p.jobInstance(j), nil
@@ -123,7 +126,7 @@ func (jp *jobProvider) EnumerateInstances(ctx context.Context, ns, class string)
 	for _, j := range jobs {
 		out = append(out, jp.p.jobInstance(j))
 	}
-	return out, nil
+	return append(out, jp.p.incomingJobs()...), nil
 }
 
 // jobAt reads the job a path names.

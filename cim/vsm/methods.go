@@ -33,6 +33,11 @@ func (sp *serviceProvider) InvokeMethod(ctx context.Context, path cim.ObjectPath
 	case strings.EqualFold(method, MethodCheckToSystem):
 		return p.check(ctx, MethodCheckToSystem, in, true)
 	}
+	if p.cfg.Fleet != nil {
+		if ret, out, ok := p.fleetMethod(ctx, method, in); ok {
+			return ret, out, nil
+		}
+	}
 	return nil, nil, cim.Errorf(cim.StatusMethodNotFound, "%s has no method %s", ClassService, method)
 }
 

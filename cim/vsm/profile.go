@@ -92,6 +92,13 @@ func New(cfg Config) (*Profile, error) {
 			missing = append(missing, c)
 		}
 	}
+	if cfg.Fleet != nil {
+		for _, c := range fleetClasses {
+			if _, ok := cfg.Registry.Class(c); !ok {
+				missing = append(missing, c)
+			}
+		}
+	}
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("vsm: classes missing from the registry: %s", strings.Join(missing, ", "))
 	}
@@ -165,6 +172,9 @@ func (p *Profile) Providers() []cim.InstanceProvider {
 	}
 	if p.scoping {
 		provs = append(provs, &virtualSystemProvider{p}, &referencedProfileProvider{p})
+	}
+	if p.cfg.Fleet != nil {
+		provs = append(provs, &drainProvider{p}, &componentProvider{p})
 	}
 	return provs
 }
@@ -263,10 +273,10 @@ func (p *Profile) vmPath(uuid string) cim.ObjectPath {
 }
 
 func (p *Profile) servicePath() cim.ObjectPath {
-	return cim.ObjectPath{Namespace: p.cfg.Namespace, ClassName: ClassService, Keys: []cim.KeyBinding{
+	return cim.ObjectPath{Namespace: p.cfg.Namespace, ClassName: p.serviceClass(), Keys: []cim.KeyBinding{
 		{Name: "SystemCreationClassName", Value: ClassComputerSystem},
 		{Name: "SystemName", Value: p.host},
-		{Name: "CreationClassName", Value: ClassService},
+		{Name: "CreationClassName", Value: p.serviceClass()},
 		{Name: "Name", Value: ServiceName},
 	}}
 }

@@ -20,10 +20,10 @@ var (
 )
 
 func (p *Profile) serviceInstance() *cim.Instance {
-	inst := p.newInstance(ClassService, p.cfg.Namespace)
+	inst := p.newInstance(p.serviceClass(), p.cfg.Namespace)
 	p.set(inst, "SystemCreationClassName", ClassComputerSystem)
 	p.set(inst, "SystemName", p.host)
-	p.set(inst, "CreationClassName", ClassService)
+	p.set(inst, "CreationClassName", p.serviceClass())
 	p.set(inst, "Name", ServiceName)
 	p.set(inst, "ElementName", "Virtual System Migration Service")
 	p.set(inst, "Caption", "Virtual System Migration Service")
@@ -70,7 +70,7 @@ func (p *Profile) settingDataInstance(t migrate.Type) *cim.Instance {
 type serviceProvider struct{ p *Profile }
 
 func (sp *serviceProvider) Classes() []cim.ClassRef {
-	return []cim.ClassRef{{Namespace: sp.p.cfg.Namespace, Class: ClassService}}
+	return []cim.ClassRef{{Namespace: sp.p.cfg.Namespace, Class: sp.p.serviceClass()}}
 }
 
 func (sp *serviceProvider) GetInstance(ctx context.Context, path cim.ObjectPath) (*cim.Instance, error) {

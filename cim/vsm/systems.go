@@ -47,6 +47,9 @@ func (sp *systemProvider) GetInstance(ctx context.Context, path cim.ObjectPath) 
 	if name == p.host {
 		return p.hostInstance(), nil
 	}
+	if inst, ok := p.peerHost(name); ok {
+		return inst, nil
+	}
 	id, err := uuid.Parse(name)
 	if err != nil {
 		return nil, notFound(path)
@@ -69,6 +72,7 @@ func (sp *systemProvider) EnumerateInstances(ctx context.Context, ns, class stri
 	}
 	out := make([]*cim.Instance, 0, len(doms)+1)
 	out = append(out, p.hostInstance())
+	out = append(out, p.peerHosts()...)
 	for _, d := range doms {
 		out = append(out, p.vmInstance(d, p.engine.Migrating(d.UUID) != ""))
 	}

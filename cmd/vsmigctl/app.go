@@ -37,6 +37,9 @@ type app struct {
 	cfgPath string
 	// poll follows jobs by polling, not by subscription (--poll).
 	poll bool
+	// settings are the connection's, for a command that must reach
+	// another host of the cluster (drain).
+	settings settings
 }
 
 func configPath(getenv func(string) string) string {
@@ -133,7 +136,7 @@ func (a *app) connect(s settings, output string) error {
 	if err != nil {
 		return usageErrorf("%v", err)
 	}
-	a.client, a.ns = c, s.Namespace
+	a.client, a.ns, a.settings = c, s.Namespace, s
 	a.json = output == "json"
 	a.tty = isTerminal(a.stdout)
 	if a.json {

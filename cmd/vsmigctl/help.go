@@ -95,6 +95,30 @@ final state.`,
 			}},
 		{name: "errors", args: "ID", minArgs: 1, maxArgs: 1, summary: "show a job's error (GetError)",
 			setup: plain(errorsCommand)},
+		{name: "hosts", summary: "list the hosts of the server's cluster (* marks the server's own)",
+			description: `In a cluster (vsmigd cluster_endpoints) every endpoint lists every live
+member with its WS-Management endpoint; a host on its own lists itself.`,
+			setup: plain(hostsCommand)},
+		{name: "place", args: "VM", minArgs: 1, maxArgs: 1,
+			summary: "choose a destination for VM in the cluster (VSMIG_PlaceVirtualSystem)",
+			description: `Asks the server which host of its cluster would take VM now: the least
+loaded that passes the checks of CheckVirtualSystemIsMigratableToHost
+(memory, CPU model, networks, storage pools, limits). Prints the choice and
+each candidate's reason; exits 5 when no host can take it.`,
+			setup: plain(placeCommand)},
+		{name: "drain", args: "HOST", minArgs: 1, maxArgs: 1,
+			summary: "move every VM off HOST to other hosts of the cluster (VSMIG_DrainHost)",
+			description: `Prints the plan (each VM's destination, or why it cannot move) and starts a
+drain job on HOST's vsmigd (found in the cluster if the endpoint is another
+host's), which owns the migration jobs and runs them within the cluster's
+limits. --dry-run prints the plan only; --wait follows the drain job and
+exits as watch does (10 if some VM could not move). 'vsmigctl cancel ID'
+stops it starting new migrations.`,
+			setup: func(fs *flag.FlagSet) runFunc {
+				dry := fs.Bool("dry-run", false, "print the plan, start nothing")
+				wait := fs.Bool("wait", false, "follow the drain job until it ends")
+				return func(ctx context.Context, a *app, pos []string) error { return drainCommand(ctx, a, pos, *dry, *wait) }
+			}},
 		{name: "completion", args: "SHELL", minArgs: 1, maxArgs: 1, local: true, argChoices: []string{"bash", "zsh"},
 			summary: "print the completion script for SHELL (bash or zsh)",
 			description: `For the current shell: source <(vsmigctl completion bash). The Debian

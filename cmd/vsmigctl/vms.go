@@ -64,8 +64,8 @@ func (a *app) vms(ctx context.Context) ([]vmRecord, error) {
 	var out []vmRecord
 	for _, it := range items {
 		o := it.Object
-		if o == nil || o.Get("Name") == host {
-			continue
+		if o == nil || o.Get("Name") == host || !isUUID(o.Get("Name")) {
+			continue // a host: this one, or another of its cluster
 		}
 		state := enabledStates[o.Get("EnabledState")]
 		if s, ok := operatingStates[o.Get("OperatingStatus")]; ok {

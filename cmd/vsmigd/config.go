@@ -58,6 +58,20 @@ type Config struct {
 
 	LogFormat string // text or json
 	LogLevel  string // debug, info, warn, error
+
+	// The cluster (migrate/fleet): empty ClusterEndpoints is a host on
+	// its own, exactly as without these settings.
+	ClusterEndpoints  string // etcd client URLs, comma separated
+	ClusterCertFile   string
+	ClusterKeyFile    string
+	ClusterCAFile     string
+	ClusterPrefix     string
+	ClusterLeaseTTL   time.Duration
+	ClusterMaxRunning int
+	AdvertiseURL      string
+	// SimURL is a shared simulated cluster (testdata/simhv) for the sim
+	// driver; empty is the built-in demo cluster.
+	SimURL string
 }
 
 // Defaults for the settings whose zero value is not the default.
@@ -165,6 +179,15 @@ func (c *Config) settings() []setting {
 		str("default_transport", "transport when a request names none: tcp, tls, tls-strict or ssh", &c.DefaultTransport),
 		str("log_format", "log format: text or json", &c.LogFormat),
 		str("log_level", "log level: debug, info, warn or error", &c.LogLevel),
+		str("cluster_endpoints", "etcd client URLs, comma separated: join the cluster of hosts they hold (empty: a host on its own)", &c.ClusterEndpoints),
+		str("cluster_cert_file", "TLS client certificate (PEM) for etcd's client-cert-auth", &c.ClusterCertFile),
+		str("cluster_key_file", "key of cluster_cert_file (PEM)", &c.ClusterKeyFile),
+		str("cluster_ca_file", "CA bundle (PEM) that signs the etcd servers' certificates", &c.ClusterCAFile),
+		str("cluster_prefix", "etcd key prefix of the cluster (default /vsmig/)", &c.ClusterPrefix),
+		duration("cluster_lease_ttl", "how long a host that stops answering stays in the cluster (0: 10s)", &c.ClusterLeaseTTL),
+		integer("cluster_max_running", "the cluster's limit of running migrations, the same on every host (0: 5)", &c.ClusterMaxRunning),
+		str("advertise_url", "the WS-Management URL this host registers in the cluster (default https://HOST_NAME:PORT/wsman)", &c.AdvertiseURL),
+		str("sim_url", "driver=sim: URL of a shared simulated cluster (testdata/simhv) whose host host_name this is", &c.SimURL),
 	}
 }
 
@@ -358,6 +381,15 @@ func (c *Config) validate() error {
 	}
 	if _, err := wsman.ParsePushTargets(c.PushTargets); err != nil {
 		bad("push_targets", "%v", err)
+	}
+	if (c.ClusterCertFile == "") != (c.ClusterKeyFile == "") {
+		bad("cluster_cert_file", "cluster_cert_file and cluster_key_file go together")
+	}
+	if c.ClusterEndpoints != "" && c.ClusterLeaseTTL != 0 && c.ClusterLeaseTTL < 2*time.Second {
+		bad("cluster_lease_ttl", "at least 2s, got %v", c.ClusterLeaseTTL)
+	}
+	if c.SimURL != "" && (c.Driver != "sim" || c.HostName == "") {
+		bad("sim_url", "needs driver sim and a host_name")
 	}
 	if c.MaxEnvelopeSize != 0 && c.MaxEnvelopeSize < 8192 {
 		bad("max_envelope_size", "at least 8192 bytes (DSP0226 R6.2-4), got %d", c.MaxEnvelopeSize)

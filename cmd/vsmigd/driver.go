@@ -43,6 +43,14 @@ func openDriver(ctx context.Context, cfg Config, logger *slog.Logger) (migrate.D
 		}
 		logger.Warn("vsmigd starting on the SIMULATED demo cluster: no libvirt reachable; migrations are modelled, not real",
 			"driver", "sim", "libvirt_uri", cfg.LibvirtURI, "err", err.Error(), "version", version)
+	} else if cfg.SimURL != "" {
+		drv, err := sim.NewRemote(cfg.SimURL).Dial(ctx, host)
+		if err != nil {
+			return nil, "", fmt.Errorf("config key \"sim_url\": %w", err)
+		}
+		logger.Warn("vsmigd starting on a SHARED SIMULATED cluster (driver=sim, sim_url); migrations are modelled, not real",
+			"driver", "sim", "sim_url", cfg.SimURL, "host", host, "version", version)
+		return drv, host, nil
 	} else {
 		logger.Warn("vsmigd starting on the SIMULATED demo cluster (driver=sim); migrations are modelled, not real",
 			"driver", "sim", "version", version)

@@ -14,6 +14,7 @@ import (
 	"github.com/vsmig/vsmig/cim/wsbind"
 	"github.com/vsmig/vsmig/migrate"
 	"github.com/vsmig/vsmig/migrate/boltstore"
+	"github.com/vsmig/vsmig/migrate/fleet"
 	"github.com/vsmig/vsmig/schemas"
 	"github.com/vsmig/vsmig/wsman"
 )
@@ -32,7 +33,8 @@ type stack struct {
 	metrics *metrics
 	// pub publishes the lifecycle indications of jobs and virtual
 	// systems to WS-Eventing subscribers.
-	pub *indication.Publisher
+	pub   *indication.Publisher
+	fleet *fleet.Fleet // nil for a host on its own
 
 	closers []func() error // in construction order; Close runs them backwards
 }
@@ -66,6 +68,16 @@ func newStack(ctx context.Context, cfg Config, drv migrate.Driver, host string, 
 	s.store = store
 	s.closers = append(s.closers, store.Close)
 
+	fl, err := openFleet(cfg, host, logger)
+	if err != nil {
+		return nil, err
+	}
+	if fl != nil {
+		s.fleet = fl
+		engCfg.Cluster = fl
+		s.closers = append(s.closers, fl.Close)
+	}
+
 	m := newMetrics()
 	s.metrics = m
 	// Every change of a job goes through the store; the profile sees them
@@ -81,6 +93,9 @@ func newStack(ctx context.Context, cfg Config, drv migrate.Driver, host string, 
 	engCfg.Store = jobs
 	engCfg.OnUpdate = func(u migrate.Update) {
 		m.observeUpdate(u)
+		if fl != nil {
+			fl.Notify(u)
+		}
 		if observe != nil {
 			observe(u)
 		}
@@ -90,7 +105,7 @@ func newStack(ctx context.Context, cfg Config, drv migrate.Driver, host string, 
 		return nil, fmt.Errorf("engine: %w", err)
 	}
 	s.eng = eng
-	p, err := vsm.New(vsm.Config{
+	vc := vsm.Config{
 		Registry: reg,
 		Engine:   eng,
 		HostName: host,
@@ -99,7 +114,12 @@ func newStack(ctx context.Context, cfg Config, drv migrate.Driver, host string, 
 
 		Indications: pub,
 		Jobs:        jobs,
-	})
+	}
+	if fl != nil {
+		startFleet(ctx, fl, eng, logger)
+		vc.Fleet = fl
+	}
+	p, err := vsm.New(vc)
 	if err != nil {
 		return nil, fmt.Errorf("profile: %w", err)
 	}

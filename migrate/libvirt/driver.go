@@ -189,6 +189,7 @@ func hostOf(ctx context.Context, c *conn, name string) (migrate.Host, error) {
 		MemoryKiB:  f.memKiB,
 		FreeKiB:    f.freeKiB,
 		Hypervisor: fmt.Sprintf("QEMU %d.%d.%d (%s)", v/1000000, v/1000%1000, v%1000, accel),
+		CPUs:       int(f.cpus),
 	}, nil
 }
 

@@ -54,7 +54,7 @@ func TestInventoryFake(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := migrate.Host{Name: "10.0.0.2", UUID: "00000000-0000-4000-8000-0000000000a1", CPUModel: "qemu64",
-		MemoryKiB: 8 << 20, FreeKiB: 6 << 20, Hypervisor: "QEMU 7.2.0 (TCG)"}
+		MemoryKiB: 8 << 20, FreeKiB: 6 << 20, Hypervisor: "QEMU 7.2.0 (TCG)", CPUs: 4}
 	if h != want {
 		t.Errorf("Host = %+v\nwant %+v", h, want)
 	}

@@ -85,6 +85,12 @@ type HostConfig struct {
 	Bandwidth uint64
 	// Down makes the host unreachable (connection refused).
 	Down bool
+	// CPUs is the host's CPU count (0: not said).
+	CPUs int
+	// Networks and StoragePools the host offers; a VM that uses one the
+	// destination lacks is refused (when the destination names any).
+	Networks     []string
+	StoragePools []string
 }
 
 // VMConfig is one simulated VM.
@@ -104,6 +110,9 @@ type VMConfig struct {
 	State migrate.DomainState
 	// ShutdownTime is how long a clean shutdown takes (0: the default).
 	ShutdownTime time.Duration
+	// Networks and StoragePools the VM uses.
+	Networks     []string
+	StoragePools []string
 }
 
 // FaultKind is a failure the simulator can inject.
@@ -142,6 +151,34 @@ type Cluster struct {
 	migs   map[string]*migration // active, by VM UUID
 	// watches are the WatchDomains subscriptions, by host name.
 	watches map[string]map[*hostWatch]struct{}
+	trace   []TraceEvent
+}
+
+// TraceEvent is a migration's start or end in the cluster's trace: the
+// timeline tests check the cluster's limits on.
+type TraceEvent struct {
+	Time   time.Time `json:"time"` // the cluster's clock
+	VM     string    `json:"vm"`
+	Source string    `json:"source"`
+	Dest   string    `json:"dest"`
+	Start  bool      `json:"start"` // false: the end
+	Err    string    `json:"err,omitempty"`
+}
+
+// Trace returns every migration start and end so far, in order.
+func (c *Cluster) Trace() []TraceEvent {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]TraceEvent(nil), c.trace...)
+}
+
+// traceLocked appends an event; c.mu is held.
+func (c *Cluster) traceLocked(g *migration, start bool, err error) {
+	ev := TraceEvent{Time: c.clock.Now(), VM: g.plan.VM, Source: g.src.cfg.Name, Dest: g.dst.cfg.Name, Start: start}
+	if err != nil {
+		ev.Err = err.Error()
+	}
+	c.trace = append(c.trace, ev)
 }
 
 type host struct {
@@ -412,4 +449,32 @@ func (c *Cluster) rebalance(src *host) {
 		}
 		g.schedule()
 	}
+}
+
+// Peaks returns the most migrations a trace shows running at once: in
+// the whole cluster, into each destination and out of each source. An
+// end and a start at the same instant count as one after the other.
+func Peaks(trace []TraceEvent) (total int, in, out map[string]int) {
+	evs := append([]TraceEvent(nil), trace...)
+	sort.SliceStable(evs, func(i, j int) bool {
+		if !evs[i].Time.Equal(evs[j].Time) {
+			return evs[i].Time.Before(evs[j].Time)
+		}
+		return !evs[i].Start && evs[j].Start
+	})
+	in, out = map[string]int{}, map[string]int{}
+	curIn, curOut, cur := map[string]int{}, map[string]int{}, 0
+	for _, ev := range evs {
+		d := 1
+		if !ev.Start {
+			d = -1
+		}
+		cur += d
+		curIn[ev.Dest] += d
+		curOut[ev.Source] += d
+		total = max(total, cur)
+		in[ev.Dest] = max(in[ev.Dest], curIn[ev.Dest])
+		out[ev.Source] = max(out[ev.Source], curOut[ev.Source])
+	}
+	return total, in, out
 }

@@ -53,3 +53,27 @@ func DemoCluster() *Cluster {
 	}
 	return c
 }
+
+// ClusterDemoConfig is the inventory of `make run-cluster`: three hosts,
+// each served by its own vsmigd in a cluster, with host-a's four VMs to
+// drain onto host-b and host-c (host-b has two of its own).
+func ClusterDemoConfig() Config {
+	const cpu = "Skylake-Server-IBRS"
+	host := func(name string) HostConfig {
+		return HostConfig{Name: name, CPUModel: cpu, MemoryKiB: 64 * gib, CPUs: 32,
+			Networks: []string{"default"}, StoragePools: []string{"shared"}}
+	}
+	vm := func(name, on string, memGiB uint64, dirty float64) VMConfig {
+		return VMConfig{Name: name, Host: on, MemoryKiB: memGiB * gib, VCPUs: 2, DirtyRate: uint64(dirty), WorkingSet: 128e6,
+			Networks: []string{"default"}, StoragePools: []string{"shared"}}
+	}
+	return Config{
+		Speed: DemoSpeed,
+		Hosts: []HostConfig{host("host-a"), host("host-b"), host("host-c")},
+		VMs: []VMConfig{
+			vm("web-01", "host-a", 2, 20e6), vm("web-02", "host-a", 2, 10e6),
+			vm("dns-01", "host-a", 1, 1e6), vm("db-01", "host-a", 8, 40e6),
+			vm("app-01", "host-b", 4, 10e6), vm("app-02", "host-b", 4, 10e6),
+		},
+	}
+}

@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -16,8 +17,9 @@ type driver struct {
 }
 
 var (
-	_ migrate.Driver   = (*driver)(nil)
-	_ migrate.Repairer = (*driver)(nil)
+	_ migrate.Driver    = (*driver)(nil)
+	_ migrate.Repairer  = (*driver)(nil)
+	_ migrate.Resourcer = (*driver)(nil)
 )
 
 func (d *driver) self() *host { return d.c.hosts[d.name] }
@@ -34,7 +36,41 @@ func (d *driver) Host(ctx context.Context) (migrate.Host, error) {
 		FreeKiB:    d.c.freeKiB(h),
 		Hypervisor: HypervisorName,
 		Simulated:  true,
+		CPUs:       h.cfg.CPUs,
 	}, nil
+}
+
+// HostResources implements migrate.Resourcer.
+func (d *driver) HostResources(ctx context.Context) (migrate.Resources, error) {
+	d.c.mu.Lock()
+	defer d.c.mu.Unlock()
+	h := d.self()
+	return migrate.Resources{Networks: h.cfg.Networks, StoragePools: h.cfg.StoragePools}, nil
+}
+
+// DomainResources implements migrate.Resourcer.
+func (d *driver) DomainResources(ctx context.Context, id string) (migrate.Resources, error) {
+	d.c.mu.Lock()
+	defer d.c.mu.Unlock()
+	v, ok := d.self().vms[id]
+	if !ok {
+		return migrate.Resources{}, fmt.Errorf("sim: domain %s on %s: %w", id, d.name, migrate.ErrNoDomain)
+	}
+	return migrate.Resources{Networks: v.cfg.Networks, StoragePools: v.cfg.StoragePools}, nil
+}
+
+// missing returns the first of want that have does not hold, "" if none
+// (or if have is empty: a host that names none is not checked).
+func missing(want, have []string) string {
+	if len(have) == 0 {
+		return ""
+	}
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			return w
+		}
+	}
+	return ""
 }
 
 func domainOf(v *vm) migrate.Domain {
@@ -118,6 +154,12 @@ func (d *driver) check(plan migrate.Plan) (*vm, *host, error) {
 	if v.cfg.CPUModel != "" && v.cfg.CPUModel != dst.cfg.CPUModel {
 		return refuse(migrate.Incompatible, "the guest's CPU model %s is not available on %s (%s)", v.cfg.CPUModel, dst.cfg.Name, dst.cfg.CPUModel)
 	}
+	if n := missing(v.cfg.Networks, dst.cfg.Networks); n != "" {
+		return refuse(migrate.Incompatible, "the guest's network %s is not on %s", n, dst.cfg.Name)
+	}
+	if p := missing(v.cfg.StoragePools, dst.cfg.StoragePools); p != "" {
+		return refuse(migrate.Incompatible, "the guest's storage pool %s is not on %s", p, dst.cfg.Name)
+	}
 	mem := v.cfg.MemoryKiB
 	if plan.NewMemoryKiB != 0 {
 		mem = plan.NewMemoryKiB
@@ -195,6 +237,7 @@ func (d *driver) Start(ctx context.Context, plan migrate.Plan) (migrate.Migratio
 	}
 	g.m.start()
 	d.c.migs[plan.VM] = g
+	d.c.traceLocked(g, true, nil)
 	d.c.rebalance(g.src)
 	return g, nil
 }

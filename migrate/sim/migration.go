@@ -189,6 +189,7 @@ func (g *migration) end(err error) {
 		g.timer = nil
 	}
 	delete(g.c.migs, g.plan.VM)
+	g.c.traceLocked(g, false, err)
 	close(g.done)
 }
 
