@@ -51,7 +51,7 @@ lab_up() {
 # lab_suite FLAVOUR: the integration tests and the lab scenarios, all of
 # them on the current flavour, the stock run's on stock.
 lab_suite() {
-	local integration=() lab=(-run '^TestLab(Storage)?$')
+	local integration=() lab=(-run '^TestLab(Storage|FleetDrain|VMIndications)?$')
 	if [[ $1 == stock ]]; then
 		integration=(-run "$STOCK_INTEGRATION") lab=(-run "$STOCK_LAB")
 	fi

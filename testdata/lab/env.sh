@@ -7,8 +7,10 @@ export VSMIG_LAB_FLAVOUR=$LAB_FLAVOUR
 export VSMIG_LAB_DIR=$LAB_DIR
 export VSMIG_LAB_HOST_A=${HOST_ADDR[a]}
 export VSMIG_LAB_HOST_B=${HOST_ADDR[b]}
+export VSMIG_LAB_HOST_C=${HOST_ADDR[c]}
 export VSMIG_LAB_URI_A=qemu+tcp://$VSMIG_LAB_HOST_A/system
 export VSMIG_LAB_URI_B=qemu+tcp://$VSMIG_LAB_HOST_B/system
+export VSMIG_LAB_URI_C=qemu+tcp://$VSMIG_LAB_HOST_C/system
 # The same daemons over TLS (port 16514), with the lab's client
 # certificate: VSMIG_LAB_PKI holds cacert.pem, clientcert.pem, clientkey.pem.
 export VSMIG_LAB_PKI=$CLIENT_PKI

@@ -13,19 +13,21 @@
 LAB_FLAVOUR=${VSMIG_LAB_FLAVOUR:-current}
 LAB_CACHE=${VSMIG_LAB_CACHE:-/var/cache/vsmig-lab}
 LAB_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd) # repository root
-LAB_HOSTS=(a b)
+# Three hosts: a and b, between which most tests move guests, and c, a
+# third member for the fleet's drain (placement among several hosts).
+LAB_HOSTS=(a b c)
 case $LAB_FLAVOUR in
 current)
 	LAB_DIR=${VSMIG_LAB_DIR:-/var/lib/vsmig-lab}
 	LAB_ROOT=
-	declare -A HOST_ADDR=([a]=127.0.0.2 [b]=127.0.0.3)
+	declare -A HOST_ADDR=([a]=127.0.0.2 [b]=127.0.0.3 [c]=127.0.0.5)
 	LAB_DEFAULT_DIRTY=64K@10ms
 	LAB_BRIDGE=vsmigbr0 LAB_SUBNET=10.213.0
 	;;
 stock)
 	LAB_DIR=${VSMIG_LAB_DIR:-/var/lib/vsmig-lab-stock}
 	LAB_ROOT=$LAB_CACHE/stock-root
-	declare -A HOST_ADDR=([a]=127.0.0.12 [b]=127.0.0.13)
+	declare -A HOST_ADDR=([a]=127.0.0.12 [b]=127.0.0.13 [c]=127.0.0.15)
 	# QEMU 7.2 can lose a TCG guest's stores while migrating it (fixed
 	# in 9.0): the stock lab's guests only verify their memory, so a
 	# migration has few stores to lose (see README.md).
@@ -60,10 +62,11 @@ LAB_BACKPORTS_PACKAGES=(qemu-system-x86 qemu-utils libvirt-daemon libvirt-daemon
 LAB_PACKAGES=(cpio openssl openssh-server iptables debootstrap iproute2)
 STOCK_ROOT_PACKAGES=qemu-system-x86,qemu-utils,libvirt-daemon,libvirt-daemon-driver-qemu
 # Distinct host UUIDs: libvirt refuses to migrate between equal ones.
-declare -A HOST_UUID=([a]=6d1f6a3e-7c2b-4b8e-9a51-0000000000a1 [b]=6d1f6a3e-7c2b-4b8e-9a51-0000000000b2)
+declare -A HOST_UUID=([a]=6d1f6a3e-7c2b-4b8e-9a51-0000000000a1 [b]=6d1f6a3e-7c2b-4b8e-9a51-0000000000b2
+	[c]=6d1f6a3e-7c2b-4b8e-9a51-0000000000c3)
 # Non-overlapping incoming migration and display port ranges.
-declare -A MIG_PORTS=([a]="49152 49183" [b]="49184 49215")
-declare -A DISPLAY_PORTS=([a]="5900 5949" [b]="5950 5999")
+declare -A MIG_PORTS=([a]="49152 49183" [b]="49184 49215" [c]="49216 49247")
+declare -A DISPLAY_PORTS=([a]="5900 5949" [b]="5950 5999" [c]="6000 6049")
 # The directories each host gets its own copy of, bind-mounted in its
 # private mount namespace. /etc/pki/CA and /etc/pki/libvirt are libvirt's
 # default certificate paths: bound there, the host's certificates serve both

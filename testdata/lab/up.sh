@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Brings up the two-host libvirt lab (see README.md): two libvirtd+virtlogd
-# pairs on 127.0.0.2 (host a) and 127.0.0.3 (host b), each in its own mount
+# Brings up the libvirt lab (see README.md): three libvirtd+virtlogd pairs
+# on 127.0.0.2 (host a), 127.0.0.3 (host b) and 127.0.0.5 (host c; the
+# stock flavour on 127.0.0.12, .13 and .15), each in its own mount
 # namespace, and N TCG guests running on host a. Runs as root on Debian 12
 # with no systemd. Idempotent: what is already up is left as is, guests
-# found on host b are moved back to host a.
+# found on another host are moved back to host a.
 #
 # Environment: VSMIG_LAB_DIR (state, default /var/lib/vsmig-lab),
 # VSMIG_LAB_CACHE (kernel download, default /var/cache/vsmig-lab),
@@ -643,7 +644,10 @@ make_guest_disk() {
 	[[ $kind != none && $kind != block:* ]] || return 0
 	path=$(guest_disk_path "$name" "$kind")
 	if [[ $kind == local ]]; then
-		rm -f "$(host_path b "$path")"
+		local h
+		for h in "${LAB_HOSTS[@]}"; do
+			[[ $h == a ]] || rm -f "$(host_path "$h" "$path")"
+		done
 		path=$(host_path a "$path")
 	fi
 	mkdir -p "$(dirname "$path")"
@@ -685,11 +689,13 @@ heartbeat_after() { tail -n +"$(($2 + 1))" "$1" 2>/dev/null | grep -q '^HB seq='
 
 ensure_guest() {
 	local name=$1 log=$SERIAL_DIR/$1.log
-	if has_domain b "$name"; then
-		log "guest $name found on host b: moving it back to host a"
-		virsh_on b destroy "$name" >/dev/null 2>&1 || true
-		virsh_on b undefine "$name" >/dev/null 2>&1 || true
-	fi
+	local h
+	for h in "${LAB_HOSTS[@]}"; do
+		[[ $h != a ]] && has_domain "$h" "$name" || continue
+		log "guest $name found on host $h: moving it back to host a"
+		virsh_on "$h" destroy "$name" >/dev/null 2>&1 || true
+		virsh_on "$h" undefine "$name" >/dev/null 2>&1 || true
+	done
 	if [[ -n ${VSMIG_LAB_GUEST_NIC:-} ]]; then
 		VSMIG_LAB_GUEST_NIC=$(guest_address "$name")
 	fi
@@ -778,7 +784,7 @@ main() {
 		fi
 		VSMIG_LAB_GUEST_DISK=${VSMIG_LAB_GUEST_DISK:-$disk} VSMIG_LAB_GUEST_NIC=${VSMIG_LAB_GUEST_NIC-$nic} ensure_guest "$i"
 	done
-	log "up ($LAB_FLAVOUR: $(lab_versions)): hosts $(host_uri a) and $(host_uri b) (also qemu+tls${ssh:+, qemu+ssh}); guests ${names[*]} on a; VSMIG_LAB_FLAVOUR=$LAB_FLAVOUR . testdata/lab/env.sh"
+	log "up ($LAB_FLAVOUR: $(lab_versions)): hosts $(host_uri a), $(host_uri b) and $(host_uri c) (also qemu+tls${ssh:+, qemu+ssh}); guests ${names[*]} on a; VSMIG_LAB_FLAVOUR=$LAB_FLAVOUR . testdata/lab/env.sh"
 }
 
 # Sourced (by guest.sh), up.sh only defines its functions.
