@@ -9,8 +9,9 @@ package e2e
 // a drain of host A with four guests onto B and C through WS-Man
 // (vsmigctl drain --wait at B's endpoint, which finds A's). Each guest
 // must end running on exactly one of B and C, intact (its heartbeat
-// moves on, its serial log shows no damage), and the drain job must list
-// its four migration jobs. The guests go back to A at the end.
+// moves on, its serial log shows no damage), and A's libvirtd, sampled
+// through the drain, must never show more migrations at once than the
+// cluster's limits let run (fleet_timeline_test.go). The guests go back to A at the end.
 //
 // Setup: the lab up with its third host; `go test -tags lab
 // ./testdata/e2e/ -run TestLabFleetDrain -v` with testdata/lab/env.sh
@@ -23,6 +24,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -63,8 +65,9 @@ func TestLabFleetDrain(t *testing.T) {
 		l.requireRunsOn(t, g, l.uriA)
 	}
 	etcd := fleettest.Start(t, 3, fleettest.Options{})
+	const maxRunning, maxIncoming = 3, 2
 	cluster := []string{"-cluster-endpoints", strings.Join(etcd.Endpoints(), ","), "-cluster-prefix", "/lab-fleet/",
-		"-cluster-max-running", "3", "-max-incoming", "2"}
+		"-cluster-max-running", fmt.Sprint(maxRunning), "-max-incoming", fmt.Sprint(maxIncoming)}
 	start := func(host, uri string) *daemon {
 		port := freePort(t, host)
 		ep := fmt.Sprintf("https://%s:%d/wsman", host, port)
@@ -85,23 +88,30 @@ func TestLabFleetDrain(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("drain --dry-run: exit %d", code)
 	}
+	sampler := sampleMigrations(t, l.uriA, guests)
 	out, code = ctl(t, b, "drain", l.hostA, "--wait")
+	sampler.Stop()
 	t.Logf("drain:\n%s", out)
 	if code != 0 {
 		t.Fatalf("vsmigctl drain %s --wait: exit %d", l.hostA, code)
 	}
-	where := map[string]*daemon{}
+	where, dest := map[string]*daemon{}, map[string]string{}
 	for _, g := range guests {
 		onA, onB, onC := domstate(l.uriA, g), domstate(l.uriB, g), domstate(uriC, g)
 		switch {
 		case onA == "" && onB == "running" && onC == "":
-			where[g] = b
+			where[g], dest[g] = b, "B"
 		case onA == "" && onC == "running" && onB == "":
-			where[g] = c
+			where[g], dest[g] = c, "C"
 		default:
 			t.Fatalf("guest %s: on A %q, B %q, C %q; want running on exactly one of B and C", g, onA, onB, onC)
 		}
 		l.requireAlive(t, g, before[g][0], before[g][1])
+	}
+	samples := sampler.Samples()
+	requireWithinLimits(t, samples, dest, maxRunning, maxIncoming)
+	if !slices.ContainsFunc(samples, func(active []string) bool { return len(active) > 0 }) {
+		t.Errorf("no sample of %d saw a migration on A: the timeline is empty", len(samples))
 	}
 	// Back to A, so that the lab's other tests find their guests there.
 	for _, g := range guests {
