@@ -2,6 +2,7 @@ package migrate
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -224,4 +225,30 @@ type Resourcer interface {
 type Resources struct {
 	Networks     []string `json:"networks,omitempty"`
 	StoragePools []string `json:"storage_pools,omitempty"`
+}
+
+// Lacking names the first of r that host does not have ("network br0",
+// "storage pool images"), or "" if it has them all. A host that names no
+// networks (or no pools) is taken to have any: it was not asked, or its
+// driver cannot tell, and the driver's Check still refuses what is missing.
+func (r Resources) Lacking(host Resources) string {
+	if n := firstMissing(r.Networks, host.Networks); n != "" {
+		return "network " + n
+	}
+	if p := firstMissing(r.StoragePools, host.StoragePools); p != "" {
+		return "storage pool " + p
+	}
+	return ""
+}
+
+func firstMissing(want, have []string) string {
+	if len(have) == 0 {
+		return ""
+	}
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			return w
+		}
+	}
+	return ""
 }

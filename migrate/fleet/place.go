@@ -66,6 +66,7 @@ func (p *planner) place(ctx context.Context, d migrate.Domain) migrate.Placement
 		if r := p.reserved[m.Name]; r < m.FreeKiB {
 			c.FreeKiB = m.FreeKiB - r
 		}
+		lack := res.Lacking(migrate.Resources{Networks: m.Networks, StoragePools: m.StoragePools})
 		switch {
 		case m.Draining:
 			c.Reason = "being drained"
@@ -73,10 +74,8 @@ func (p *planner) place(ctx context.Context, d migrate.Domain) migrate.Placement
 			c.Reason = "unhealthy: " + m.Health
 		case d.State != migrate.StateShutoff && d.MemoryKiB > c.FreeKiB:
 			c.Reason = fmt.Sprintf("not enough free memory: %d MiB needed, %d MiB free", d.MemoryKiB/1024, c.FreeKiB/1024)
-		case lacks(res.Networks, m.Networks) != "":
-			c.Reason = "no network " + lacks(res.Networks, m.Networks)
-		case lacks(res.StoragePools, m.StoragePools) != "":
-			c.Reason = "no storage pool " + lacks(res.StoragePools, m.StoragePools)
+		case lack != "":
+			c.Reason = "no " + lack
 		default:
 			c.OK = true
 			ok = append(ok, c)
@@ -139,20 +138,6 @@ func noDestination(cs []migrate.Candidate) string {
 }
 
 func reasonOf(err error) string { return strings.TrimPrefix(err.Error(), "migrate: ") }
-
-// lacks returns the first of want that have lacks; "" if none, or if
-// have is empty (a host that names none is not filtered).
-func lacks(want, have []string) string {
-	if len(have) == 0 {
-		return ""
-	}
-	for _, w := range want {
-		if !slices.Contains(have, w) {
-			return w
-		}
-	}
-	return ""
-}
 
 // Place chooses a destination for the local VM uuid (a name or UUID):
 // the least loaded member that passes every check. A VM no host can take

@@ -3,7 +3,6 @@ package sim
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sort"
 	"time"
 
@@ -57,20 +56,6 @@ func (d *driver) DomainResources(ctx context.Context, id string) (migrate.Resour
 		return migrate.Resources{}, fmt.Errorf("sim: domain %s on %s: %w", id, d.name, migrate.ErrNoDomain)
 	}
 	return migrate.Resources{Networks: v.cfg.Networks, StoragePools: v.cfg.StoragePools}, nil
-}
-
-// missing returns the first of want that have does not hold, "" if none
-// (or if have is empty: a host that names none is not checked).
-func missing(want, have []string) string {
-	if len(have) == 0 {
-		return ""
-	}
-	for _, w := range want {
-		if !slices.Contains(have, w) {
-			return w
-		}
-	}
-	return ""
 }
 
 func domainOf(v *vm) migrate.Domain {
@@ -154,11 +139,9 @@ func (d *driver) check(plan migrate.Plan) (*vm, *host, error) {
 	if v.cfg.CPUModel != "" && v.cfg.CPUModel != dst.cfg.CPUModel {
 		return refuse(migrate.Incompatible, "the guest's CPU model %s is not available on %s (%s)", v.cfg.CPUModel, dst.cfg.Name, dst.cfg.CPUModel)
 	}
-	if n := missing(v.cfg.Networks, dst.cfg.Networks); n != "" {
-		return refuse(migrate.Incompatible, "the guest's network %s is not on %s", n, dst.cfg.Name)
-	}
-	if p := missing(v.cfg.StoragePools, dst.cfg.StoragePools); p != "" {
-		return refuse(migrate.Incompatible, "the guest's storage pool %s is not on %s", p, dst.cfg.Name)
+	uses := migrate.Resources{Networks: v.cfg.Networks, StoragePools: v.cfg.StoragePools}
+	if r := uses.Lacking(migrate.Resources{Networks: dst.cfg.Networks, StoragePools: dst.cfg.StoragePools}); r != "" {
+		return refuse(migrate.Incompatible, "the guest's %s is not on %s", r, dst.cfg.Name)
 	}
 	mem := v.cfg.MemoryKiB
 	if plan.NewMemoryKiB != 0 {
