@@ -23,7 +23,6 @@ type migrationSampler struct {
 
 	mu      sync.Mutex
 	samples [][]string // the guests migrating at each sample
-	err     error
 }
 
 // sampleMigrations starts sampling the guests' jobs on the libvirtd at uri.
