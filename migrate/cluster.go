@@ -110,17 +110,24 @@ func (e *Engine) notStarted(j *job, err error) {
 	if e.shuttingDown() {
 		return
 	}
+	e.endUnstarted(j, "before it started", "not started: "+trimPrefix(err.Error()), err)
+}
+
+// endUnstarted ends a job whose VM never left the source: Killed or
+// Cancelled if that was asked while it was (when) getting ready, else
+// Failed with err, why being what the job's reason says.
+func (e *Engine) endUnstarted(j *job, when, why string, err error) {
 	e.mu.Lock()
 	pending := j.cancel
 	e.mu.Unlock()
+	const runs = "; the VM runs on the source"
 	switch pending {
 	case killRequested:
-		e.end(j, Update{JobID: j.id, Status: StatusKilled, Reason: "killed before it started; the VM runs on the source"})
+		e.end(j, Update{JobID: j.id, Status: StatusKilled, Reason: "killed " + when + runs})
 	case cancelRequested:
-		e.end(j, Update{JobID: j.id, Status: StatusCancelled, Reason: "cancelled before it started; the VM runs on the source"})
+		e.end(j, Update{JobID: j.id, Status: StatusCancelled, Reason: "cancelled " + when + runs})
 	default:
-		e.end(j, Update{JobID: j.id, Status: StatusFailed, Err: err,
-			Reason: "not started: " + trimPrefix(err.Error()) + "; the VM runs on the source"})
+		e.end(j, Update{JobID: j.id, Status: StatusFailed, Err: err, Reason: why + runs})
 	}
 }
 

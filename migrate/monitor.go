@@ -19,18 +19,7 @@ func (e *Engine) run(j *job) {
 		if e.shuttingDown() {
 			return // the store still says starting; Recover decides
 		}
-		e.mu.Lock()
-		pending := j.cancel
-		e.mu.Unlock()
-		switch pending {
-		case killRequested:
-			e.end(j, Update{JobID: j.id, Status: StatusKilled, Reason: "killed while starting; the VM runs on the source"})
-		case cancelRequested:
-			e.end(j, Update{JobID: j.id, Status: StatusCancelled, Reason: "cancelled while starting; the VM runs on the source"})
-		default:
-			e.end(j, Update{JobID: j.id, Status: StatusFailed, Err: err,
-				Reason: "could not start: " + err.Error() + "; the VM runs on the source"})
-		}
+		e.endUnstarted(j, "while starting", "could not start: "+err.Error(), err)
 		return
 	}
 	e.mu.Lock()
