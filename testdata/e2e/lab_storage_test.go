@@ -115,6 +115,20 @@ func (l lab) move(t *testing.T, d *daemon, name, dest string, args ...string) mo
 	return moved{job: r, wait: w, probe: res}
 }
 
+// moveIntact moves name like move, and requires the job Completed (with
+// the disk's bytes in its figures, or without), the guest running on
+// destURI, and its memory and disk checks passing there since before.
+func (l lab) moveIntact(t *testing.T, d *daemon, name, dest, destURI string, withDisk bool, args ...string) {
+	t.Helper()
+	before, off := l.heartbeat(t, name)
+	disk := l.diskSeq(t, name)
+	m := l.move(t, d, name, dest, args...)
+	requireCompleted(t, m, withDisk)
+	l.requireRunsOn(t, name, destURI)
+	l.requireAlive(t, name, before, off)
+	l.requireDiskAlive(t, name, disk)
+}
+
 // requireCompleted fails unless m completed with figures that include
 // the disk (or not).
 func requireCompleted(t *testing.T, m moved, withDisk bool) {
@@ -186,17 +200,11 @@ func TestLabStorage(t *testing.T) {
 	img := local + ".qcow2"
 
 	t.Run("local disk moves live A to B and back", func(t *testing.T) {
-		before, off := l.heartbeat(t, local)
-		disk := l.diskSeq(t, local)
 		c := step(t, a, "check", local, l.hostB)
 		if c["migratable"] != "true" || !strings.Contains(c["storage_plan"], "vda: copied to "+images+"/"+img) {
 			t.Fatalf("check: %v, want vda copied", c)
 		}
-		m := l.move(t, a, local, l.hostB)
-		requireCompleted(t, m, true)
-		l.requireRunsOn(t, local, l.uriB)
-		l.requireAlive(t, local, before, off)
-		l.requireDiskAlive(t, local, disk)
+		l.moveIntact(t, a, local, l.hostB, l.uriB, true)
 		if !exists(l.hostImage("b", images, img)) || !exists(l.hostImage("a", images, img)) {
 			t.Fatalf("after the copy: on B %t, on A %t; want the copy on B and the source's file kept",
 				exists(l.hostImage("b", images, img)), exists(l.hostImage("a", images, img)))
@@ -207,30 +215,18 @@ func TestLabStorage(t *testing.T) {
 			t.Fatalf("check back onto the kept file: %v, want refused (already exists)", c)
 		}
 		virsh(t, l.uriA, "vol-delete", "--pool", "default", img)
-		before, off = l.heartbeat(t, local)
-		disk = l.diskSeq(t, local)
-		m = l.move(t, b, local, l.hostA, "--remove-source")
-		requireCompleted(t, m, true)
-		l.requireRunsOn(t, local, l.uriA)
-		l.requireAlive(t, local, before, off)
-		l.requireDiskAlive(t, local, disk)
+		l.moveIntact(t, b, local, l.hostA, l.uriA, true, "--remove-source")
 		if exists(l.hostImage("b", images, img)) {
 			t.Errorf("B's copy is still there after a migration that asked to remove it")
 		}
 	})
 
 	t.Run("disk relocated by NewResourceSettingData", func(t *testing.T) {
-		before, off := l.heartbeat(t, local)
-		disk := l.diskSeq(t, local)
 		c := step(t, a, "check", local, l.hostB, "--relocate", "vda=vsmig-alt")
 		if c["migratable"] != "true" || !strings.Contains(c["storage_plan"], "vda: relocated, copied from "+images+"/"+img+" to "+alt+"/"+img) {
 			t.Fatalf("check: %v, want vda relocated", c)
 		}
-		m := l.move(t, a, local, l.hostB, "--relocate", "vda=vsmig-alt", "--remove-source")
-		requireCompleted(t, m, true)
-		l.requireRunsOn(t, local, l.uriB)
-		l.requireAlive(t, local, before, off)
-		l.requireDiskAlive(t, local, disk)
+		l.moveIntact(t, a, local, l.hostB, l.uriB, true, "--relocate", "vda=vsmig-alt", "--remove-source")
 		if got := diskSource(t, l.uriB, local); got != alt+"/"+img {
 			t.Errorf("on B the disk is %s, want %s/%s", got, alt, img)
 		}
@@ -241,21 +237,13 @@ func TestLabStorage(t *testing.T) {
 			t.Errorf("A's file is still there after a migration that asked to remove it")
 		}
 		// And back into A's images directory, named as a directory.
-		before, off = l.heartbeat(t, local)
-		disk = l.diskSeq(t, local)
-		m = l.move(t, b, local, l.hostA, "--relocate", "vda="+images, "--remove-source")
-		requireCompleted(t, m, true)
-		l.requireRunsOn(t, local, l.uriA)
-		l.requireAlive(t, local, before, off)
-		l.requireDiskAlive(t, local, disk)
+		l.moveIntact(t, b, local, l.hostA, l.uriA, true, "--relocate", "vda="+images, "--remove-source")
 		if got := diskSource(t, l.uriA, local); got != images+"/"+img {
 			t.Errorf("on A the disk is %s, want %s/%s", got, images, img)
 		}
 	})
 
 	t.Run("shared disk is not copied", func(t *testing.T) {
-		before, off := l.heartbeat(t, sharedG)
-		disk := l.diskSeq(t, sharedG)
 		c := step(t, a, "check", sharedG, l.hostB)
 		if c["migratable"] != "true" || !strings.Contains(c["storage_plan"], "vda: shared, not copied") {
 			t.Fatalf("check: %v, want vda shared", c)
@@ -263,18 +251,8 @@ func TestLabStorage(t *testing.T) {
 		if c := step(t, a, "check", sharedG, l.hostB, "--storage-copy", "always"); c["migratable"] != "false" {
 			t.Errorf("check with StorageCopy Always of a shared disk: %v, want refused", c)
 		}
-		m := l.move(t, a, sharedG, l.hostB)
-		requireCompleted(t, m, false)
-		l.requireRunsOn(t, sharedG, l.uriB)
-		l.requireAlive(t, sharedG, before, off)
-		l.requireDiskAlive(t, sharedG, disk)
-		before, off = l.heartbeat(t, sharedG)
-		disk = l.diskSeq(t, sharedG)
-		m = l.move(t, b, sharedG, l.hostA)
-		requireCompleted(t, m, false)
-		l.requireRunsOn(t, sharedG, l.uriA)
-		l.requireAlive(t, sharedG, before, off)
-		l.requireDiskAlive(t, sharedG, disk)
+		l.moveIntact(t, a, sharedG, l.hostB, l.uriB, false)
+		l.moveIntact(t, b, sharedG, l.hostA, l.uriA, false)
 	})
 
 	// waitStorageCopy waits until the job reports the disk copy.
