@@ -231,3 +231,39 @@ func TestWatchDomains(t *testing.T) {
 		t.Error("WatchDomains without events: no error")
 	}
 }
+
+// TestWatchDomainsNamesAStoppedDomainAgain: libvirt removes a migrated
+// domain from its source after the stopped event, with no event of its
+// own, so the watch names a stopped domain again a second later; the
+// watch still ends at once when cancelled.
+func TestWatchDomainsNamesAStoppedDomainAgain(t *testing.T) {
+	d, src, _, dom := fakePair(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	ch, err := d.WatchDomains(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go src.emit(golibvirt.DomainEventIDLifecycle, lifecycleEvent(dom, golibvirt.DomainEventStopped, int32(golibvirt.DomainEventStoppedMigrated)))
+	for n := 0; n < 2; n++ {
+		select {
+		case got := <-ch:
+			if got != vmID {
+				t.Fatalf("event for %s, want %s", got, vmID)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d events for the stopped domain, want 2 within 10 s", n)
+		}
+	}
+	cancel()
+	done := make(chan struct{})
+	go func() {
+		for range ch {
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the channel did not close after the watch was cancelled")
+	}
+}

@@ -2,6 +2,8 @@ package libvirt
 
 import (
 	"context"
+	"sync"
+	"time"
 
 	golibvirt "github.com/digitalocean/go-libvirt"
 	"github.com/google/uuid"
@@ -32,9 +34,17 @@ func (d *Driver) WatchDomains(ctx context.Context) (<-chan string, error) {
 	}
 	out := make(chan string, 16)
 	go func() {
+		var later sync.WaitGroup
 		defer close(out)
+		defer later.Wait()
 		defer c.close()
 		defer cancel()
+		send := func(id string) {
+			select {
+			case out <- id:
+			case <-sctx.Done():
+			}
+		}
 		// in is read to its end whatever happens: go-libvirt blocks on
 		// it (see subscribe).
 		for raw := range in {
@@ -42,10 +52,26 @@ func (d *Driver) WatchDomains(ctx context.Context) (<-chan string, error) {
 			if !ok {
 				continue
 			}
-			select {
-			case out <- uuid.UUID(ev.Msg.Dom.UUID).String():
-			case <-sctx.Done():
+			id := uuid.UUID(ev.Msg.Dom.UUID).String()
+			send(id)
+			if ev.Msg.Event != int32(golibvirt.DomainEventStopped) {
+				continue
 			}
+			// A migration's source sends its last event, stopped, before
+			// it removes the domain (undefined, with no event of its own):
+			// name the domain again 1 s and 5 s later, once that is done.
+			later.Add(1)
+			go func() {
+				defer later.Done()
+				for _, d := range []time.Duration{time.Second, 4 * time.Second} {
+					select {
+					case <-time.After(d):
+						send(id)
+					case <-sctx.Done():
+						return
+					}
+				}
+			}()
 		}
 	}()
 	return out, nil

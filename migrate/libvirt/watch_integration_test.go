@@ -4,6 +4,8 @@ package libvirt
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -40,6 +42,8 @@ func TestWatchDomainsOfARealMigration(t *testing.T) {
 				changes = append(changes, "+"+host)
 			case c.New == nil && c.Old.UUID == dom.UUID:
 				changes = append(changes, "-"+host)
+			case c.New != nil && c.Old != nil && c.New.UUID == dom.UUID:
+				changes = append(changes, fmt.Sprintf("~%s:%v", host, c.New.State))
 			}
 		})
 		if err != nil {
@@ -117,7 +121,9 @@ func waitEvent(t *testing.T, which string, seen func() map[string]int, id string
 // labEngine is an engine over d, shut down at the end of the test.
 func labEngine(t *testing.T, d *Driver) *migrate.Engine {
 	t.Helper()
-	e, err := migrate.New(migrate.DefaultConfig(), d)
+	cfg := migrate.DefaultConfig()
+	cfg.Logger = slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e, err := migrate.New(cfg, d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,4 +133,13 @@ func labEngine(t *testing.T, d *Driver) *migrate.Engine {
 		e.Shutdown(ctx)
 	})
 	return e
+}
+
+// testLog writes an engine's log lines to the test's log.
+type testLog struct{ t *testing.T }
+
+func (w testLog) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Logf("%s", p)
+	return len(p), nil
 }
