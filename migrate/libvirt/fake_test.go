@@ -59,6 +59,9 @@ type fakeDom struct {
 	memKiB uint64
 	vcpus  uint16
 	xml    string
+	// transient: not defined, as an incoming migration's VM until it
+	// finishes.
+	transient bool
 }
 
 func mustUUID(s string) uuid.UUID { return uuid.MustParse(s) }
@@ -150,8 +153,11 @@ func (f *fakeHost) DomainGetState(dom golibvirt.Domain, _ uint32) (int32, int32,
 	return int32(d.state), 0, nil
 }
 func (f *fakeHost) DomainIsPersistent(dom golibvirt.Domain) (int32, error) {
-	_, err := f.dom(dom)
-	return 1, err
+	d, err := f.dom(dom)
+	if err != nil || d.transient {
+		return 0, err
+	}
+	return 1, nil
 }
 func (f *fakeHost) DomainGetXMLDesc(dom golibvirt.Domain, _ golibvirt.DomainXMLFlags) (string, error) {
 	d, err := f.dom(dom)

@@ -166,20 +166,26 @@ const (
 // a migration that did not complete: at once, and those the destination
 // did not let it remove, in the background (removeImages).
 func (d *Driver) cleanupImages(ctx context.Context, plan migrate.Plan, paths []string) {
-	if left := d.removeImagesOnce(ctx, plan, paths); len(left) > 0 {
+	if left, _ := d.removeImagesOnce(ctx, plan, paths); len(left) > 0 {
 		go d.removeImages(ctx, plan, left)
 	}
 }
 
 // removeImages removes the images this driver made on the destination for
 // a migration that did not complete, retrying while the destination does
-// not answer. It returns once they are gone or it gives up (logged).
+// not answer or still holds a VM it may yet drop. It returns once they are
+// gone or it gives up (logged).
 func (d *Driver) removeImages(ctx context.Context, plan migrate.Plan, paths []string) {
-	for attempt := 1; len(paths) > 0; attempt++ {
-		if paths = d.removeImagesOnce(ctx, plan, paths); len(paths) == 0 {
+	for attempt := 1; ; attempt++ {
+		left, held := d.removeImagesOnce(ctx, plan, paths)
+		if paths = left; len(paths) == 0 {
 			return
 		}
 		if attempt == cleanupAttempts || d.isClosed() {
+			if held {
+				d.log.Info("the VM is still on the destination: the images made there for it stay", "vm", plan.VM, "paths", paths)
+				return
+			}
 			d.log.Error("cannot remove the destination's images of a failed migration; remove them by hand",
 				"vm", plan.VM, "dest", plan.DestURI, "paths", paths)
 			return
@@ -193,38 +199,53 @@ func (d *Driver) removeImages(ctx context.Context, plan migrate.Plan, paths []st
 }
 
 // removeImagesOnce tries once to remove paths on the destination and
-// returns those left. It never removes them while the destination has
-// the VM, in whatever state (then none is left to try): a handle can fail
-// while libvirt carries the migration on (the daemon's connection lost, a
-// peer-to-peer migration going on without it), and a VM must never lose
-// its disk.
-func (d *Driver) removeImagesOnce(ctx context.Context, plan migrate.Plan, paths []string) []string {
+// returns those left to try again, and whether the destination held the
+// VM. It never removes them while the destination has the VM: a handle can
+// fail while libvirt carries the migration on (the daemon's connection
+// lost, a peer-to-peer migration going on without it), and a VM must never
+// lose its disk. A VM there that runs or is persistent has made it (none
+// is left to try); one that is neither is an incoming VM that libvirt may
+// still finish or drop (after a libvirtd restart it kills an unfinished
+// one, a moment after it lists it again), so paths are left to try.
+func (d *Driver) removeImagesOnce(ctx context.Context, plan migrate.Plan, paths []string) (left []string, held bool) {
 	u, err := parseUUID(plan.VM)
 	if err != nil {
-		return nil
+		return nil, false
 	}
 	dc, err := d.destConn(plan)
 	if err != nil {
-		return paths
+		return paths, false
 	}
 	defer dc.close()
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	present, err := call(cctx, dc, "look for the VM on the destination", func(h hypervisor) (bool, error) {
-		_, err := h.DomainLookupByUUID(u)
+	there, err := call(cctx, dc, "look for the VM on the destination", func(h hypervisor) (destVM, error) {
+		dom, err := h.DomainLookupByUUID(u)
 		if notFound(err) {
-			return false, nil
+			return destVM{}, nil
 		}
-		return err == nil, err
+		if err != nil {
+			return destVM{}, err
+		}
+		st, _, err := h.DomainGetState(dom, 0)
+		if err != nil {
+			return destVM{}, err
+		}
+		pers, err := h.DomainIsPersistent(dom)
+		if err != nil {
+			return destVM{}, err
+		}
+		return destVM{present: true, settled: golibvirt.DomainState(st) == golibvirt.DomainRunning || pers == 1}, nil
 	})
 	cancel()
 	switch {
 	case err != nil:
-		return paths
-	case present:
+		return paths, false
+	case there.settled:
 		d.log.Info("the VM is on the destination: the images made there for it stay", "vm", plan.VM, "paths", paths)
-		return nil
+		return nil, true
+	case there.present:
+		return paths, true
 	}
-	var left []string
 	for _, p := range paths {
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		err := d.removeVolume(cctx, dc, p)
@@ -236,7 +257,13 @@ func (d *Driver) removeImagesOnce(ctx context.Context, plan migrate.Plan, paths 
 		}
 		d.log.Info("removed the destination's image of a failed migration", "vm", plan.VM, "path", p)
 	}
-	return left
+	return left, false
+}
+
+// destVM is what the destination holds of a migration's VM.
+type destVM struct {
+	present bool
+	settled bool // running or persistent: the migration made it
 }
 
 // removeSources deletes the source's files of the copied disks after a

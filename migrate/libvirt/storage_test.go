@@ -267,3 +267,44 @@ func TestFailedHandleKeepsTheVMsImage(t *testing.T) {
 		t.Error("the destination's image was removed while the VM is there")
 	}
 }
+
+// TestRemoveImagesOnceWaitsForTheDestinationsVM: the images made for a
+// migration that did not complete go only once the destination holds no
+// VM of it. A VM there that runs, or is defined, made it: its images stay
+// for good. An incoming VM neither running nor defined (libvirt kills an
+// unfinished one a moment after a libvirtd restart lists it again) leaves
+// them to try again.
+func TestRemoveImagesOnceWaitsForTheDestinationsVM(t *testing.T) {
+	const img = "/var/lib/libvirt/images/web1.qcow2"
+	for _, tt := range []struct {
+		name       string
+		state      golibvirt.DomainState // 0: no VM on the destination
+		transient  bool
+		left, held bool
+		removed    bool
+	}{
+		{name: "no VM there: removed", removed: true},
+		{name: "incoming VM, paused and transient: tried again", state: golibvirt.DomainPaused, transient: true, left: true, held: true},
+		{name: "running there: stays", state: golibvirt.DomainRunning, transient: true, held: true},
+		{name: "paused and defined there: stays", state: golibvirt.DomainPaused, held: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			d, _, dst, dom := fakePair(t)
+			dst.addPool("default", "/var/lib/libvirt/images", 1<<30)
+			dst.addFile(img, 1<<20)
+			if tt.state != 0 {
+				dst.addDomain(vmID, dom.Name, tt.state)
+				dst.mu.Lock()
+				dst.doms[dom.UUID].transient = tt.transient
+				dst.mu.Unlock()
+			}
+			left, held := d.removeImagesOnce(context.Background(), livePlan(), []string{img})
+			if (len(left) > 0) != tt.left || held != tt.held {
+				t.Errorf("left %v, held %t; want left %t, held %t", left, held, tt.left, tt.held)
+			}
+			if dst.hasFile(img) == tt.removed {
+				t.Errorf("image there: %t, want %t", dst.hasFile(img), !tt.removed)
+			}
+		})
+	}
+}
