@@ -244,6 +244,7 @@ func (d *Driver) removeImagesOnce(ctx context.Context, plan migrate.Plan, paths 
 		d.log.Info("the VM is on the destination: the images made there for it stay", "vm", plan.VM, "paths", paths)
 		return nil, true
 	case there.present:
+		d.log.Debug("the destination lists the VM, neither running nor defined: its images wait", "vm", plan.VM, "paths", paths)
 		return paths, true
 	}
 	for _, p := range paths {

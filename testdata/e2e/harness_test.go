@@ -139,7 +139,8 @@ func startDaemon(t testing.TB, host string, extra ...string) *daemon {
 	d.start()
 	t.Cleanup(func() {
 		d.Stop()
-		if t.Failed() {
+		// VSMIG_E2E_LOGS=1 shows the log of a test that passed too.
+		if t.Failed() || os.Getenv("VSMIG_E2E_LOGS") != "" {
 			t.Logf("vsmigd log:\n%s", d.log.String())
 		}
 	})
