@@ -16,8 +16,8 @@ import (
 // tolerances of sim.CheckLabAgreement, the ones migrate/sim's
 // TestLabAgreement applies to the recorded runs. The phases that vary
 // from run to run whatever the model, the setup and libvirt's finish
-// phase, are measured and left out (see sim.LabTimeTolerance); the
-// downtime is only bounded, not compared (see sim.LabDowntimeSlack).
+// phase, are measured and left out (see sim.LabTimeTolerance); the lab's
+// downtime is printed, not judged (see the note after sim.LabTimeSlack).
 //
 // The parameters keep the guest's dirty rate well below the cap (ρ 0.1 to
 // 0.2), where the model is least sensitive to how much CPU the TCG guest
