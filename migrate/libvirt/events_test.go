@@ -204,16 +204,7 @@ func TestWatchDomains(t *testing.T) {
 		src.emit(golibvirt.DomainEventIDMigrationIteration, &golibvirt.DomainEventCallbackMigrationIterationMsg{Dom: dom, Iteration: 2})
 		src.emit(golibvirt.DomainEventIDLifecycle, lifecycleEvent(other, golibvirt.DomainEventUndefined, 0))
 	}()
-	for _, want := range []string{vmID, "11111111-1111-4111-8111-111111111111"} {
-		select {
-		case got := <-ch:
-			if got != want {
-				t.Errorf("event for %s, want %s", got, want)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatalf("no event for %s", want)
-		}
-	}
+	requireWatchEvents(t, ch, vmID, "11111111-1111-4111-8111-111111111111")
 	cancel()
 	for range ch {
 	}
@@ -244,16 +235,7 @@ func TestWatchDomainsNamesAStoppedDomainAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	go src.emit(golibvirt.DomainEventIDLifecycle, lifecycleEvent(dom, golibvirt.DomainEventStopped, int32(golibvirt.DomainEventStoppedMigrated)))
-	for n := 0; n < 2; n++ {
-		select {
-		case got := <-ch:
-			if got != vmID {
-				t.Fatalf("event for %s, want %s", got, vmID)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatalf("%d events for the stopped domain, want 2 within 10 s", n)
-		}
-	}
+	requireWatchEvents(t, ch, vmID, vmID)
 	cancel()
 	done := make(chan struct{})
 	go func() {
@@ -265,5 +247,21 @@ func TestWatchDomainsNamesAStoppedDomainAgain(t *testing.T) {
 	case <-done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("the channel did not close after the watch was cancelled")
+	}
+}
+
+// requireWatchEvents reads from a WatchDomains channel the domains want
+// names, in order, each within 10 s.
+func requireWatchEvents(t *testing.T, ch <-chan string, want ...string) {
+	t.Helper()
+	for i, w := range want {
+		select {
+		case got := <-ch:
+			if got != w {
+				t.Fatalf("event %d for %s, want %s", i, got, w)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no event %d (for %s) within 10 s", i, w)
+		}
 	}
 }
