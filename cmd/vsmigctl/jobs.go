@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/vsmig/vsmig/cmd/internal/jobwatch"
 	"github.com/vsmig/vsmig/wsman/client"
+	"github.com/vsmig/vsmig/wsman/xsd"
 )
 
 // jobStates names CIM_ConcreteJob.JobState values (DSP1103).
@@ -34,11 +36,16 @@ type jobRecord struct {
 	ErrorDescription string `json:"error_description,omitempty"`
 	DataRemaining    uint64 `json:"data_remaining_bytes,omitempty"`
 	DataTotal        uint64 `json:"data_total_bytes,omitempty"`
+	DataProcessed    uint64 `json:"data_processed_bytes,omitempty"`
 	Iteration        uint64 `json:"iteration,omitempty"`
 	DirtyRate        uint64 `json:"dirty_rate_bytes_per_second,omitempty"`
 	ExpectedDowntime uint64 `json:"expected_downtime_ms,omitempty"`
 	Downtime         uint64 `json:"downtime_ms,omitempty"`
-	uri              string
+	// TotalTime is the migration's own time, as the hypervisor's call
+	// took it (VSMIG_MigrationJob.TotalTime), in seconds: what a script
+	// compares with another tool's, without the queue and the client.
+	TotalTime float64 `json:"total_time_seconds,omitempty"`
+	uri       string
 }
 
 func toJob(o *client.Object) jobRecord {
@@ -52,8 +59,18 @@ func toJob(o *client.Object) jobRecord {
 		ErrorCode: atoi(o.Get("ErrorCode")), ErrorDescription: o.Get("ErrorDescription"),
 		DataRemaining: u("DataRemaining"), DataTotal: u("DataTotal"), Iteration: u("Iteration"),
 		DirtyRate: u("DirtyRate"), ExpectedDowntime: u("ExpectedDowntime"), Downtime: u("Downtime"),
-		uri: o.URI,
+		DataProcessed: u("DataProcessed"), TotalTime: seconds(o.Get("TotalTime")), uri: o.URI,
 	}
+}
+
+// seconds reads an interval as WS-CIM carries it (an xs:duration); 0 when
+// it is absent or not one.
+func seconds(s string) float64 {
+	d, err := xsd.ParseDuration(s)
+	if s == "" || err != nil {
+		return 0
+	}
+	return d.Seconds()
 }
 
 func (j jobRecord) terminal() bool { return j.JobState >= 7 && j.JobState <= 10 }
@@ -96,6 +113,12 @@ func jobCommand(ctx context.Context, a *app, pos []string) error {
 	if j.ErrorCode != 0 || j.ErrorDescription != "" {
 		fields = append(fields, [2]string{"Error", fmt.Sprintf("%d: %s", j.ErrorCode, j.ErrorDescription)})
 	}
+	if j.TotalTime > 0 {
+		fields = append(fields, [2]string{"Total time", fmt.Sprintf("%.3f s", j.TotalTime)})
+	}
+	if j.DataProcessed > 0 {
+		fields = append(fields, [2]string{"Data sent", bytesText(j.DataProcessed)})
+	}
 	if j.Downtime > 0 {
 		fields = append(fields, [2]string{"Downtime", fmt.Sprintf("%d ms", j.Downtime)})
 	}
@@ -107,21 +130,28 @@ func watchCommand(ctx context.Context, a *app, pos []string) error {
 }
 
 // watch follows a job to its end: a progress bar redrawn in place on a
-// terminal, a line per change otherwise, and one JSON object per sample with
-// -o json. The exit code says how the job ended. The job is followed by a
+// terminal, a line per change otherwise, and with -o json one JSON object
+// per line for each change of the job (its phase included), the last one
+// as it ended. The exit code says how the job ended. The job is followed by a
 // subscription to its indications, and polled when the server takes none
 // (cmd/internal/jobwatch).
 func (a *app) watch(ctx context.Context, id string) error {
 	var last string
+	var lastRecord jobRecord
 	show := func(o *client.Object) error {
 		j := toJob(o)
 		line := progressLine(j, a.tty)
 		switch {
 		case a.json:
-			if line != last {
-				if err := a.out.Record(nil, j); err != nil {
+			// Every change a script could act on, the phase in Status
+			// included, not only those the progress line shows.
+			// One compact object per line (JSON Lines): a stream a
+			// script reads line by line.
+			if j != lastRecord {
+				if err := json.NewEncoder(a.stdout).Encode(j); err != nil {
 					return err
 				}
+				lastRecord = j
 			}
 		case a.tty:
 			fmt.Fprintf(a.stdout, "\r\033[K%s", line)

@@ -22,6 +22,7 @@ type hypervisor interface {
 	ConnectGetCapabilities() (string, error)
 	ConnectGetHostname() (string, error)
 	ConnectGetVersion() (uint64, error)
+	ConnectGetLibVersion() (uint64, error)
 	ConnectCompareCPU(xml string, flags golibvirt.ConnectCompareCPUFlags) (int32, error)
 	NodeGetInfo() (model [32]int8, memory uint64, cpus int32, mhz int32, nodes int32, sockets int32, cores int32, threads int32, err error)
 	NodeGetFreeMemory() (uint64, error)

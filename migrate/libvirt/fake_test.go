@@ -44,6 +44,8 @@ type fakeHost struct {
 	storage *fakeStorage
 	// uuidLookups counts DomainLookupByUUID calls.
 	uuidLookups int
+	// libVersion is the libvirt version the host reports; 0 means 11.3.0.
+	libVersion uint64
 }
 
 // fakeSub is one SubscribeEvents registration.
@@ -97,6 +99,14 @@ func (f *fakeHost) ConnectGetCapabilities() (string, error) {
 }
 func (f *fakeHost) ConnectGetHostname() (string, error) { return "fake", nil }
 func (f *fakeHost) ConnectGetVersion() (uint64, error)  { return 7002000, nil }
+func (f *fakeHost) ConnectGetLibVersion() (uint64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.libVersion == 0 {
+		return 11003000, nil
+	}
+	return f.libVersion, nil
+}
 func (f *fakeHost) ConnectCompareCPU(string, golibvirt.ConnectCompareCPUFlags) (int32, error) {
 	return 1, nil
 }

@@ -54,7 +54,8 @@ func migrateFlags(p migrate.Plan, was migrate.DomainState) golibvirt.DomainMigra
 // own. For Restart the guest is off, and the new definition is the one it
 // boots with. A relocated disk's new path is host-side configuration: it
 // goes into both the running guest's definition (DestXML) and the
-// persistent one. The copied disks are listed in migrate_disks.
+// persistent one. The copied disks are listed in migrate_disks, and in
+// migrate_disks_detect_zeroes where both hosts' libvirt has it.
 func migrateParams(p migrate.Plan, xml, name string, sm *storageMove) ([]golibvirt.TypedParam, error) {
 	var params []golibvirt.TypedParam
 	str := func(k, v string) {
@@ -93,6 +94,9 @@ func migrateParams(p migrate.Plan, xml, name string, sm *storageMove) ([]golibvi
 	}
 	for _, target := range sm.copies() {
 		str(golibvirt.MigrateParamMigrateDisks, target)
+		if sm.detectZeroes {
+			str(golibvirt.MigrateParamMigrateDisksDetectZeroes, target)
+		}
 	}
 	if p.Bandwidth > 0 {
 		params = append(params, golibvirt.TypedParam{Field: golibvirt.MigrateParamBandwidth,

@@ -19,7 +19,22 @@ type storageMove struct {
 	disks   []diskFacts
 	created []string // images this driver made on the destination
 	memory  uint64   // the guest's memory in bytes, for the job's figures
+	// detectZeroes asks libvirt to send the zero blocks of the copied
+	// disks as such (migrate_disks_detect_zeroes), not as data. The
+	// images the driver makes are thin, and the mirror otherwise sends
+	// every unwritten block of a thin source as zeroes counted against
+	// the bandwidth cap: on the lab (make bench-lab), a 256 MiB qcow2
+	// holding 128 MiB took 1.9 times as long as its data at the cap
+	// without it, 1.15 times with it. Only when both hosts' libvirt know
+	// the parameter (zeroDetectingLibvirt).
+	detectZeroes bool
 }
+
+// zeroDetectingLibvirt is the first libvirt version with
+// migrate_disks_detect_zeroes (10.9.0). The destination must know it too:
+// a peer-to-peer migration hands the parameters on to its Prepare, which
+// refuses one it does not know.
+const zeroDetectingLibvirt = 10009000
 
 // startDisks plans the disks of a migration about to start, from the
 // definition xml it starts with.
@@ -61,7 +76,28 @@ func (d *Driver) diskMove(ctx context.Context, plan migrate.Plan, dom golibvirt.
 	if err != nil {
 		return nil, err
 	}
-	return &storageMove{disks: disks, memory: facts.MemoryBytes}, nil
+	sm := &storageMove{disks: disks, memory: facts.MemoryBytes}
+	if len(sm.copies()) > 0 && !attached {
+		if sm.detectZeroes, err = bothDetectZeroes(ctx, d.main, dc); err != nil {
+			return nil, err
+		}
+	}
+	return sm, nil
+}
+
+// bothDetectZeroes tells whether the libvirt of both ends knows
+// migrate_disks_detect_zeroes.
+func bothDetectZeroes(ctx context.Context, ends ...*conn) (bool, error) {
+	for _, c := range ends {
+		v, err := call(ctx, c, "libvirt version", func(h hypervisor) (uint64, error) { return h.ConnectGetLibVersion() })
+		if err != nil {
+			return false, err
+		}
+		if v < zeroDetectingLibvirt {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // copies are the target devices libvirt copies (migrate_disks).

@@ -229,6 +229,51 @@ func TestStartCopiesDisks(t *testing.T) {
 	}
 }
 
+// Zero blocks of a copied disk go as zeroes, not data, where both hosts'
+// libvirt can say so (10.9.0 on); an older libvirt at either end would
+// refuse the parameter.
+func TestStartDetectsZeroes(t *testing.T) {
+	local := images + "/web1.qcow2"
+	for _, tc := range []struct {
+		src, dst uint64
+		want     string
+	}{
+		{11003000, 11003000, "vda"},
+		{10009000, 10009000, "vda"},
+		{9000000, 11003000, ""},
+		{11003000, 9000000, ""},
+	} {
+		t.Run(fmt.Sprintf("%d-%d", tc.src, tc.dst), func(t *testing.T) {
+			d, src, dst := storagePair(t, fileDisk("vda", local, "none"))
+			src.addFile(local, 10<<20)
+			src.libVersion, dst.libVersion = tc.src, tc.dst
+			var got []string
+			src.perform = func(dom golibvirt.Domain, _ string, params []golibvirt.TypedParam, _ golibvirt.DomainMigrateFlags) error {
+				for _, p := range params {
+					if p.Field == golibvirt.MigrateParamMigrateDisksDetectZeroes {
+						got = append(got, p.Value.I.(string))
+					}
+				}
+				src.mu.Lock()
+				delete(src.doms, dom.UUID)
+				src.mu.Unlock()
+				return nil
+			}
+			m, err := d.Start(context.Background(), livePlan())
+			if err != nil {
+				t.Fatal(err)
+			}
+			<-m.Done()
+			if _, err := m.Result(); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(got, ",") != tc.want {
+				t.Errorf("migrate_disks_detect_zeroes = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
 // A migration whose handle fails while the destination has the VM (the
 // daemon lost its connection; libvirt goes on with a peer-to-peer
 // migration) leaves the destination's image: the VM runs from it.

@@ -133,6 +133,34 @@ func TestCLI(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(out), &jobs) != nil || len(jobs) < 3 {
 		t.Fatalf("jobs -o json: %d %s", code, out)
 	}
+	// A completed job shows the migration's own time and bytes, for scripts
+	// (-o json) and people.
+	var completed string
+	for _, j := range jobs {
+		if j["state"] == "completed" {
+			completed, _ = j["id"].(string)
+		}
+	}
+	// watch -o json: one object per line (JSON Lines), the last as the job
+	// ended.
+	out, code = vsmigctl(t, d, "-o", "json", "watch", completed)
+	var done struct {
+		State     string
+		TotalTime float64 `json:"total_time_seconds"`
+		Sent      uint64  `json:"data_processed_bytes"`
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	for _, l := range lines {
+		if err := json.Unmarshal([]byte(l), &done); err != nil {
+			t.Errorf("watch -o json: a line that is no JSON object: %v\n%s", err, out)
+		}
+	}
+	if code != 0 || done.State != "completed" || done.TotalTime <= 0 || done.Sent == 0 {
+		t.Errorf("watch -o json of a completed job %q: exit %d, want it completed with total_time_seconds and data_processed_bytes\n%s", completed, code, out)
+	}
+	if out, code = vsmigctl(t, d, "job", completed); code != 0 || !strings.Contains(out, "Total time") || !strings.Contains(out, "Data sent") {
+		t.Errorf("job of a completed job: exit %d, want its total time and data sent\n%s", code, out)
+	}
 	if out, code = vsmigctl(t, d, "errors", started.Job); code != 0 {
 		t.Errorf("errors: %d %s", code, out)
 	}
