@@ -31,9 +31,10 @@ type storageMove struct {
 }
 
 // zeroDetectingLibvirt is the first libvirt version with
-// migrate_disks_detect_zeroes (10.9.0). The destination must know it too:
-// a peer-to-peer migration hands the parameters on to its Prepare, which
-// refuses one it does not know.
+// migrate_disks_detect_zeroes (10.9.0). The destination is asked too, as
+// a precaution: a peer-to-peer migration hands its parameters on to the
+// destination's Prepare (as it does migrate_disks), and an older libvirt
+// may refuse one it does not know. Mixed versions are not in the lab.
 const zeroDetectingLibvirt = 10009000
 
 // startDisks plans the disks of a migration about to start, from the
