@@ -67,7 +67,7 @@ func toJob(o *client.Object) jobRecord {
 // it is absent or not one.
 func seconds(s string) float64 {
 	d, err := xsd.ParseDuration(s)
-	if s == "" || err != nil {
+	if err != nil {
 		return 0
 	}
 	return d.Seconds()
@@ -143,10 +143,9 @@ func (a *app) watch(ctx context.Context, id string) error {
 		line := progressLine(j, a.tty)
 		switch {
 		case a.json:
-			// Every change a script could act on, the phase in Status
-			// included, not only those the progress line shows.
-			// One compact object per line (JSON Lines): a stream a
-			// script reads line by line.
+			// Every change a script could act on (the phase in Status
+			// too, which the progress line leaves out), one compact
+			// object per line (JSON Lines).
 			if j != lastRecord {
 				if err := json.NewEncoder(a.stdout).Encode(j); err != nil {
 					return err

@@ -191,7 +191,7 @@ paired() {
 			else
 				src=$(where "$g")
 				line=$(by_virsh "$g" "$@") && read -r wall dt <<<"$line"
-				if (($#)); then
+				if [[ " $* " == *" --copy-storage-all "* ]]; then
 					# virsh leaves the source's copy of the disk; vsmigd
 					# (remove_source_storage) does not: the same state for
 					# the next run.
