@@ -25,7 +25,7 @@ func (f *Fleet) Check(ctx context.Context, cj migrate.ClusterJob) error {
 	if _, err := f.session(); err != nil {
 		return err
 	}
-	if err := f.destOK(cj.Dest); err != nil {
+	if _, err := f.destOK(cj.Dest); err != nil {
 		return err
 	}
 	if other, ok := f.cache.locks()[cj.VM]; ok && other.ID != cj.ID {
@@ -34,11 +34,12 @@ func (f *Fleet) Check(ctx context.Context, cj migrate.ClusterJob) error {
 	return nil
 }
 
-// destOK says whether dest may receive a migration now.
-func (f *Fleet) destOK(dest string) error {
-	m, ok := f.cache.member(dest)
-	refuse := func(format string, args ...any) error {
-		return &migrate.CheckError{Kind: migrate.InvalidState, Reason: fmt.Sprintf(format, args...)}
+// destOK says whether dest may receive a migration now, as the cache
+// shows it; it returns the revision of the registration it judged.
+func (f *Fleet) destOK(dest string) (int64, error) {
+	m, rev, ok := f.cache.memberAt(dest)
+	refuse := func(format string, args ...any) (int64, error) {
+		return 0, &migrate.CheckError{Kind: migrate.InvalidState, Reason: fmt.Sprintf(format, args...)}
 	}
 	switch {
 	case !ok:
@@ -48,7 +49,7 @@ func (f *Fleet) destOK(dest string) error {
 	case !m.Healthy():
 		return refuse("destination %s is unhealthy: %s", dest, m.Health)
 	}
-	return nil
+	return rev, nil
 }
 
 // Lock takes the VM's lock for cj: one transaction that creates the key
@@ -148,7 +149,8 @@ func (f *Fleet) Acquire(ctx context.Context, cj migrate.ClusterJob, waiting func
 		if err != nil {
 			return err
 		}
-		if err := f.destOK(cj.Dest); err != nil {
+		destRev, err := f.destOK(cj.Dest)
+		if err != nil {
 			return err
 		}
 		changed := f.cache.wait()
@@ -158,7 +160,7 @@ func (f *Fleet) Acquire(ctx context.Context, cj migrate.ClusterJob, waiting func
 		i, j := freeSlot(total, f.cfg.MaxRunning), freeSlot(in, maxIn)
 		switch {
 		case i >= 0 && j >= 0 && f.myTurn(cj, queued, f.cfg.MaxRunning-len(total)):
-			ok, err := f.takeSlots(ctx, s, cj, totalDir+strconv.Itoa(i), inDir+strconv.Itoa(j), queued)
+			ok, err := f.takeSlots(ctx, s, cj, destRev, totalDir+strconv.Itoa(i), inDir+strconv.Itoa(j), queued)
 			if err != nil {
 				return err
 			}
@@ -222,9 +224,15 @@ func (f *Fleet) myTurn(cj migrate.ClusterJob, queued bool, free int) bool {
 	return rank < free && (!queued || rank == 0)
 }
 
-// takeSlots creates both slot keys if neither exists, and removes the
-// job's waiter key if it queued.
-func (f *Fleet) takeSlots(ctx context.Context, s *concurrency.Session, cj migrate.ClusterJob, total, in string, queued bool) (bool, error) {
+// takeSlots creates both slot keys if neither exists and the
+// destination's registration is still the one destOK judged (written at
+// destRev), and removes the job's waiter key if it queued. The
+// registration's check makes the admission atomic with a drain of the
+// destination: a drain marks its host in the registration first, so a
+// slot into it is either taken before (and the drain waits for that
+// migration, see settled) or refused; a cache that has not seen the mark
+// yet fails the comparison and tries again once it has.
+func (f *Fleet) takeSlots(ctx context.Context, s *concurrency.Session, cj migrate.ClusterJob, destRev int64, total, in string, queued bool) (bool, error) {
 	kt, ki := f.cfg.Prefix+total, f.cfg.Prefix+in
 	val := string(mustJSON(cj))
 	ops := []clientv3.Op{clientv3.OpPut(kt, val, clientv3.WithLease(s.Lease())), clientv3.OpPut(ki, val, clientv3.WithLease(s.Lease()))}
@@ -234,7 +242,8 @@ func (f *Fleet) takeSlots(ctx context.Context, s *concurrency.Session, cj migrat
 	octx, cancel := f.op(ctx)
 	defer cancel()
 	r, err := f.cli.Txn(octx).
-		If(clientv3.Compare(clientv3.CreateRevision(kt), "=", 0), clientv3.Compare(clientv3.CreateRevision(ki), "=", 0)).
+		If(clientv3.Compare(clientv3.CreateRevision(kt), "=", 0), clientv3.Compare(clientv3.CreateRevision(ki), "=", 0),
+			clientv3.Compare(clientv3.ModRevision(f.key("members", cj.Dest)), "=", destRev)).
 		Then(ops...).
 		Commit()
 	if err != nil {

@@ -198,6 +198,13 @@ func benchDrain(b *testing.B) {
 	if peak > benchMaxRunning || maxIn > 2 {
 		b.Errorf("limits exceeded: %d running (limit %d), %d into one host (limit 2)", peak, benchMaxRunning, maxIn)
 	}
+	// Every drain completed: no VM is left on a drained host (one placed
+	// there by another drain just before it began included).
+	for _, v := range cfg.VMs {
+		if w := sc.Where(sim.VMUUID(v.Name)); len(w) != 1 || slices.Contains(sources, w[0]) {
+			b.Errorf("%s is on %v, want one host that was not drained", v.Name, w)
+		}
+	}
 }
 
 func benchLogger() *slog.Logger {

@@ -29,10 +29,11 @@ func newCache(prefix string) *cache {
 	return &cache{prefix: prefix, kv: make(map[string]entry), changed: make(chan struct{})}
 }
 
-// entry is a key's value and the revision that created it.
+// entry is a key's value, the revision that created it and the one
+// that last changed it.
 type entry struct {
-	value  []byte
-	create int64
+	value       []byte
+	create, mod int64
 }
 
 // reset replaces everything with a full listing at rev.
@@ -41,16 +42,16 @@ func (c *cache) reset(kvs []*mvccKV, rev int64) {
 	defer c.mu.Unlock()
 	c.kv = make(map[string]entry, len(kvs))
 	for _, kv := range kvs {
-		c.kv[strings.TrimPrefix(kv.key, c.prefix)] = entry{kv.value, kv.create}
+		c.kv[strings.TrimPrefix(kv.key, c.prefix)] = entry{kv.value, kv.create, kv.mod}
 	}
 	c.rev = rev
 	c.notifyLocked()
 }
 
 type mvccKV struct {
-	key    string
-	value  []byte
-	create int64
+	key         string
+	value       []byte
+	create, mod int64
 }
 
 // apply folds watch events in.
@@ -62,7 +63,7 @@ func (c *cache) apply(evs []*clientv3.Event, rev int64) {
 		if ev.Type == clientv3.EventTypeDelete {
 			delete(c.kv, k)
 		} else {
-			c.kv[k] = entry{ev.Kv.Value, ev.Kv.CreateRevision}
+			c.kv[k] = entry{ev.Kv.Value, ev.Kv.CreateRevision, ev.Kv.ModRevision}
 		}
 	}
 	c.rev = rev
@@ -163,12 +164,22 @@ func (c *cache) members() []migrate.Member {
 }
 
 func (c *cache) member(name string) (migrate.Member, bool) {
-	v, ok := c.get("members/" + name)
-	if !ok {
-		return migrate.Member{}, false
-	}
+	m, _, ok := c.memberAt(name)
+	return m, ok
+}
+
+// memberAt returns name's registration and the revision that wrote it: a
+// transaction that compares that revision acts only on the registration
+// as it was read here.
+func (c *cache) memberAt(name string) (migrate.Member, int64, bool) {
+	c.mu.Lock()
+	e, ok := c.kv["members/"+name]
+	c.mu.Unlock()
 	var m migrate.Member
-	return m, json.Unmarshal(v, &m) == nil
+	if !ok || json.Unmarshal(e.value, &m) != nil {
+		return migrate.Member{}, 0, false
+	}
+	return m, e.mod, true
 }
 
 // locks returns the VM locks: the jobs queued or running, by VM.
@@ -224,7 +235,7 @@ func (f *Fleet) follow(ready chan struct{}) {
 		}
 		kvs := make([]*mvccKV, 0, len(resp.Kvs))
 		for _, kv := range resp.Kvs {
-			kvs = append(kvs, &mvccKV{key: string(kv.Key), value: kv.Value, create: kv.CreateRevision})
+			kvs = append(kvs, &mvccKV{key: string(kv.Key), value: kv.Value, create: kv.CreateRevision, mod: kv.ModRevision})
 		}
 		f.cache.reset(kvs, resp.Header.Revision)
 		once()

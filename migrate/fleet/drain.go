@@ -24,10 +24,13 @@ import (
 // The drain starts at most the engine's MaxOutgoing migrations at a
 // time and places each VM when it starts it, on the facts of that
 // moment (the plan a dry run shows is the same placement made at once).
-// A VM no host can take is reported in the record with the reason and
-// stays; a migration that fails while the VM is still here is tried
-// again on a fresh placement, up to maxAttempts. A cancel starts nothing
-// new, cancels the migrations still queued and lets the running ones end.
+// A migration into the host admitted before the drain marked it (in its
+// registration) may still run: the drain ends only once none does, and
+// takes the VMs that arrived. A VM no host can take is reported in the
+// record with the reason and stays; a migration that fails while the VM
+// is still here is tried again on a fresh placement, up to maxAttempts.
+// A cancel starts nothing new, cancels the migrations still queued and
+// lets the running ones end.
 //
 // The record is written before each migration is submitted, with the
 // job's ID, which is derived from the drain, the VM and the attempt: a
@@ -320,8 +323,15 @@ func (f *Fleet) runDrain(rec *migrate.DrainRecord, r *drainRun) {
 			}
 		}
 		if end := finalState(rec); end != 0 {
-			rec.State, rec.Ended = end, time.Now().UTC()
-			dirty = true
+			if rec.State != migrate.DrainRunning {
+				rec.State, rec.Ended = end, time.Now().UTC()
+				dirty = true
+			} else if ok, added := f.settled(ctx, eng, rec); ok {
+				rec.State, rec.Ended = end, time.Now().UTC()
+				dirty = true
+			} else {
+				dirty = added || dirty
+			}
 		}
 		if dirty {
 			rec.Status = summary(rec)
@@ -368,6 +378,50 @@ func finalState(rec *migrate.DrainRecord) migrate.DrainState {
 		return migrate.DrainIncomplete
 	}
 	return migrate.DrainCompleted
+}
+
+// settled reports whether a drain whose VMs have all moved (or stay)
+// may end: the host is marked draining in its registration, no migration
+// into it runs (one admitted before the mark), and it holds no VM the
+// drain does not know. Those that arrived are added to rec, pending, and
+// added says so. Any error (etcd, the hypervisor) is "not yet": the
+// drain looks again at its next tick.
+func (f *Fleet) settled(ctx context.Context, eng Engine, rec *migrate.DrainRecord) (ok, added bool) {
+	f.mu.Lock()
+	marked := f.marked
+	f.mu.Unlock()
+	if !marked {
+		f.updateRegistration()
+		return false, false
+	}
+	// After the mark no slot into this host can be taken (takeSlots
+	// compares the registration): a linearizable read now sees every
+	// migration that could still bring a VM here.
+	octx, cancel := f.op(ctx)
+	r, err := f.cli.Get(octx, f.key("slots", "in", f.cfg.Host)+"/", clientv3.WithPrefix(), clientv3.WithCountOnly())
+	cancel()
+	if err != nil || r.Count > 0 {
+		return false, false
+	}
+	doms, err := eng.Domains(ctx)
+	if err != nil {
+		return false, false
+	}
+	known := make(map[string]bool, len(rec.VMs))
+	for _, v := range rec.VMs {
+		known[v.VM] = true
+	}
+	sortForDrain(doms)
+	for _, d := range doms {
+		if known[d.UUID] {
+			continue
+		}
+		rec.VMs = append(rec.VMs, migrate.DrainVM{VM: d.UUID, Name: d.Name, MemoryKiB: d.MemoryKiB, State: migrate.VMPending,
+			Reason: "arrived during the drain"})
+		added = true
+		f.log.Info("drain: a virtual machine arrived during the drain; it moves too", "drain", rec.ID, "vm", d.Name)
+	}
+	return !added, added
 }
 
 // follow1 updates the VMs whose migration runs from their jobs; it
@@ -466,8 +520,11 @@ func (f *Fleet) start(ctx context.Context, eng Engine, rec *migrate.DrainRecord,
 	if _, err := f.session(); err != nil {
 		return false, false, true
 	}
-	if cj, ok := f.cache.locks()[v.VM]; ok && slices.Contains(rec.Jobs, cj.ID) {
-		return false, false, false // an earlier attempt's lock is being released
+	if cj, ok := f.cache.locks()[v.VM]; ok && (slices.Contains(rec.Jobs, cj.ID) || cj.Dest == f.cfg.Host) {
+		// An earlier attempt's lock is being released, or the VM is
+		// still arriving here (libvirt lists an incoming VM, paused):
+		// it is placed once that has ended.
+		return false, false, false
 	}
 	p, err := f.newPlanner()
 	if err != nil {

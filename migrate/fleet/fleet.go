@@ -140,6 +140,7 @@ type Fleet struct {
 	held    map[string]*holding // by job ID
 	drains  map[string]*drainRun
 	lastReg string // the registration last written
+	marked  bool   // the registration last written says Draining
 }
 
 // holding is what a job of this host holds in etcd.
@@ -514,7 +515,7 @@ func (f *Fleet) register(s *concurrency.Session, force bool) error {
 		return err
 	}
 	f.mu.Lock()
-	f.lastReg = string(b)
+	f.lastReg, f.marked = string(b), m.Draining
 	f.mu.Unlock()
 	return nil
 }

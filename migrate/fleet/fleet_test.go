@@ -381,6 +381,48 @@ func TestDrainReportsWhatCannotMove(t *testing.T) {
 	}
 }
 
+// TestDrainTakesArrivals: a migration into b runs when b's drain starts
+// (admitted before b was draining). The drain does not end before that
+// VM has arrived, and then moves it off too: no VM is left on a host a
+// completed drain emptied.
+func TestDrainTakesArrivals(t *testing.T) {
+	etcd := sharedEtcd(t)
+	cfg := sim.Config{Hosts: hosts("a", "b", "c"),
+		VMs: append(vms("b", 1), sim.VMConfig{Name: "late", Host: "a", MemoryKiB: 16 * gib, DirtyRate: 1e6, WorkingSet: 16e6})}
+	cfg.Hosts[0].Bandwidth = 60_000_000 // a's copy of late takes about 7 s of wall time
+	h := newHarness(t, etcd, cfg, nil)
+	h.waitMembers(3)
+	a, b := h.nodes["a"], h.nodes["b"]
+	if _, err := submit(t, a, "late", "b"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 20*time.Second, func() error {
+		if j, err := a.eng.Job(context.Background(), "job-late"); err != nil || j.Status != migrate.StatusRunning {
+			return fmt.Errorf("job-late is not running yet (%v)", err)
+		}
+		return nil
+	})
+	rec, err := b.f.StartDrain(context.Background(), migrate.DrainRequest{ID: "vsmig:Drain:arrivals"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec = waitDrain(t, b, rec.ID, 90*time.Second)
+	if rec.State != migrate.DrainCompleted {
+		t.Fatalf("drain %s: %s", rec.State, rec.Status)
+	}
+	if j, err := a.eng.Job(context.Background(), "job-late"); err != nil || j.Status != migrate.StatusCompleted {
+		t.Fatalf("job-late: %v %v", j, err)
+	}
+	for _, vm := range []string{"b-vm00", "late"} {
+		if w := h.sc.Where(sim.VMUUID(vm)); len(w) != 1 || w[0] == "b" {
+			t.Errorf("%s is on %v after b's drain, want one host other than b", vm, w)
+		}
+	}
+	if len(rec.VMs) != 2 {
+		t.Errorf("the drain's record has %d VMs, want 2 (b-vm00 and late, which arrived): %+v", len(rec.VMs), rec.VMs)
+	}
+}
+
 func waitDrain(t *testing.T, n *node, id string, d time.Duration) *migrate.DrainRecord {
 	t.Helper()
 	var rec *migrate.DrainRecord
