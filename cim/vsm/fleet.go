@@ -42,6 +42,9 @@ type Fleet interface {
 	CancelDrain(ctx context.Context, id string) error
 	Drain(id string) (*migrate.DrainRecord, bool)
 	Drains() []*migrate.DrainRecord
+	// DrainsChanged returns a channel closed at the next change of a
+	// drain's record (the indications of VSMIG_DrainJob follow it).
+	DrainsChanged() <-chan struct{}
 	DeleteDrain(ctx context.Context, id string) error
 	Percent(ctx context.Context, rec *migrate.DrainRecord) int
 }

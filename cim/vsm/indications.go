@@ -27,6 +27,8 @@ import (
 //     instance changes (EnabledState, its name, size, OperatingStatus 10
 //     Emigrating while a job moves it). They come from the engine's
 //     inventory watch (migrate.Engine.WatchDomains) and the jobs.
+//   - VSMIG_DrainJob, in a cluster: creation, each change of the drain's
+//     record, deletion (drainfeed.go).
 //
 // PreviousInstance is the instance as the previous indication of the same
 // instance showed it. Progress is coalesced: a running migration reports
@@ -44,10 +46,11 @@ const DefaultProgressInterval = 500 * time.Millisecond
 // listens (indication.Publisher).
 type subscriberCounter interface{ Subscribers() int }
 
-// indications holds the profile's two feeds.
+// indications holds the profile's feeds.
 type indications struct {
-	jobs *jobFeed
-	vms  *vmFeed
+	jobs   *jobFeed
+	vms    *vmFeed
+	drains *drainFeed // in a cluster (drainfeed.go)
 }
 
 // startIndications connects the profile's feeds to the store and the
@@ -72,9 +75,12 @@ func (p *Profile) startIndications(ctx context.Context) {
 		p.ind.jobs = jf
 		p.cfg.Jobs.observe(jf.changed)
 	}
+	if p.cfg.Fleet != nil {
+		p.ind.drains = p.startDrainFeed()
+	}
 }
 
-// stopIndications ends both feeds; nothing is reported afterwards.
+// stopIndications ends the feeds; nothing is reported afterwards.
 func (p *Profile) stopIndications() {
 	if p.ind == nil {
 		return
@@ -82,6 +88,9 @@ func (p *Profile) stopIndications() {
 	if jf := p.ind.jobs; jf != nil {
 		jf.store.observe(nil)
 		jf.close()
+	}
+	if df := p.ind.drains; df != nil {
+		df.stop()
 	}
 	p.ind.vms.close()
 }

@@ -23,10 +23,11 @@ type cache struct {
 	kv      map[string]entry // by key without the prefix
 	rev     int64
 	changed chan struct{} // closed and replaced at each change
+	drained chan struct{} // the same, at each change of a drain's record
 }
 
 func newCache(prefix string) *cache {
-	return &cache{prefix: prefix, kv: make(map[string]entry), changed: make(chan struct{})}
+	return &cache{prefix: prefix, kv: make(map[string]entry), changed: make(chan struct{}), drained: make(chan struct{})}
 }
 
 // entry is a key's value, the revision that created it and the one
@@ -46,6 +47,7 @@ func (c *cache) reset(kvs []*mvccKV, rev int64) {
 	}
 	c.rev = rev
 	c.notifyLocked()
+	c.notifyDrainsLocked()
 }
 
 type mvccKV struct {
@@ -58,8 +60,10 @@ type mvccKV struct {
 func (c *cache) apply(evs []*clientv3.Event, rev int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	drains := false
 	for _, ev := range evs {
 		k := strings.TrimPrefix(string(ev.Kv.Key), c.prefix)
+		drains = drains || strings.HasPrefix(k, "drains/")
 		if ev.Type == clientv3.EventTypeDelete {
 			delete(c.kv, k)
 		} else {
@@ -68,6 +72,9 @@ func (c *cache) apply(evs []*clientv3.Event, rev int64) {
 	}
 	c.rev = rev
 	c.notifyLocked()
+	if drains {
+		c.notifyDrainsLocked()
+	}
 }
 
 func (c *cache) notifyLocked() {
@@ -75,11 +82,24 @@ func (c *cache) notifyLocked() {
 	c.changed = make(chan struct{})
 }
 
+func (c *cache) notifyDrainsLocked() {
+	close(c.drained)
+	c.drained = make(chan struct{})
+}
+
 // wait returns a channel closed at the next change.
 func (c *cache) wait() <-chan struct{} {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.changed
+}
+
+// waitDrains returns a channel closed at the next change of a drain's
+// record.
+func (c *cache) waitDrains() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.drained
 }
 
 // scan calls fn for every key under dir (without the prefix), in key

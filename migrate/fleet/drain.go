@@ -215,6 +215,12 @@ func (f *Fleet) Drain(id string) (*migrate.DrainRecord, bool) {
 	return &d, json.Unmarshal(v, &d) == nil
 }
 
+// DrainsChanged returns a channel closed at the next change of a drain's
+// record, of any host, as this host's view of the cluster sees it: a
+// watcher reads Drains again then (the profile's indications of its
+// drain jobs).
+func (f *Fleet) DrainsChanged() <-chan struct{} { return f.cache.waitDrains() }
+
 // Drains returns the drains of this host, oldest first.
 func (f *Fleet) Drains() []*migrate.DrainRecord {
 	var out []*migrate.DrainRecord
@@ -223,6 +229,7 @@ func (f *Fleet) Drains() []*migrate.DrainRecord {
 			out = append(out, d)
 		}
 	}
+	slices.SortStableFunc(out, func(a, b *migrate.DrainRecord) int { return a.Submitted.Compare(b.Submitted) })
 	return out
 }
 

@@ -298,6 +298,27 @@ func TestFleetDrain(t *testing.T) {
 	e.checkTimeline()
 }
 
+// TestFleetDrainIndications: a python3-winrm client subscribed (Pull)
+// to the drain jobs' indications before it drains host-a sees the drain
+// job created and its end, each modification carrying the instance the
+// indication before it showed as PreviousInstance.
+func TestFleetDrainIndications(t *testing.T) {
+	e := newFleet(t, []string{"host-a", "host-b", "host-c"}, map[string]int{"host-a": 2})
+	r := results(python(t, e.daemons["host-a"], "fleet.py", "drain-events"))
+	inds := strings.Split(r["indications"], ",")
+	t.Logf("drain %s: indications %v", r["job"], inds)
+	if !strings.HasPrefix(inds[0], "CIM_InstCreation:") {
+		t.Errorf("first indication %s, want CIM_InstCreation", inds[0])
+	}
+	if last := inds[len(inds)-1]; !strings.HasSuffix(last, ":7:100") {
+		t.Errorf("last indication %s, want JobState 7 Completed at 100%%", last)
+	}
+	if r["previous"] != "ok" {
+		t.Errorf("PreviousInstance: %s", r["previous"])
+	}
+	e.checkOff("host-a", 2)
+}
+
 // TestFleetLeaderKilled: the etcd leader is killed during a drain; the
 // drain goes on and completes.
 func TestFleetLeaderKilled(t *testing.T) {
