@@ -330,15 +330,14 @@ func (f *Fleet) runDrain(rec *migrate.DrainRecord, r *drainRun) {
 			}
 		}
 		if end := finalState(rec); end != 0 {
-			if rec.State != migrate.DrainRunning {
-				rec.State, rec.Ended = end, time.Now().UTC()
-				dirty = true
-			} else if ok, added := f.settled(ctx, eng, rec); ok {
-				rec.State, rec.Ended = end, time.Now().UTC()
-				dirty = true
-			} else {
-				dirty = added || dirty
+			ok, added := true, false
+			if rec.State == migrate.DrainRunning {
+				ok, added = f.settled(ctx, eng, rec)
 			}
+			if ok {
+				rec.State, rec.Ended = end, time.Now().UTC()
+			}
+			dirty = dirty || ok || added
 		}
 		if dirty {
 			rec.Status = summary(rec)

@@ -338,11 +338,7 @@ func TestDrain(t *testing.T) {
 	if dests["b"] != 2 || dests["c"] != 2 {
 		t.Errorf("plan spreads %v, want 2 on b and 2 on c", dests)
 	}
-	rec, err := a.f.StartDrain(context.Background(), migrate.DrainRequest{ID: "vsmig:Drain:1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec = waitDrain(t, a, rec.ID, 60*time.Second)
+	rec := drainAndWait(t, a, "vsmig:Drain:1", 60*time.Second)
 	if rec.State != migrate.DrainCompleted {
 		t.Fatalf("drain %s: %s", rec.State, rec.Status)
 	}
@@ -366,11 +362,7 @@ func TestDrainReportsWhatCannotMove(t *testing.T) {
 	h := newHarness(t, etcd, cfg, nil)
 	h.waitMembers(2)
 	a := h.nodes["a"]
-	rec, err := a.f.StartDrain(context.Background(), migrate.DrainRequest{ID: "vsmig:Drain:2"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec = waitDrain(t, a, rec.ID, 60*time.Second)
+	rec := drainAndWait(t, a, "vsmig:Drain:2", 60*time.Second)
 	if rec.State != migrate.DrainIncomplete {
 		t.Fatalf("drain %s: %s", rec.State, rec.Status)
 	}
@@ -402,11 +394,7 @@ func TestDrainTakesArrivals(t *testing.T) {
 		}
 		return nil
 	})
-	rec, err := b.f.StartDrain(context.Background(), migrate.DrainRequest{ID: "vsmig:Drain:arrivals"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec = waitDrain(t, b, rec.ID, 90*time.Second)
+	rec := drainAndWait(t, b, "vsmig:Drain:arrivals", 90*time.Second)
 	if rec.State != migrate.DrainCompleted {
 		t.Fatalf("drain %s: %s", rec.State, rec.Status)
 	}
@@ -421,6 +409,17 @@ func TestDrainTakesArrivals(t *testing.T) {
 	if len(rec.VMs) != 2 {
 		t.Errorf("the drain's record has %d VMs, want 2 (b-vm00 and late, which arrived): %+v", len(rec.VMs), rec.VMs)
 	}
+}
+
+// drainAndWait starts the drain id of n's host and returns its record
+// once it has ended.
+func drainAndWait(t *testing.T, n *node, id string, d time.Duration) *migrate.DrainRecord {
+	t.Helper()
+	rec, err := n.f.StartDrain(context.Background(), migrate.DrainRequest{ID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return waitDrain(t, n, rec.ID, d)
 }
 
 func waitDrain(t *testing.T, n *node, id string, d time.Duration) *migrate.DrainRecord {
